@@ -1,0 +1,29 @@
+# Sourced by the packaging scripts: installs the Debian packages the project needs,
+# only those missing, with apt-get update first (once) when something is missing.
+# Usage: oci_install_packages PKG...
+oci_install_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  echo "==> installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# What building needs.
+OCI_BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev libsqlite3-dev libboost-dev libboost-system-dev nlohmann-json3-dev
+  libcli11-dev libseccomp-dev libgtest-dev libgmock-dev
+)
+
+# What the integration tests drive.
+OCI_TEST_PACKAGES=(
+  runc crun busybox-static uidmap procps
+)

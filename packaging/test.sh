@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, runs every test. Its last lines are CTest's summary.
+# Usage: packaging/test.sh   (as root: the integration tests start real runtimes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. packaging/deps.sh
+
+oci_install_packages "${OCI_BUILD_PACKAGES[@]}" "${OCI_TEST_PACKAGES[@]}"
+
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+echo "==> configure ($BUILD_DIR)"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "==> build"
+cmake --build "$BUILD_DIR" -j "$JOBS"
+echo "==> test"
+cd "$BUILD_DIR"
+ctest --output-on-failure -j 1 --timeout 600

@@ -1,0 +1,71 @@
+#include "shared/models.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ocisecrets {
+namespace {
+
+TEST(ModelsTest, TimeRoundTripsWithNanoseconds) {
+  auto t = ParseTime("2026-11-29T23:41:07.123456789Z");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(FormatTime(*t), "2026-11-29T23:41:07.123456789Z");
+}
+
+TEST(ModelsTest, RejectsTimeWithoutZone) {
+  EXPECT_FALSE(ParseTime("2026-11-29T23:41:07").ok());
+  EXPECT_FALSE(ParseTime("yesterday").ok());
+}
+
+TEST(ModelsTest, Base64RoundTripsEveryLength) {
+  for (int n = 0; n < 70; ++n) {
+    std::string raw;
+    for (int i = 0; i < n; ++i) raw += static_cast<char>(i * 37 + n);
+    std::string enc = Base64Encode(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size());
+    auto dec = Base64Decode(enc);
+    ASSERT_TRUE(dec.ok()) << "length " << n;
+    EXPECT_EQ(std::string(dec->begin(), dec->end()), raw) << "length " << n;
+  }
+}
+
+TEST(ModelsTest, Base64RejectsGarbage) {
+  EXPECT_FALSE(Base64Decode("abc").ok());
+  EXPECT_FALSE(Base64Decode("ab=c").ok());
+  EXPECT_FALSE(Base64Decode("a\nbc").ok());
+}
+
+TEST(ModelsTest, ServiceSpecKeepsDockerFileFields) {
+  ServiceSpec spec;
+  spec.name = "redis";
+  spec.secrets.push_back({"id1", "tls_cert", {"server.pem", 999, 999, 0400}});
+  auto back = ParseServiceSpec(ToJson(spec));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_EQ(back->secrets.size(), 1u);
+  EXPECT_EQ(back->secrets[0].file.uid, 999u);
+  EXPECT_EQ(back->secrets[0].file.mode, 0400u);
+  EXPECT_NE(ToJson(spec).find("\"UID\":\"999\""), std::string::npos);
+}
+
+TEST(ModelsTest, LeaseGrantRoundTripsPayload) {
+  LeaseGrant g;
+  g.service = "redis";
+  g.secrets_dir = "/run/secrets";
+  LeasedFile f;
+  f.name = "pw";
+  f.data = {'h', 'i', 0, 0xff};
+  g.files.push_back(f);
+  auto back = ParseLeaseGrant(ToJson(g));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->files[0].data, f.data);
+}
+
+TEST(ModelsTest, ParseErrorsNameTheField) {
+  auto r = ParseServiceSpec(R"({"Name":"x","Secrets":[{"File":{"UID":"abc"}}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("UID"), std::string::npos);
+  EXPECT_FALSE(ParseLeaseRequest("{not json").ok());
+}
+
+}  // namespace
+}  // namespace ocisecrets
