@@ -1,0 +1,61 @@
+// Input rules shared by the CLI (early, friendly errors) and the manager (authoritative).
+// Every function returns OK or InvalidArgument with a one-line message that names the
+// offending value, never a payload. Docker's rules and wording are the reference.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "shared/models.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+inline constexpr std::size_t kMaxNameLength = 64;
+inline constexpr std::size_t kMinPayloadSize = 1;
+inline constexpr std::size_t kMaxPayloadSize = 511999;
+inline constexpr std::size_t kMaxPathComponent = 255;
+inline constexpr std::size_t kMaxPathLength = 4096;
+inline constexpr std::uint64_t kMaxUnixId = 4294967294ULL;  // (uid_t)-1 means "unchanged"
+inline constexpr std::size_t kMaxContainerIdLength = 1024;
+
+// Docker's secret name rule: ^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$, 1..64 chars.
+Status ValidateSecretName(std::string_view name);
+
+// Same rule as secret names, with "service" in the message.
+Status ValidateServiceName(std::string_view name);
+
+// A payload must hold 1..511,999 bytes.
+Status ValidatePayloadSize(std::size_t size);
+
+// A secret file target (File.Name): relative (under the secrets dir) or absolute. Refuses
+// empty, NUL, newline, a "." or ".." component, an empty component ("a//b", trailing
+// "/"), a component over 255 bytes and a path over 4096 bytes.
+Status ValidateSecretTarget(std::string_view target);
+
+// Only the permission bits 0777; setuid, setgid and sticky are refused by name.
+Status ValidateMode(std::uint32_t mode);
+
+// A uid or gid in 0..4294967294 (what names it: "uid", "gid").
+Status ValidateUnixId(std::uint64_t id, std::string_view what);
+
+// The service's secrets dir: empty (the hook's default), an absolute Linux path with the
+// target rules, or a Windows path (see ValidateWindowsPath below).
+Status ValidateSecretsDir(std::string_view dir);
+
+// --- Windows paths -------------------------------------------------------------------
+// RESERVED for the hook engineer: `Status ValidateWindowsPath(std::string_view path);`
+// goes here (drive-letter and UNC rules). Until it lands, ValidateSecretsDir refuses
+// Windows paths with "Windows secrets dirs are not supported yet".
+// --------------------------------------------------------------------------------------
+
+// A whole service spec without store lookups: name, secrets dir, every reference's
+// target/uid/gid/mode, a SecretName or SecretID on each, and targets unique in the
+// service (an empty File.Name means the secret's name).
+Status ValidateServiceSpec(const ServiceSpec& spec);
+
+// A container ID as runtimes make them: [A-Za-z0-9][A-Za-z0-9_.+-]*, 1..1024 chars.
+Status ValidateContainerId(std::string_view id);
+
+}  // namespace ocisecrets
