@@ -16,4 +16,7 @@ echo "==> sanitizer: test"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 cd "$ASAN_DIR"
-ctest --output-on-failure -j 1 --timeout 900 "$@"
+export OCI_SECRETS_SCAN_SINCE=$(date +%s)
+ctest --output-on-failure -j 1 --timeout 900 -E PayloadScanTest "$@"
+echo "==> sanitizer: scan the host for test payloads left behind"
+ctest --output-on-failure -j 1 -R PayloadScanTest

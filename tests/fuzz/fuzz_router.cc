@@ -1,0 +1,106 @@
+// Fuzzes the manager's API through the real Router (manager/api/router.h), in process:
+// the routing, query parsing, JSON bodies, validation and the registry behind them, on an
+// in-memory store. Each input is a short session of requests, one per block:
+//   [!]METHOD TARGET\n BODY      blocks separated by "\n===\n"; "!" = a non-admin peer
+// Every run starts from a store holding one secret (a known payload marker) used by one
+// service. Invariants: a status in 200..599; errors are JSON {"message"}; a non-admin
+// peer only ever gets an error; the payload marker appears in no answer except a lease's.
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "manager/api/router.h"
+#include "shared/models.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/manager/memory_kv_store.h"
+
+namespace ocisecrets {
+namespace {
+
+constexpr std::string_view kMarker = "OCS-MARKER-fuzz-router-payload";
+
+struct World {
+  MemoryKvStore store;
+  FakeSealer sealer;
+  int ids = 0;
+  Registry registry{&store, &sealer, Options()};
+  Router router{&registry, nullptr, RouterOptions{"oci-secrets-admin", "0.1.0"}};
+  std::string marker_b64;
+
+  RegistryOptions Options() {
+    RegistryOptions o;
+    o.new_id = [this] {
+      std::string n = std::to_string(++ids);
+      return std::string(25 - n.size(), 'k') + n;
+    };
+    return o;
+  }
+
+  World() {
+    marker_b64 = Base64Encode(reinterpret_cast<const std::uint8_t*>(kMarker.data()), kMarker.size());
+    Peer admin{0, 0, 1, true};
+    Response r = router.Handle({"POST", "/v1/secrets",
+                                R"({"Name":"seed","Labels":{"env":"prod"},"Data":")" + marker_b64 + R"("})"},
+                               admin);
+    FUZZ_CHECK(r.status == 201, "seed secret created");
+    r = router.Handle({"POST", "/v1/services",
+                       R"({"Name":"svc","Secrets":[{"SecretName":"seed","File":{"Name":"pw","UID":"0","GID":"0","Mode":292}}]})"},
+                      admin);
+    FUZZ_CHECK(r.status == 201, "seed service created");
+  }
+};
+
+void CheckResponse(const World& w, const Request& req, const Peer& peer, const Response& r) {
+  FUZZ_CHECK(r.status >= 200 && r.status <= 599, "status in range");
+  // A non-admin peer gets no answer but an error: 403 for every route; a request the
+  // router cannot even route (e.g. a target without a leading '/') may be 400/404 first.
+  if (!peer.admin) FUZZ_CHECK(r.status >= 400, "a non-admin peer never succeeds");
+  if (r.status >= 400) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    FUZZ_CHECK(j.is_object() && j.contains("message") && j["message"].is_string(),
+               "an error body is {\"message\": string}");
+    std::string m = j["message"].get<std::string>();
+    FUZZ_CHECK(m.find('\n') == std::string::npos, "an error message is one line");
+  }
+  bool lease = req.method == "POST" && req.target.rfind("/v1/leases", 0) == 0 && r.status == 200;
+  if (!lease) {
+    FUZZ_CHECK(r.body.find(kMarker) == std::string::npos, "no payload outside a lease");
+    FUZZ_CHECK(r.body.find(w.marker_b64) == std::string::npos, "no base64 payload outside a lease");
+  } else {
+    FUZZ_CHECK(r.sensitive, "a lease answer is marked sensitive (wiped after sending)");
+  }
+}
+
+}  // namespace
+}  // namespace ocisecrets
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ocisecrets;
+  if (size > 256 * 1024) return 0;
+  World w;
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  int requests = 0;
+  while (!in.empty() && requests++ < 16) {
+    std::size_t end = in.find("\n===\n");
+    std::string_view block = in.substr(0, end);
+    in = end == std::string_view::npos ? std::string_view() : in.substr(end + 5);
+    Peer peer{0, 0, 1, true};
+    if (!block.empty() && block[0] == '!') {
+      peer = Peer{1000, 1000, 2, false};
+      block.remove_prefix(1);
+    }
+    std::size_t nl = block.find('\n');
+    std::string_view line = block.substr(0, nl);
+    std::string body(nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1));
+    std::size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) continue;
+    Request req{std::string(line.substr(0, sp)), std::string(line.substr(sp + 1)), body};
+    Response r = w.router.Handle(req, peer);
+    CheckResponse(w, req, peer, r);
+    WipeString(r.body);
+  }
+  return 0;
+}
