@@ -1,0 +1,98 @@
+#include "hook/runtime/bundle_edit.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "hook/runtime/file_util.h"
+
+namespace ocisecrets {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Docker's config.json with its seccomp profile is ~40 KiB; this leaves a wide margin.
+constexpr std::size_t kMaxConfigJsonBytes = 16 * 1024 * 1024;
+
+Json MakeEntry(const ShimConfig& config, const std::string& stage) {
+  Json args = Json::array();
+  args.push_back("oci-secrets-hook");
+  if (!config.hook_config.empty()) {
+    args.push_back("--config");
+    args.push_back(config.hook_config);
+  }
+  args.push_back(stage);
+  Json entry = Json::object();
+  entry["path"] = config.hook_path;
+  entry["args"] = std::move(args);
+  entry["env"] = Json::array({std::string(kHookEnvPath)});
+  entry["timeout"] = config.hook_timeout;
+  return entry;
+}
+
+// True when `list` holds an entry running our hook for `stage`.
+bool HasEntry(const Json& list, const ShimConfig& config, const std::string& stage) {
+  for (const Json& entry : list) {
+    if (!entry.is_object()) continue;
+    auto path = entry.find("path");
+    if (path == entry.end() || !path->is_string() || *path != config.hook_path) continue;
+    auto args = entry.find("args");
+    if (args == entry.end() || !args->is_array() || args->empty()) continue;
+    if (args->back().is_string() && args->back() == stage) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config) {
+  Json doc = Json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("not valid JSON");
+  if (!doc.is_object()) return Status::InvalidArgument("not a JSON object");
+  ConfigEdit edit;
+  auto annotations = doc.find("annotations");
+  if (annotations == doc.end() || annotations->is_null()) return edit;
+  if (!annotations->is_object()) return Status::InvalidArgument("annotations: not an object");
+  if (!annotations->contains(std::string(kServiceAnnotation))) return edit;
+
+  Json& hooks = doc["hooks"];
+  if (hooks.is_null()) hooks = Json::object();
+  if (!hooks.is_object()) return Status::InvalidArgument("hooks: not an object");
+  bool changed = false;
+  for (const std::string& stage : {config.hook_stage, std::string("poststop")}) {
+    Json& list = hooks[stage];
+    if (list.is_null()) list = Json::array();
+    if (!list.is_array()) return Status::InvalidArgument("hooks." + stage + ": not an array");
+    if (HasEntry(list, config, stage)) continue;
+    list.push_back(MakeEntry(config, stage));
+    changed = true;
+  }
+  if (!changed) {
+    edit.outcome = EditOutcome::kAlreadyPresent;
+    return edit;
+  }
+  try {
+    edit.new_config = doc.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // Invalid UTF-8 in a string: refuse rather than write a mangled file.
+    return Status::InvalidArgument(std::string("cannot encode: ") + e.what());
+  }
+  edit.outcome = EditOutcome::kAdded;
+  return edit;
+}
+
+Result<EditOutcome> InjectHooksIntoBundle(const std::string& bundle_dir,
+                                          const ShimConfig& config) {
+  std::string path = bundle_dir + "/config.json";
+  ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxConfigJsonBytes), "read");
+  ASSIGN_OR_RETURN(ConfigEdit edit, AddHookEntries(text, config), path);
+  if (edit.outcome != EditOutcome::kAdded) return edit.outcome;
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);
+  RETURN_IF_ERROR(ReplaceFileAtomically(path, edit.new_config, st.st_mode, st.st_uid, st.st_gid),
+                  "rewrite");
+  return edit.outcome;
+}
+
+}  // namespace ocisecrets

@@ -1,0 +1,37 @@
+// Adding the oci-secrets hook entries to an OCI bundle's config.json.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "hook/runtime/shim_config.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+inline constexpr std::string_view kServiceAnnotation = "org.oci-secrets.service";
+
+enum class EditOutcome {
+  kNoAnnotation,    // not an oci-secrets container: nothing to do
+  kAlreadyPresent,  // both entries are there already: nothing to do
+  kAdded,           // entries added; new_config holds the new text
+};
+
+struct ConfigEdit {
+  EditOutcome outcome = EditOutcome::kNoAnnotation;
+  std::string new_config;  // only for kAdded
+};
+
+// Decides what config.json needs. Without the annotation, or when an entry with the
+// hook's path and stage is already in both the mounting stage and poststop, nothing
+// changes. Otherwise the missing entries (path, args, a fixed env and a timeout) are
+// appended to hooks.<stage> and hooks.poststop, every other member kept in its order.
+// Invalid JSON, or hooks of the wrong shape, is InvalidArgument.
+Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config);
+
+// Reads BUNDLE/config.json (bounded), applies AddHookEntries and, for kAdded, rewrites
+// the file atomically with the same mode and owner. Returns the outcome.
+Result<EditOutcome> InjectHooksIntoBundle(const std::string& bundle_dir,
+                                          const ShimConfig& config);
+
+}  // namespace ocisecrets

@@ -1,0 +1,23 @@
+// Small file helpers for the shim: a bounded read and an atomic replace.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+// Reads a regular file of at most max_bytes. Does not follow a symlink in the last
+// component. NotFound when missing; InvalidArgument when larger or not a regular file.
+Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes);
+
+// Replaces `path` with `content` atomically: a temporary file in the same directory
+// with the given mode and owner, written, fsync'ed, renamed over `path`, then the
+// directory fsync'ed. On failure the original is untouched and the temporary removed.
+Status ReplaceFileAtomically(const std::string& path, const std::string& content, mode_t mode,
+                             uid_t uid, gid_t gid);
+
+}  // namespace ocisecrets

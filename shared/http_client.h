@@ -1,0 +1,54 @@
+// A small HTTP/1.1 client for the manager's API: one connection, blocking calls bounded
+// by a deadline (poll), no io_context. Cheap enough for the hook's one request per
+// container start.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "DELETE"
+  std::string target;  // "/v1/secrets?name=x", already percent-encoded
+  std::string body;    // sent as application/json when not empty
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+// One connection's worth of I/O; reconnects as needed. Not thread-safe: one caller at a
+// time (give each thread its own).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends req and reads the whole response, or fails by `deadline`. Any HTTP status is a
+  // successful round trip; errors are about reaching the manager (Unavailable), the
+  // deadline (DeadlineExceeded) or a malformed answer (DataLoss).
+  virtual Result<HttpResponse> RoundTrip(const HttpRequest& req,
+                                         std::chrono::steady_clock::time_point deadline) = 0;
+};
+
+// "unix:///run/oci-secrets/manager.sock" (or a bare absolute path) → a unix-socket
+// transport; connecting happens on the first RoundTrip. "https://HOST:PORT" is reserved
+// for mutual TLS: InvalidArgument "https transport not available yet". Anything else
+// is InvalidArgument.
+Result<std::unique_ptr<Transport>> MakeTransport(std::string_view host);
+
+// $OCI_SECRETS_HOST when set and not empty, else "unix:///run/oci-secrets/manager.sock".
+std::string DefaultHost();
+
+// The Status for a non-2xx response: 400/413/431 InvalidArgument, 401/403
+// PermissionDenied, 404 NotFound, 409 AlreadyExists ("... already exists") or
+// FailedPrecondition, 503 Unavailable, 504 DeadlineExceeded, others Internal. The message
+// is the server's {"message"}, else "HTTP <status>" and a short excerpt of the body.
+// OK for 2xx.
+Status StatusFromHttp(int status, std::string_view body);
+
+}  // namespace ocisecrets
