@@ -14,10 +14,11 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: oci-secrets-hook [--config FILE] prestart|createRuntime|poststop\n"
+    "usage: oci-secrets-hook [--config FILE] [prestart|createRuntime|poststop]\n"
     "  Run by an OCI runtime with the container's state JSON on stdin. Mounts the secrets of\n"
     "  the service named by the annotation org.oci-secrets.service in a read-only tmpfs at\n"
-    "  the service's secrets dir (default /run/secrets); poststop ends the lease.\n"
+    "  the service's secrets dir (default /run/secrets); poststop ends the lease. Without a\n"
+    "  stage (hooks.d files), the state's status picks it: created/creating or stopped.\n"
     "  Config: --config FILE, else $OCI_SECRETS_HOOK_CONFIG, else /etc/oci-secrets/hook.json\n"
     "  (optional; keys manager, deadline_ms, secrets_dir, windows_secrets_dir,\n"
     "  tmpfs_size_bytes, log_file).\n";
@@ -51,8 +52,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::optional<ocisecrets::hook::Stage> stage =
-      stage_name != nullptr ? ocisecrets::hook::ParseStage(stage_name) : std::nullopt;
+  std::optional<ocisecrets::hook::Stage> stage = ocisecrets::hook::Stage::kFromState;
+  if (stage_name != nullptr) {
+    stage = ocisecrets::hook::ParseStage(stage_name);
+  } else if (isatty(STDIN_FILENO)) {
+    stage = std::nullopt;  // run by hand without a state: show how it is meant to be run
+  }
   if (!stage) {
     std::fputs(kUsage, stderr);
     return 2;

@@ -104,6 +104,8 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
   RETURN_IF_ERROR(ValidateTmpfsFiles(files, options), "files");
   ScopedFd fsfd(sys::Fsopen("tmpfs", FSOPEN_CLOEXEC));
   if (!fsfd.valid()) return PosixError("fsopen tmpfs", errno);
+  // The name operators see in the container's mount table.
+  RETURN_IF_ERROR(Fsconfig(fsfd.get(), "source", "oci-secrets"), "");
   RETURN_IF_ERROR(Fsconfig(fsfd.get(), "size", std::to_string(options.size_bytes)), "");
   RETURN_IF_ERROR(Fsconfig(fsfd.get(), "nr_inodes", std::to_string(files.size() * 2 + 16)), "");
   RETURN_IF_ERROR(Fsconfig(fsfd.get(), "mode", "0755"), "");

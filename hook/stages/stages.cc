@@ -193,6 +193,8 @@ const char* StageName(Stage stage) {
       return "createRuntime";
     case Stage::kPoststop:
       return "poststop";
+    case Stage::kFromState:
+      return "hook";
   }
   return "?";
 }
@@ -201,7 +203,7 @@ int RunStage(Stage stage, int state_fd, const ConfigSource& source,
              const LeaseClientFactory& make_client, std::FILE* err) {
   const auto start = SteadyClock::now();
   StageContext ctx{stage, source, make_client, {}, {}, {}, 0};
-  const bool poststop = stage == Stage::kPoststop;
+  bool poststop = stage == Stage::kPoststop;
 
   // Until the container is known to have opted in, a failure still needs a log: open it
   // from the configuration on the way out.
@@ -215,6 +217,14 @@ int RunStage(Stage stage, int state_fd, const ConfigSource& source,
   Result<ContainerState> state = ReadState(state_fd);
   if (!state.ok()) return fail_early(state.status());
   ctx.container_id = state->id;
+  if (stage == Stage::kFromState) {
+    if (state->status == "stopped") {
+      stage = ctx.stage = Stage::kPoststop;
+      poststop = true;
+    } else {
+      stage = ctx.stage = Stage::kPrestart;  // Create() refuses any status but creating/created
+    }
+  }
   std::optional<BundleConfig> bundle;
   Result<std::optional<std::string>> service = FindService(*state, &bundle);
   if (!service.ok()) {
@@ -235,7 +245,7 @@ int RunStage(Stage stage, int state_fd, const ConfigSource& source,
       return Status::Ok();
     }();
     if (!s.ok()) {
-      Fail(ctx, s.WithContext("(the lease expires on its own)"), err);
+      Fail(ctx, Status(s.code(), s.message() + " (the lease expires on its own)"), err);
       return 0;
     }
     ctx.log.Write("container=" + state->id + " service=" + ctx.service + " poststop lease ended");

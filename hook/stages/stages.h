@@ -11,7 +11,9 @@
 
 namespace ocisecrets::hook {
 
-enum class Stage { kPrestart, kCreateRuntime, kPoststop };
+// kFromState: no stage on the command line (a hooks.d file has one argument list for both
+// of its stages): "creating"/"created" in the state means prestart, "stopped" poststop.
+enum class Stage { kPrestart, kCreateRuntime, kPoststop, kFromState };
 
 // "prestart", "createRuntime", "poststop"; nullopt for anything else.
 std::optional<Stage> ParseStage(std::string_view name);

@@ -201,6 +201,19 @@ TEST_F(StagesTest, PoststopWithTheBundleGoneIsQuiet) {
   EXPECT_EQ(calls_.factory_calls, 0);
 }
 
+TEST_F(StagesTest, WithoutAStageTheStatusPicksIt) {
+  // hooks.d files give one argument list for both stages.
+  EXPECT_EQ(Run(Stage::kFromState, State("stopped", 0, "")), 0);
+  EXPECT_EQ(calls_.ended, "c1");
+  EXPECT_EQ(calls_.lease_calls, 0);
+  grant_ = Status::NotFound("service redis not found");
+  EXPECT_EQ(Run(Stage::kFromState, State("created", getpid(), "")), 1);
+  EXPECT_EQ(calls_.lease_calls, 1);
+  EXPECT_EQ(err_, "oci-secrets-hook: prestart: lease: service redis not found\n");
+  EXPECT_EQ(Run(Stage::kFromState, State("running", getpid(), "")), 1);
+  EXPECT_NE(err_.find("status is \"running\""), std::string::npos) << err_;
+}
+
 TEST(StageNamesTest, ParsesTheThreeStagesOnly) {
   EXPECT_EQ(ParseStage("prestart"), Stage::kPrestart);
   EXPECT_EQ(ParseStage("createRuntime"), Stage::kCreateRuntime);
