@@ -1,7 +1,11 @@
 #include "hook/stages/stages.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -159,6 +163,24 @@ Status Create(StageContext& ctx, const ContainerState& state,
   return Status::Ok();
 }
 
+bool IsDevNull(int fd) {
+  struct stat st {};
+  return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+// crun (1.8) gives hooks /dev/null as stderr unless the container names a file in the
+// annotation run.oci.hooks.stderr, and then prints only "error executing hook". So that
+// the operator still reads why, the line also goes to the runtime's own stderr: our
+// parent, which ran us as root.
+void TellTheRuntime(const std::string& line, std::FILE* err) {
+  if (err != stderr || !IsDevNull(fileno(err))) return;
+  std::string path = "/proc/" + std::to_string(getppid()) + "/fd/2";
+  ScopedFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC));
+  if (!fd.valid() || IsDevNull(fd.get())) return;
+  std::string out = line + "\n";
+  (void)!write(fd.get(), out.data(), out.size());
+}
+
 int Fail(StageContext& ctx, const Status& status, std::FILE* err) {
   std::string line = std::string("oci-secrets-hook: ") + StageName(ctx.stage) + ": " +
                      status.message();
@@ -167,6 +189,7 @@ int Fail(StageContext& ctx, const Status& status, std::FILE* err) {
   }
   std::fprintf(err, "%s\n", line.c_str());
   std::fflush(err);
+  TellTheRuntime(line, err);
   ctx.log.Write("container=" + (ctx.container_id.empty() ? "?" : ctx.container_id) +
                 " service=" + (ctx.service.empty() ? "?" : ctx.service) + " " + line);
   return 1;

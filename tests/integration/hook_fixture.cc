@@ -109,7 +109,8 @@ Bundle::Bundle(const TempDir& dir, std::string hook_config)
   mkdir(state_.c_str(), 0700);
   std::string root = rootfs();
   mkdir(root.c_str(), 0755);
-  mkdir((root + "/bin").c_str(), 0755);
+  // What every image has (runtimes mount on them); /run is left out on purpose.
+  for (const char* d : {"/bin", "/proc", "/dev", "/sys"}) mkdir((root + d).c_str(), 0755);
   CommandResult cp = RunCommand({"/bin/cp", FindBinary("busybox"), root + "/bin/busybox"});
   EXPECT_EQ(cp.exit_code, 0) << cp.err;
   for (const char* applet : kApplets) {
@@ -145,7 +146,11 @@ void Bundle::InstallHook(bool poststop) {
                 {"timeout", 10}};
   };
   config_["hooks"]["prestart"] = json::array({entry("prestart")});
-  if (poststop) config_["hooks"]["poststop"] = json::array({entry("poststop")});
+  if (poststop) {
+    config_["hooks"]["poststop"] = json::array({entry("poststop")});
+  } else {
+    config_["hooks"].erase("poststop");
+  }
 }
 
 CommandResult Bundle::Run(const Runtime& runtime, const std::string& id) {
@@ -186,6 +191,35 @@ std::vector<std::string> FilesHolding(const std::string& needle,
   std::string line;
   while (std::getline(in, line)) out.push_back(line);
   return out;
+}
+
+ApiClient ClientFor(const Daemon& daemon) {
+  Result<std::unique_ptr<Transport>> t = MakeTransport(daemon.host());
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return ApiClient(t.ok() ? std::move(*t) : nullptr, std::chrono::seconds(10));
+}
+
+void CreateSecretAndService(const Daemon& daemon, const std::string& name,
+                            const std::string& payload, const std::string& service,
+                            const SecretFile& file, const std::string& secrets_dir) {
+  ApiClient client = ClientFor(daemon);
+  SecretCreateRequest secret;
+  secret.spec.name = name;
+  secret.data.assign(payload.begin(), payload.end());
+  Result<std::string> id = client.CreateSecret(secret);
+  if (!id.ok() && id.status().code() != StatusCode::kAlreadyExists) {
+    ADD_FAILURE() << "create secret " << name << ": " << id.status().message();
+    return;
+  }
+  ServiceSpec spec;
+  spec.name = service;
+  spec.secrets_dir = secrets_dir;
+  SecretReference ref;
+  ref.secret_name = name;
+  ref.file = file;
+  spec.secrets.push_back(ref);
+  Result<std::string> sid = client.CreateService(spec);
+  EXPECT_TRUE(sid.ok()) << "create service " << service << ": " << sid.status().message();
 }
 
 std::string UniquePayload() {

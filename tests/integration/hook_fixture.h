@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/api_client.h"
 #include "tests/integration/harness.h"
 
 namespace ocisecrets::itest {
@@ -63,6 +64,16 @@ std::vector<std::string> NewMounts(const std::vector<std::string>& before,
 // Paths of files under `roots` holding `needle` (grep -rlF, devices and /proc skipped).
 std::vector<std::string> FilesHolding(const std::string& needle,
                                       const std::vector<std::string>& roots);
+
+// An API client for the daemon (the tests set up secrets and services through the API,
+// as `oci-secrets` does).
+ApiClient ClientFor(const Daemon& daemon);
+
+// Creates secret `name` with `payload`, and service `service` granting it as `file`.
+// Fails the test on error.
+void CreateSecretAndService(const Daemon& daemon, const std::string& name,
+                            const std::string& payload, const std::string& service,
+                            const SecretFile& file, const std::string& secrets_dir = "");
 
 // A unique printable payload, so a search for it cannot hit anything else.
 std::string UniquePayload();

@@ -23,9 +23,8 @@ class HookHostileImageTest : public ::testing::TestWithParam<Runtime> {
     if (GetParam().name == "crun") EnsureCrunCgroupFix();
     ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
     payload_ = UniquePayload();
-    ASSERT_EQ(daemon_.Cli({"secret", "create", "pw", "-"}, payload_).exit_code, 0);
-    ASSERT_EQ(daemon_.Cli({"service", "create", "--name", "redis", "--secret", "pw"}).exit_code,
-              0);
+    CreateSecretAndService(daemon_, "pw", payload_, "redis", {"pw", 0, 0, 0444});
+    ASSERT_FALSE(HasFailure());
     std::string config = dir_.WriteFile(
         "hook.json",
         nlohmann::json{{"manager", daemon_.host()}, {"log_file", dir_.Join("hook.log")}}.dump(),

@@ -53,11 +53,8 @@ class HookRuntimeTest : public ::testing::TestWithParam<Runtime> {
     if (GetParam().name == "crun") EnsureCrunCgroupFix();
     ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
     payload_ = UniquePayload();
-    CommandResult c = daemon_.Cli({"secret", "create", "pw", "-"}, payload_);
-    ASSERT_EQ(c.exit_code, 0) << c.err;
-    c = daemon_.Cli({"service", "create", "--name", kService, "--secret",
-                     "source=pw,target=pw,uid=1000,gid=1000,mode=0400"});
-    ASSERT_EQ(c.exit_code, 0) << c.err;
+    CreateSecretAndService(daemon_, "pw", payload_, kService, {"pw", 1000, 1000, 0400});
+    ASSERT_FALSE(HasFailure());
     WriteHookConfig(daemon_.host());
   }
   void WriteHookConfig(const std::string& manager, int deadline_ms = 3000) {
@@ -79,12 +76,11 @@ class HookRuntimeTest : public ::testing::TestWithParam<Runtime> {
     return b;
   }
   std::string Id() { return "ocs-" + GetParam().name + "-" + std::to_string(getpid()); }
-  nlohmann::json InspectService() {
-    CommandResult r = daemon_.Cli({"service", "inspect", kService});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
-    EXPECT_TRUE(j.is_array() && j.size() == 1) << r.out;
-    return j.is_array() && !j.empty() ? j[0] : nlohmann::json::object();
+  // The service's live leases, as `oci-secrets service inspect` shows them.
+  std::vector<LeaseInfo> Leases() {
+    Result<Service> s = ClientFor(daemon_).InspectService(kService);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? s->leases : std::vector<LeaseInfo>{};
   }
 
   Daemon daemon_;
@@ -129,10 +125,9 @@ TEST_P(HookRuntimeTest, WorksWithAWritableRootAndAnExistingRun) {
 }
 
 TEST_P(HookRuntimeTest, WorksWithACustomSecretsDir) {
-  CommandResult c = daemon_.Cli({"service", "create", "--name", "app", "--secrets-dir",
-                                 "/var/lib/app/secrets", "--secret",
-                                 "source=pw,target=db/pw,uid=1000,gid=1000,mode=0400"});
-  ASSERT_EQ(c.exit_code, 0) << c.err;
+  CreateSecretAndService(daemon_, "pw", payload_, "app", {"db/pw", 1000, 1000, 0400},
+                         "/var/lib/app/secrets");
+  ASSERT_FALSE(HasFailure());
   Bundle b = OptedIn(
       "echo \"CONTENT $(cat /var/lib/app/secrets/db/pw)\"; "
       "stat -c 'OWNER %u %g %a' /var/lib/app/secrets/db/pw; "
@@ -167,7 +162,7 @@ TEST_P(HookRuntimeTest, LeavesNothingOnTheHostAndPoststopEndsTheLease) {
   }
   EXPECT_EQ(FilesHolding(payload_, {"/run", "/tmp", "/var", b.path()}),
             std::vector<std::string>{});
-  EXPECT_EQ(InspectService()["Leases"].size(), 0u) << InspectService().dump();
+  EXPECT_EQ(Leases().size(), 0u);
   std::ifstream log(dir_.Join("hook.log"));
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("poststop lease ended"), std::string::npos) << text;
@@ -177,9 +172,9 @@ TEST_P(HookRuntimeTest, WithoutPoststopTheLeaseStays) {
   Bundle b = OptedIn(kProbe);
   b.InstallHook(/*poststop=*/false);
   ExpectSecretMounted(b.Run(GetParam(), Id()), payload_);
-  nlohmann::json leases = InspectService()["Leases"];
-  ASSERT_EQ(leases.size(), 1u) << leases.dump();
-  EXPECT_EQ(leases[0]["ContainerID"], Id());
+  std::vector<LeaseInfo> leases = Leases();
+  ASSERT_EQ(leases.size(), 1u);
+  EXPECT_EQ(leases[0].container_id, Id());
 }
 
 TEST_P(HookRuntimeTest, ContainerWithoutTheAnnotationRunsUnchangedAndAsksNothing) {
