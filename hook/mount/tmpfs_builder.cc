@@ -107,7 +107,15 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
   // The name operators see in the container's mount table.
   RETURN_IF_ERROR(Fsconfig(fsfd.get(), "source", "oci-secrets"), "");
   RETURN_IF_ERROR(Fsconfig(fsfd.get(), "size", std::to_string(options.size_bytes)), "");
-  RETURN_IF_ERROR(Fsconfig(fsfd.get(), "nr_inodes", std::to_string(files.size() * 2 + 16)), "");
+  std::set<std::string> dirs;  // every subdirectory the files need, for the inode limit
+  for (const TmpfsFile& f : files) {
+    for (std::size_t slash = f.path.find('/'); slash != std::string::npos;
+         slash = f.path.find('/', slash + 1)) {
+      dirs.insert(f.path.substr(0, slash));
+    }
+  }
+  RETURN_IF_ERROR(
+      Fsconfig(fsfd.get(), "nr_inodes", std::to_string(files.size() + dirs.size() + 16)), "");
   RETURN_IF_ERROR(Fsconfig(fsfd.get(), "mode", "0755"), "");
   // Keeps payloads out of swap; kernels before 6.4 do not know the flag: optional.
   (void)sys::Fsconfig(fsfd.get(), FSCONFIG_SET_FLAG, "noswap", nullptr, 0);

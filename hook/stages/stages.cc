@@ -83,6 +83,47 @@ void WipeGrant(LeaseGrant& grant) {
   grant.files.clear();
 }
 
+// Builds the tmpfs from `grant`, enters the container's mount namespace and attaches it.
+// The grant's payloads are wiped by the caller.
+Status MountGrant(const BundleConfig& bundle,
+                  const HookConfig& config, LeaseGrant& grant, int pidfd) {
+  std::string secrets_dir = grant.secrets_dir.empty() ? config.secrets_dir : grant.secrets_dir;
+  if (LooksLikeWindowsPath(secrets_dir)) {
+    return Status::FailedPrecondition("secrets dir " + secrets_dir +
+                                      ": a Windows path, but this is a Linux container");
+  }
+  RETURN_IF_ERROR(ValidateContainerDir(secrets_dir), "secrets dir " + secrets_dir);
+  TmpfsOptions options;
+  options.size_bytes = config.tmpfs_size_bytes;
+  Result<std::uint32_t> root_uid = MapToHost(bundle.uid_mappings, 0);
+  Result<std::uint32_t> root_gid = MapToHost(bundle.gid_mappings, 0);
+  if (!root_uid.ok() || !root_gid.ok()) {
+    return Status::FailedPrecondition("the container's root (0) is not mapped");
+  }
+  options.root_uid = *root_uid;
+  options.root_gid = *root_gid;
+
+  Result<ScopedFd> mount = [&]() -> Result<ScopedFd> {
+    ASSIGN_OR_RETURN(std::vector<TmpfsFile> files, PlanFiles(grant, bundle, secrets_dir),
+                     "files");
+    return BuildSecretsTmpfs(files, options);
+  }();
+  WipeGrant(grant);  // the payloads now live only in the detached tmpfs
+  if (!mount.ok()) return mount.status().WithContext("mount tmpfs");
+
+  if (setns(pidfd, CLONE_NEWNS) != 0) {
+    return PosixError("enter the container's mount namespace: setns", errno);
+  }
+  // From here on, paths are the container's mount namespace (before pivot_root).
+  ASSIGN_OR_RETURN(ScopedFd root, OpenRootDir(bundle.root_path), "rootfs");
+  DirOwner owner{options.root_uid, options.root_gid};
+  ASSIGN_OR_RETURN(ScopedFd target, OpenSecretsDir(root.get(), secrets_dir, owner),
+                   "secrets dir " + secrets_dir);
+  RETURN_IF_ERROR(RefuseSharedMount(target.get()), "secrets dir " + secrets_dir);
+  RETURN_IF_ERROR(AttachTmpfs(mount->get(), target.get()), "mount tmpfs on " + secrets_dir);
+  return Status::Ok();
+}
+
 Status Create(StageContext& ctx, const ContainerState& state,
               std::optional<BundleConfig> bundle, const HookConfig& config) {
   if (state.status != "creating" && state.status != "created") {
@@ -117,50 +158,16 @@ Status Create(StageContext& ctx, const ContainerState& state,
   ASSIGN_OR_RETURN(std::unique_ptr<LeaseClient> client, ctx.make_client(config), "lease");
   LeaseRequest request{state.id, ctx.service};
   ASSIGN_OR_RETURN(LeaseGrant grant, client->Lease(request), "lease");
-  client.reset();
   ctx.files = grant.files.size();
-
-  std::string secrets_dir = grant.secrets_dir.empty() ? config.secrets_dir : grant.secrets_dir;
-  if (LooksLikeWindowsPath(secrets_dir)) {
-    WipeGrant(grant);
-    return Status::FailedPrecondition("secrets dir " + secrets_dir +
-                                      ": a Windows path, but this is a Linux container");
+  Status mounted = MountGrant(*bundle, config, grant, pidfd.get());
+  WipeGrant(grant);
+  if (!mounted.ok()) {
+    // The container will not start: give the lease back now (best effort; it also
+    // expires on its own). The connection was opened before setns, in the host's
+    // namespaces, and is reused when the manager kept it alive.
+    (void)client->EndLease(state.id);
   }
-  if (Status s = ValidateContainerDir(secrets_dir); !s.ok()) {
-    WipeGrant(grant);
-    return s.WithContext("secrets dir " + secrets_dir);
-  }
-  TmpfsOptions options;
-  options.size_bytes = config.tmpfs_size_bytes;
-  Result<std::uint32_t> root_uid = MapToHost(bundle->uid_mappings, 0);
-  Result<std::uint32_t> root_gid = MapToHost(bundle->gid_mappings, 0);
-  if (!root_uid.ok() || !root_gid.ok()) {
-    WipeGrant(grant);
-    return Status::FailedPrecondition("the container's root (0) is not mapped");
-  }
-  options.root_uid = *root_uid;
-  options.root_gid = *root_gid;
-
-  Result<ScopedFd> mount = [&]() -> Result<ScopedFd> {
-    ASSIGN_OR_RETURN(std::vector<TmpfsFile> files, PlanFiles(grant, *bundle, secrets_dir),
-                     "files");
-    return BuildSecretsTmpfs(files, options);
-  }();
-  WipeGrant(grant);  // the payloads now live only in the detached tmpfs
-  if (!mount.ok()) return mount.status().WithContext("mount tmpfs");
-
-  if (setns(pidfd.get(), CLONE_NEWNS) != 0) {
-    return PosixError("enter the container's mount namespace: setns", errno);
-  }
-  // From here on, paths are the container's mount namespace (before pivot_root).
-  ASSIGN_OR_RETURN(ScopedFd root, OpenRootDir(bundle->root_path), "rootfs");
-  DirOwner owner{options.root_uid, options.root_gid};
-  ASSIGN_OR_RETURN(ScopedFd target, OpenSecretsDir(root.get(), secrets_dir, owner),
-                   "secrets dir " + secrets_dir);
-  RETURN_IF_ERROR(RefuseSharedMount(target.get()), "secrets dir " + secrets_dir);
-  RETURN_IF_ERROR(AttachTmpfs(mount->get(), target.get()),
-                  "mount tmpfs on " + secrets_dir);
-  return Status::Ok();
+  return mounted;
 }
 
 bool IsDevNull(int fd) {

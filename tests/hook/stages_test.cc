@@ -170,6 +170,7 @@ TEST_F(StagesTest, WindowsSecretsDirOnLinuxContainerIsRefused) {
   grant_ = Grant("hunter2", "C:\\ProgramData\\Docker\\secrets");
   EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), "")), 1);
   EXPECT_NE(err_.find("a Windows path"), std::string::npos) << err_;
+  EXPECT_EQ(calls_.ended, "c1") << "a lease for a container that will not start is given back";
 }
 
 TEST_F(StagesTest, EmptyServiceAnnotationIsRefused) {
