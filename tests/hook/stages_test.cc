@@ -173,6 +173,18 @@ TEST_F(StagesTest, WindowsSecretsDirOnLinuxContainerIsRefused) {
   EXPECT_EQ(calls_.ended, "c1") << "a lease for a container that will not start is given back";
 }
 
+TEST_F(StagesTest, FileTargetOutsideTheSecretsDirIsRefused) {
+  LeaseGrant g = Grant("hunter2");
+  g.files[0].name = "/etc/app/key.pem";
+  grant_ = g;
+  EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), "")), 1);
+  EXPECT_NE(err_.find("file /etc/app/key.pem: targets outside the secrets dir /run/secrets are "
+                      "not supported"),
+            std::string::npos)
+      << err_;
+  EXPECT_EQ(err_.find("hunter2"), std::string::npos);
+}
+
 TEST_F(StagesTest, EmptyServiceAnnotationIsRefused) {
   EXPECT_EQ(Run(Stage::kPrestart, State("created", 1, R"({"org.oci-secrets.service":""})")), 1);
   EXPECT_NE(err_.find("is empty"), std::string::npos) << err_;
