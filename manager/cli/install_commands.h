@@ -1,0 +1,13 @@
+// The "install" and "uninstall" subcommands of the oci-secrets CLI.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ocisecrets {
+
+// Adds "install ENGINE" and "uninstall ENGINE" (docker, containerd, podman, crio, runc)
+// to `app`. They print one line per file they touched and whether the engine must be
+// restarted; on error they print one line on stderr and exit 1.
+void RegisterInstallCommands(CLI::App& app);
+
+}  // namespace ocisecrets
