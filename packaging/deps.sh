@@ -27,3 +27,6 @@ OCI_BUILD_PACKAGES=(
 OCI_TEST_PACKAGES=(
   runc crun busybox-static uidmap procps
 )
+
+# What the sanitizer build and the libFuzzer targets need (packaging/test.sh, packaging/fuzz.sh).
+OCI_TEST_PACKAGES+=(clang libclang-rt-14-dev llvm)

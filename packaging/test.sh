@@ -13,6 +13,16 @@ echo "==> configure ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 echo "==> build"
 cmake --build "$BUILD_DIR" -j "$JOBS"
+
+# Security runs first, so that the last lines stay the main CTest summary. Each stops the
+# script on failure. OCI_SKIP_SANITIZE=1 / OCI_SKIP_FUZZ=1 skip them (local iteration only).
+if [ "${OCI_SKIP_SANITIZE:-0}" != 1 ]; then
+  packaging/sanitize.sh
+fi
+if [ "${OCI_SKIP_FUZZ:-0}" != 1 ]; then
+  packaging/fuzz.sh "${OCI_FUZZ_SECONDS:-20}"
+fi
+
 echo "==> test"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j 1 --timeout 600

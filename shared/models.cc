@@ -262,13 +262,26 @@ std::string FormatTime(TimePoint t) {
   return buf;
 }
 
-Result<TimePoint> ParseTime(std::string_view s) {
-  std::tm tm{};
-  int year, mon, day, hour, min, sec, consumed = 0;
-  std::string str(s);
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hour, &min,
-                  &sec, &consumed) != 6 || consumed != 19) {
-    return Status::InvalidArgument("bad time '" + str + "': want RFC 3339 UTC");
+Result<TimePoint> ParseTime(std::string_view str) {
+  // Fixed layout YYYY-MM-DDTHH:MM:SS, digits only (no sign, no blanks), then fields in range.
+  // The input is never echoed: it is untrusted and may be long or hold line breaks.
+  static constexpr char kLayout[] = "dddd-dd-ddTdd:dd:dd";
+  if (str.size() < 20) return Status::InvalidArgument("bad time: want RFC 3339 UTC");
+  for (std::size_t k = 0; k < 19; ++k) {
+    bool ok = kLayout[k] == 'd' ? (str[k] >= '0' && str[k] <= '9') : str[k] == kLayout[k];
+    if (!ok) return Status::InvalidArgument("bad time: want RFC 3339 UTC");
+  }
+  auto num = [&](std::size_t pos, std::size_t len) {
+    int v = 0;
+    for (std::size_t k = pos; k < pos + len; ++k) v = v * 10 + (str[k] - '0');
+    return v;
+  };
+  int year = num(0, 4), mon = num(5, 2), day = num(8, 2);
+  int hour = num(11, 2), min = num(14, 2), sec = num(17, 2);
+  // TimePoint counts nanoseconds in 64 bits: it ends in April 2262.
+  if (year < 1970 || year > 2261 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
+      min > 59 || sec > 59) {
+    return Status::InvalidArgument("bad time: field out of range");
   }
   long long nanos = 0;
   std::size_t i = 19;
@@ -282,12 +295,13 @@ Result<TimePoint> ParseTime(std::string_view s) {
       }
       ++i;
     }
-    if (digits == 0) return Status::InvalidArgument("bad time '" + str + "': empty fraction");
+    if (digits == 0) return Status::InvalidArgument("bad time: empty fraction");
     for (; digits < 9; ++digits) nanos *= 10;
   }
   if (i + 1 != str.size() || str[i] != 'Z') {
-    return Status::InvalidArgument("bad time '" + str + "': want a trailing Z");
+    return Status::InvalidArgument("bad time: want a trailing Z");
   }
+  std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = mon - 1;
   tm.tm_mday = day;

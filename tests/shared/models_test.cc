@@ -18,6 +18,29 @@ TEST(ModelsTest, RejectsTimeWithoutZone) {
   EXPECT_FALSE(ParseTime("yesterday").ok());
 }
 
+// Regression (found by fuzz_models): a year past 2261 overflowed the 64-bit nanosecond
+// count (undefined behaviour); sscanf also let signs and blanks through.
+TEST(ModelsTest, RejectsTimeOutsideNanosecondRangeOrLayout) {
+  struct Case {
+    const char* description;
+    const char* text;
+  } cases[] = {
+      {"year 4052 overflows int64 nanoseconds", "4052-11-29T23:41:07Z"},
+      {"year 2262 is past the end of TimePoint", "2262-06-01T00:00:00Z"},
+      {"year before the epoch", "1969-12-31T23:59:59Z"},
+      {"leading blank", " 2026-11-29T23:41:07Z"},
+      {"signed field", "+026-11-29T23:41:07Z"},
+      {"month 13", "2026-13-29T23:41:07Z"},
+      {"hour 24", "2026-11-29T24:41:07Z"},
+      {"trailing garbage", "2026-11-29T23:41:07Zx"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_FALSE(ParseTime(c.text).ok()) << c.description;
+  }
+  EXPECT_TRUE(ParseTime("2261-12-31T23:59:59.999999999Z").ok());
+  EXPECT_TRUE(ParseTime("1970-01-01T00:00:00Z").ok());
+}
+
 TEST(ModelsTest, Base64RoundTripsEveryLength) {
   for (int n = 0; n < 70; ++n) {
     std::string raw;

@@ -1,0 +1,591 @@
+#include "manager/registry/registry.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
+
+#include "shared/validation.h"
+
+namespace ocisecrets {
+namespace {
+
+// Payloads never change after create (only labels may), so the version bound into a
+// payload's AAD is this constant, not the metadata's Version.Index.
+constexpr std::uint64_t kPayloadVersion = 1;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string SecretKey(const std::string& id) { return "secrets/" + id; }
+std::string PayloadKey(const std::string& id) { return "payloads/" + id; }
+std::string SecretNameKey(std::string_view name) { return "names/secret/" + Lower(name); }
+std::string ServiceKey(const std::string& id) { return "services/" + id; }
+std::string ServiceNameKey(std::string_view name) { return "names/service/" + Lower(name); }
+std::string RefKey(const std::string& secret_id, const std::string& service_id) {
+  return "refs/" + secret_id + "/" + service_id;
+}
+std::string InUseKey(const std::string& secret_id) { return "inuse/" + secret_id; }
+std::string LeaseKey(const std::string& service_id, const std::string& container_id) {
+  return "leases/" + service_id + "/" + container_id;
+}
+
+bool IsIdPrefix(std::string_view s) {
+  if (s.empty() || s.size() > 25) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+Op Put(std::string key, std::string value) {
+  return Op{Op::Kind::kPut, std::move(key), std::move(value)};
+}
+Op Delete(std::string key) { return Op{Op::Kind::kDelete, std::move(key), {}}; }
+
+// Current mod_revision of key, 0 when absent.
+Result<std::int64_t> RevisionOf(KvStore* store, const std::string& key) {
+  auto kv = store->Get(key);
+  if (kv.ok()) return kv->mod_revision;
+  if (kv.status().code() == StatusCode::kNotFound) return std::int64_t{0};
+  return kv.status();
+}
+
+Status TooManyConflicts(std::string_view what) {
+  return Status::Unavailable(std::string(what) + ": too many concurrent changes, try again");
+}
+
+Status OutOfSequence(std::string_view kind, std::string_view name, std::uint64_t have,
+                     std::uint64_t want) {
+  return Status::FailedPrecondition("update out of sequence: " + std::string(kind) + " " +
+                                    std::string(name) + " is at version " + std::to_string(have) +
+                                    ", not " + std::to_string(want));
+}
+
+std::string LeaseJson(const std::string& container_id, TimePoint created, TimePoint expires) {
+  return nlohmann::json{{"ContainerID", container_id},
+                        {"CreatedAt", FormatTime(created)},
+                        {"ExpiresAt", FormatTime(expires)}}
+      .dump();
+}
+
+bool MatchesLabel(const Labels& labels, const std::string& filter) {
+  auto eq = filter.find('=');
+  if (eq == std::string::npos) return labels.count(filter) > 0;
+  auto it = labels.find(filter.substr(0, eq));
+  return it != labels.end() && it->second == filter.substr(eq + 1);
+}
+
+}  // namespace
+
+Registry::Registry(KvStore* store, PayloadSealer* sealer, RegistryOptions options)
+    : store_(store), sealer_(sealer), options_(std::move(options)) {}
+
+TimePoint Registry::Now() const {
+  if (options_.clock) return options_.clock();
+  return std::chrono::time_point_cast<std::chrono::nanoseconds>(Clock::now());
+}
+
+Status Registry::Load() {
+  ASSIGN_OR_RETURN(auto kvs, store_->Range("leases/"), "load leases");
+  TimePoint now = Now();
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  for (const KeyValue& kv : kvs) {
+    std::string rest = kv.key.substr(std::string("leases/").size());
+    auto slash = rest.find('/');
+    if (slash == std::string::npos) continue;
+    std::string service_id = rest.substr(0, slash);
+    std::string container_id = rest.substr(slash + 1);
+    auto j = nlohmann::json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
+    LeaseRecord rec{service_id, {}, {}};
+    bool ok = j.is_object() && j.value("CreatedAt", "").size() > 0;
+    if (ok) {
+      auto created = ParseTime(j.value("CreatedAt", ""));
+      auto expires = ParseTime(j.value("ExpiresAt", ""));
+      ok = created.ok() && expires.ok();
+      if (ok) {
+        rec.created_at = *created;
+        rec.expires_at = *expires;
+      }
+    }
+    if (!ok || rec.expires_at <= now) {
+      lease_deletes_.emplace_back(service_id, container_id);
+      continue;
+    }
+    leases_[container_id] = rec;
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Registry::ResolveId(std::string_view kind, std::string_view name_or_id) {
+  std::string k(kind);
+  if (name_or_id.empty()) return Status::InvalidArgument(k + " name or ID must be provided");
+  std::string q(name_or_id);
+  if (IsIdPrefix(q) && q.size() == 25) {
+    auto kv = store_->Get(k + "s/" + q);
+    if (kv.ok()) return q;
+    if (kv.status().code() != StatusCode::kNotFound) return kv.status();
+  }
+  auto by_name = store_->Get("names/" + k + "/" + Lower(q));
+  if (by_name.ok()) return by_name->value;
+  if (by_name.status().code() != StatusCode::kNotFound) return by_name.status();
+  if (IsIdPrefix(q)) {
+    ASSIGN_OR_RETURN(auto matches, store_->Range(k + "s/" + q, /*keys_only=*/true), "");
+    if (matches.size() == 1) return matches[0].key.substr(k.size() + 2);
+    if (matches.size() > 1) {
+      return Status::NotFound(k + " " + q + " is ambiguous: " + std::to_string(matches.size()) +
+                              " " + k + "s have an ID starting with it");
+    }
+  }
+  return Status::NotFound(k + " " + q + " not found");
+}
+
+Result<Secret> Registry::LoadSecret(const std::string& id, KeyValue* kv_out) {
+  ASSIGN_OR_RETURN(KeyValue kv, store_->Get(SecretKey(id)), "");
+  auto secret = ParseSecret(kv.value);
+  if (!secret.ok()) return Status::DataLoss("stored secret " + id + ": " + secret.status().message());
+  secret->version = static_cast<std::uint64_t>(kv.mod_revision);
+  if (kv_out != nullptr) *kv_out = std::move(kv);
+  return secret;
+}
+
+Result<Service> Registry::LoadService(const std::string& id, KeyValue* kv_out) {
+  ASSIGN_OR_RETURN(KeyValue kv, store_->Get(ServiceKey(id)), "");
+  auto service = ParseService(kv.value);
+  if (!service.ok()) {
+    return Status::DataLoss("stored service " + id + ": " + service.status().message());
+  }
+  service->version = static_cast<std::uint64_t>(kv.mod_revision);
+  if (kv_out != nullptr) *kv_out = std::move(kv);
+  return service;
+}
+
+Result<Service> Registry::ResolveService(std::string_view name_or_id, KeyValue* kv) {
+  ASSIGN_OR_RETURN(std::string id, ResolveId("service", name_or_id), "");
+  auto service = LoadService(id, kv);
+  if (!service.ok() && service.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("service " + std::string(name_or_id) + " not found");
+  }
+  return service;
+}
+
+// ---- secrets --------------------------------------------------------------------------
+
+Result<Secret> Registry::CreateSecret(const SecretSpec& spec, const SecretBytes& data) {
+  RETURN_IF_ERROR(ValidateSecretName(spec.name), "");
+  RETURN_IF_ERROR(ValidatePayloadSize(data.size()), "");
+  for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
+    Secret secret;
+    secret.id = options_.new_id();
+    secret.created_at = secret.updated_at = Now();
+    secret.spec = spec;
+    ASSIGN_OR_RETURN(std::string sealed,
+                     sealer_->Seal(PayloadKey(secret.id), secret.id, kPayloadVersion, data),
+                     "seal payload");
+    Txn txn;
+    txn.compares = {{SecretNameKey(spec.name), 0}, {SecretKey(secret.id), 0}};
+    txn.ops = {Put(SecretKey(secret.id), ToJson(secret)), Put(PayloadKey(secret.id), sealed),
+               Put(SecretNameKey(spec.name), secret.id)};
+    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    if (r.succeeded) {
+      secret.version = static_cast<std::uint64_t>(r.revision);
+      return secret;
+    }
+    ASSIGN_OR_RETURN(std::int64_t name_rev, RevisionOf(store_, SecretNameKey(spec.name)), "store");
+    if (name_rev != 0) return Status::AlreadyExists("secret " + spec.name + " already exists");
+  }
+  return TooManyConflicts("secret create");
+}
+
+Result<std::vector<Secret>> Registry::ListSecrets(const SecretFilters& filters) {
+  ASSIGN_OR_RETURN(auto kvs, store_->Range("secrets/"), "store");
+  std::vector<Secret> out;
+  for (const KeyValue& kv : kvs) {
+    auto secret = ParseSecret(kv.value);
+    if (!secret.ok()) return Status::DataLoss("stored " + kv.key + ": " + secret.status().message());
+    secret->version = static_cast<std::uint64_t>(kv.mod_revision);
+    const std::string lower = Lower(secret->spec.name);
+    bool keep = std::all_of(filters.names.begin(), filters.names.end(), [&](const std::string& n) {
+      return lower.starts_with(Lower(n));
+    });
+    keep = keep && std::all_of(filters.id_prefixes.begin(), filters.id_prefixes.end(),
+                               [&](const std::string& p) { return secret->id.starts_with(p); });
+    keep = keep && std::all_of(filters.labels.begin(), filters.labels.end(),
+                               [&](const std::string& l) { return MatchesLabel(secret->spec.labels, l); });
+    if (keep) out.push_back(std::move(*secret));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Secret& a, const Secret& b) { return a.spec.name < b.spec.name; });
+  return out;
+}
+
+Result<Secret> Registry::InspectSecret(std::string_view name_or_id) {
+  ASSIGN_OR_RETURN(std::string id, ResolveId("secret", name_or_id), "");
+  auto secret = LoadSecret(id, nullptr);
+  if (!secret.ok() && secret.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("secret " + std::string(name_or_id) + " not found");
+  }
+  return secret;
+}
+
+Result<Secret> Registry::UpdateSecret(std::string_view name_or_id, std::uint64_t version,
+                                      const SecretSpec& spec) {
+  ASSIGN_OR_RETURN(std::string id, ResolveId("secret", name_or_id), "");
+  KeyValue kv;
+  ASSIGN_OR_RETURN(Secret secret, LoadSecret(id, &kv), "secret " + std::string(name_or_id));
+  if (!spec.name.empty() && spec.name != secret.spec.name) {
+    return Status::InvalidArgument("only updates to Labels are allowed");
+  }
+  if (version != secret.version) return OutOfSequence("secret", secret.spec.name, secret.version, version);
+  secret.spec.labels = spec.labels;
+  secret.updated_at = Now();
+  Txn txn;
+  txn.compares = {{SecretKey(id), static_cast<std::int64_t>(version)}};
+  txn.ops = {Put(SecretKey(id), ToJson(secret))};
+  ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+  if (!r.succeeded) {
+    return Status::FailedPrecondition("update out of sequence: secret " + secret.spec.name +
+                                      " changed meanwhile");
+  }
+  secret.version = static_cast<std::uint64_t>(r.revision);
+  return secret;
+}
+
+Result<Secret> Registry::RemoveSecret(std::string_view name_or_id) {
+  for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
+    ASSIGN_OR_RETURN(std::string id, ResolveId("secret", name_or_id), "");
+    KeyValue kv;
+    auto secret = LoadSecret(id, &kv);
+    if (!secret.ok() && secret.status().code() == StatusCode::kNotFound) continue;  // raced
+    if (!secret.ok()) return secret.status();
+    // Read the in-use generation before the references: a reference added after this
+    // read bumps it and fails the compare below.
+    ASSIGN_OR_RETURN(std::int64_t inuse_rev, RevisionOf(store_, InUseKey(id)), "store");
+    ASSIGN_OR_RETURN(auto refs, store_->Range("refs/" + id + "/", /*keys_only=*/true), "store");
+    if (!refs.empty()) {
+      std::vector<std::string> names;
+      for (const KeyValue& ref : refs) {
+        std::string service_id = ref.key.substr(ref.key.rfind('/') + 1);
+        auto service = LoadService(service_id, nullptr);
+        names.push_back(service.ok() ? service->spec.name : service_id);
+      }
+      std::sort(names.begin(), names.end());
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      return Status::FailedPrecondition("secret '" + secret->spec.name +
+                                        "' is in use by the following service" +
+                                        (names.size() > 1 ? "s" : "") + ": " + list);
+    }
+    Txn txn;
+    txn.compares = {{SecretKey(id), kv.mod_revision}, {InUseKey(id), inuse_rev}};
+    txn.ops = {Delete(SecretKey(id)), Delete(PayloadKey(id)), Delete(SecretNameKey(secret->spec.name)),
+               Delete(InUseKey(id))};
+    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    if (r.succeeded) return *secret;
+  }
+  return TooManyConflicts("secret rm");
+}
+
+// ---- services -------------------------------------------------------------------------
+
+Status Registry::ResolveReferences(ServiceSpec* spec, Txn* txn) {
+  for (SecretReference& ref : spec->secrets) {
+    std::string id = ref.secret_id;
+    if (id.empty()) {
+      RETURN_IF_ERROR(ValidateSecretName(ref.secret_name), "");
+      auto by_name = store_->Get(SecretNameKey(ref.secret_name));
+      if (!by_name.ok() && by_name.status().code() == StatusCode::kNotFound) {
+        return Status::NotFound("secret " + ref.secret_name + " not found");
+      }
+      if (!by_name.ok()) return by_name.status();
+      id = by_name->value;
+    } else if (!IsIdPrefix(id) || id.size() != 25) {
+      return Status::InvalidArgument("invalid secret ID " + id + ": want 25 base36 characters");
+    }
+    KeyValue kv;
+    auto secret = LoadSecret(id, &kv);
+    if (!secret.ok() && secret.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound("secret " + (ref.secret_name.empty() ? id : ref.secret_name) +
+                              " not found");
+    }
+    if (!secret.ok()) return secret.status();
+    if (!ref.secret_name.empty() && Lower(ref.secret_name) != Lower(secret->spec.name)) {
+      return Status::InvalidArgument("secret ID " + id + " is named " + secret->spec.name +
+                                     ", not " + ref.secret_name);
+    }
+    ref.secret_id = id;
+    ref.secret_name = secret->spec.name;
+    if (ref.file.name.empty()) ref.file.name = secret->spec.name;
+    txn->compares.push_back({SecretKey(id), kv.mod_revision});
+  }
+  return ValidateServiceSpec(*spec);
+}
+
+Result<Service> Registry::CreateService(ServiceSpec spec) {
+  RETURN_IF_ERROR(ValidateServiceName(spec.name), "");
+  RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
+  for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
+    Service service;
+    service.id = options_.new_id();
+    service.created_at = service.updated_at = Now();
+    service.spec = spec;
+    Txn txn;
+    txn.compares = {{ServiceNameKey(spec.name), 0}, {ServiceKey(service.id), 0}};
+    RETURN_IF_ERROR(ResolveReferences(&service.spec, &txn), "");
+    txn.ops = {Put(ServiceKey(service.id), ToJson(service)),
+               Put(ServiceNameKey(spec.name), service.id)};
+    std::set<std::string> secret_ids;
+    for (const auto& ref : service.spec.secrets) secret_ids.insert(ref.secret_id);
+    for (const auto& sid : secret_ids) {
+      txn.ops.push_back(Put(RefKey(sid, service.id), ""));
+      txn.ops.push_back(Put(InUseKey(sid), service.id));
+    }
+    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    if (r.succeeded) {
+      service.version = static_cast<std::uint64_t>(r.revision);
+      return service;
+    }
+    ASSIGN_OR_RETURN(std::int64_t name_rev, RevisionOf(store_, ServiceNameKey(spec.name)), "store");
+    if (name_rev != 0) return Status::AlreadyExists("service " + spec.name + " already exists");
+  }
+  return TooManyConflicts("service create");
+}
+
+std::vector<LeaseInfo> Registry::LeasesOf(const std::string& service_id) {
+  TimePoint now = Now();
+  std::vector<LeaseInfo> out;
+  std::set<std::string> seen;
+  auto stored = store_->Range("leases/" + service_id + "/");
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  for (const auto& [cid, rec] : leases_) {
+    if (rec.service_id != service_id || rec.expires_at <= now) continue;
+    out.push_back({cid, rec.created_at, rec.expires_at});
+    seen.insert(cid);
+  }
+  // Leases another manager sharing the store recorded. Ended ones pending here are skipped.
+  if (stored.ok()) {
+    for (const KeyValue& kv : *stored) {
+      std::string cid = kv.key.substr(kv.key.rfind('/') + 1);
+      if (seen.count(cid) ||
+          std::find(lease_deletes_.begin(), lease_deletes_.end(),
+                    std::make_pair(service_id, cid)) != lease_deletes_.end()) {
+        continue;
+      }
+      auto j = nlohmann::json::parse(kv.value, nullptr, false);
+      if (!j.is_object()) continue;
+      auto created = ParseTime(j.value("CreatedAt", ""));
+      auto expires = ParseTime(j.value("ExpiresAt", ""));
+      if (!created.ok() || !expires.ok() || *expires <= now) continue;
+      out.push_back({cid, *created, *expires});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LeaseInfo& a, const LeaseInfo& b) { return a.container_id < b.container_id; });
+  return out;
+}
+
+Result<std::vector<Service>> Registry::ListServices() {
+  ASSIGN_OR_RETURN(auto kvs, store_->Range("services/"), "store");
+  std::vector<Service> out;
+  for (const KeyValue& kv : kvs) {
+    auto service = ParseService(kv.value);
+    if (!service.ok()) {
+      return Status::DataLoss("stored " + kv.key + ": " + service.status().message());
+    }
+    service->version = static_cast<std::uint64_t>(kv.mod_revision);
+    service->leases = LeasesOf(service->id);
+    out.push_back(std::move(*service));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Service& a, const Service& b) { return a.spec.name < b.spec.name; });
+  return out;
+}
+
+Result<Service> Registry::InspectService(std::string_view name_or_id) {
+  ASSIGN_OR_RETURN(Service service, ResolveService(name_or_id, nullptr), "");
+  service.leases = LeasesOf(service.id);
+  return service;
+}
+
+Result<Service> Registry::UpdateService(std::string_view name_or_id, std::uint64_t version,
+                                        ServiceSpec spec) {
+  for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
+    KeyValue kv;
+    ASSIGN_OR_RETURN(Service service, ResolveService(name_or_id, &kv), "");
+    if (spec.name.empty()) spec.name = service.spec.name;
+    if (spec.name != service.spec.name) {
+      return Status::InvalidArgument("service name cannot be changed (" + service.spec.name +
+                                     " -> " + spec.name + ")");
+    }
+    RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
+    if (version != service.version) {
+      return OutOfSequence("service", service.spec.name, service.version, version);
+    }
+    Txn txn;
+    txn.compares = {{ServiceKey(service.id), kv.mod_revision}};
+    ServiceSpec resolved = spec;
+    RETURN_IF_ERROR(ResolveReferences(&resolved, &txn), "");
+    std::set<std::string> old_ids, new_ids;
+    for (const auto& ref : service.spec.secrets) old_ids.insert(ref.secret_id);
+    for (const auto& ref : resolved.secrets) new_ids.insert(ref.secret_id);
+    service.spec = std::move(resolved);
+    service.updated_at = Now();
+    service.leases.clear();
+    txn.ops = {Put(ServiceKey(service.id), ToJson(service))};
+    for (const auto& sid : old_ids) {
+      if (!new_ids.count(sid)) txn.ops.push_back(Delete(RefKey(sid, service.id)));
+    }
+    for (const auto& sid : new_ids) {
+      if (old_ids.count(sid)) continue;
+      txn.ops.push_back(Put(RefKey(sid, service.id), ""));
+      txn.ops.push_back(Put(InUseKey(sid), service.id));
+    }
+    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    if (r.succeeded) {
+      service.version = static_cast<std::uint64_t>(r.revision);
+      service.leases = LeasesOf(service.id);
+      return service;
+    }
+    // Either the service changed (stale version next round) or a secret did (retry).
+  }
+  return TooManyConflicts("service update");
+}
+
+void Registry::ForgetLeasesOf(const std::string& service_id) {
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    it = it->second.service_id == service_id ? leases_.erase(it) : std::next(it);
+  }
+  for (auto it = lease_puts_.begin(); it != lease_puts_.end();) {
+    it = it->second.service_id == service_id ? lease_puts_.erase(it) : std::next(it);
+  }
+}
+
+Result<Service> Registry::RemoveService(std::string_view name_or_id) {
+  for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
+    KeyValue kv;
+    auto service = ResolveService(name_or_id, &kv);
+    if (!service.ok()) return service.status();
+    Txn txn;
+    txn.compares = {{ServiceKey(service->id), kv.mod_revision}};
+    txn.ops = {Delete(ServiceKey(service->id)), Delete(ServiceNameKey(service->spec.name)),
+               Op{Op::Kind::kDeletePrefix, "leases/" + service->id + "/", {}}};
+    std::set<std::string> secret_ids;
+    for (const auto& ref : service->spec.secrets) secret_ids.insert(ref.secret_id);
+    for (const auto& sid : secret_ids) txn.ops.push_back(Delete(RefKey(sid, service->id)));
+    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    if (r.succeeded) {
+      ForgetLeasesOf(service->id);
+      return *service;
+    }
+  }
+  return TooManyConflicts("service rm");
+}
+
+// ---- leases ---------------------------------------------------------------------------
+
+Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
+  RETURN_IF_ERROR(ValidateContainerId(request.container_id), "");
+  if (request.service.empty()) return Status::InvalidArgument("lease request: Service is required");
+  ASSIGN_OR_RETURN(Service service, ResolveService(request.service, nullptr), "");
+  LeaseOutcome out;
+  out.service_id = service.id;
+  out.grant.container_id = request.container_id;
+  out.grant.service = service.spec.name;
+  out.grant.secrets_dir = service.spec.secrets_dir;
+  out.grant.files.reserve(service.spec.secrets.size());
+  for (const SecretReference& ref : service.spec.secrets) {
+    auto sealed = store_->Get(PayloadKey(ref.secret_id));
+    if (!sealed.ok()) {
+      return sealed.status().WithContext("service " + service.spec.name + ": secret " +
+                                         ref.secret_name + ": payload");
+    }
+    ASSIGN_OR_RETURN(SecretBytes data,
+                     sealer_->Open(PayloadKey(ref.secret_id), ref.secret_id, kPayloadVersion,
+                                   sealed->value),
+                     "service " + service.spec.name + ": secret " + ref.secret_name);
+    LeasedFile file;
+    file.name = ref.file.name;
+    file.uid = ref.file.uid;
+    file.gid = ref.file.gid;
+    file.mode = ref.file.mode;
+    file.data = std::move(data);
+    out.grant.files.push_back(std::move(file));
+    out.secret_ids.push_back(ref.secret_id);
+  }
+  TimePoint now = Now();
+  out.grant.expires_at = now + options_.lease_ttl;
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  LeaseRecord rec{service.id, now, out.grant.expires_at};
+  auto it = leases_.find(request.container_id);
+  if (it != leases_.end()) {
+    if (it->second.service_id == service.id) {
+      rec.created_at = it->second.created_at;  // a renewal keeps its start
+    } else {
+      lease_deletes_.emplace_back(it->second.service_id, request.container_id);
+    }
+  }
+  leases_[request.container_id] = rec;
+  lease_puts_[request.container_id] = rec;
+  return out;
+}
+
+Result<bool> Registry::EndLease(std::string_view container_id) {
+  RETURN_IF_ERROR(ValidateContainerId(container_id), "");
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  std::string cid(container_id);
+  lease_puts_.erase(cid);
+  auto it = leases_.find(cid);
+  if (it == leases_.end()) return false;
+  lease_deletes_.emplace_back(it->second.service_id, cid);
+  leases_.erase(it);
+  return true;
+}
+
+Status Registry::Maintain() {
+  TimePoint now = Now();
+  std::map<std::string, LeaseRecord> puts;
+  std::vector<std::pair<std::string, std::string>> deletes;
+  {
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    for (auto it = leases_.begin(); it != leases_.end();) {
+      if (it->second.expires_at <= now) {
+        lease_deletes_.emplace_back(it->second.service_id, it->first);
+        lease_puts_.erase(it->first);
+        it = leases_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    puts.swap(lease_puts_);
+    deletes.swap(lease_deletes_);
+  }
+  if (puts.empty() && deletes.empty()) return Status::Ok();
+  Txn txn;
+  for (const auto& [sid, cid] : deletes) txn.ops.push_back(Delete(LeaseKey(sid, cid)));
+  for (const auto& [cid, rec] : puts) {
+    txn.ops.push_back(Put(LeaseKey(rec.service_id, cid), LeaseJson(cid, rec.created_at, rec.expires_at)));
+  }
+  auto r = store_->Commit(txn);
+  if (!r.ok() || !r->succeeded) {
+    // Keep the work for the next round; newer changes made meanwhile win.
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    for (auto& [cid, rec] : puts) lease_puts_.emplace(cid, rec);
+    lease_deletes_.insert(lease_deletes_.begin(), deletes.begin(), deletes.end());
+    return r.ok() ? Status::Internal("lease flush: unconditional txn failed")
+                  : r.status().WithContext("lease flush");
+  }
+  return Status::Ok();
+}
+
+std::size_t Registry::LeaseCount() {
+  TimePoint now = Now();
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  return static_cast<std::size_t>(std::count_if(
+      leases_.begin(), leases_.end(), [&](const auto& e) { return e.second.expires_at > now; }));
+}
+
+}  // namespace ocisecrets

@@ -1,0 +1,146 @@
+// The registry: secrets, services and leases over a KvStore. Every read-modify-write is
+// one Txn that compares the mod_revision of what it read, retried a bounded number of
+// times on conflict, so several managers may share one store. Payloads are sealed by a
+// PayloadSealer before they reach the store and opened only to answer a lease.
+//
+// Keys: secrets/ID (metadata JSON), payloads/ID (sealed), names/secret/<lower name> -> ID,
+// services/ID, names/service/<lower name> -> ID, refs/<secretID>/<serviceID> (a service
+// uses a secret), inuse/<secretID> (bumped whenever a reference is added, so a secret
+// delete that saw no reference fails its compare if one appeared), leases/<serviceID>/
+// <containerID> (JSON; written behind, see Maintain()).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manager/store/kv_store.h"
+#include "shared/models.h"
+#include "shared/secure_buffer.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+// What the registry needs from the keyring. Implementations are thread-safe. The AAD of
+// a sealed payload binds it to record_key, secret_id and version.
+class PayloadSealer {
+ public:
+  virtual ~PayloadSealer() = default;
+  virtual Result<std::string> Seal(const std::string& record_key, const std::string& secret_id,
+                                   std::uint64_t version, const SecretBytes& plaintext) = 0;
+  // DataLoss when the sealed blob does not authenticate for this record.
+  virtual Result<SecretBytes> Open(const std::string& record_key, const std::string& secret_id,
+                                   std::uint64_t version, const std::string& sealed) = 0;
+};
+
+struct RegistryOptions {
+  std::chrono::seconds lease_ttl = std::chrono::hours(24);
+  int max_retries = 32;                        // per read-modify-write on conflicts
+  std::function<TimePoint()> clock;            // default: system clock
+  std::function<std::string()> new_id;         // required: 25 base36 chars per call
+};
+
+// Server-side filters of `GET /v1/secrets` (ANDed).
+struct SecretFilters {
+  std::vector<std::string> names;       // name prefix, ignoring case
+  std::vector<std::string> id_prefixes;
+  std::vector<std::string> labels;      // "K" (has K) or "K=V"
+};
+
+// A granted lease plus what the audit log records about it.
+struct LeaseOutcome {
+  LeaseGrant grant;
+  std::string service_id;
+  std::vector<std::string> secret_ids;
+};
+
+class Registry {
+ public:
+  // store and sealer must outlive the registry. Call Load() once before serving.
+  Registry(KvStore* store, PayloadSealer* sealer, RegistryOptions options);
+
+  // Loads recorded leases (dropping expired ones) into the in-memory lease table.
+  Status Load();
+
+  // Creates a secret; returns its ID. InvalidArgument on a bad name or size,
+  // AlreadyExists ("secret NAME already exists") when the name is taken ignoring case.
+  Result<Secret> CreateSecret(const SecretSpec& spec, const SecretBytes& data);
+
+  // Secrets matching every filter, sorted by name.
+  Result<std::vector<Secret>> ListSecrets(const SecretFilters& filters);
+
+  // Resolves NAME_OR_ID as docs/API.md says (ID, name, name ignoring case, unique ID
+  // prefix). NotFound otherwise, including an ambiguous prefix.
+  Result<Secret> InspectSecret(std::string_view name_or_id);
+
+  // Only labels may change; the name must stay. FailedPrecondition on a stale version.
+  Result<Secret> UpdateSecret(std::string_view name_or_id, std::uint64_t version,
+                              const SecretSpec& spec);
+
+  // Removes a secret and its payload; FailedPrecondition naming the services using it.
+  Result<Secret> RemoveSecret(std::string_view name_or_id);
+
+  // Creates a service. Each reference resolves by SecretID, else by SecretName; the
+  // stored spec carries both. NotFound for an unknown secret.
+  Result<Service> CreateService(ServiceSpec spec);
+  Result<std::vector<Service>> ListServices();
+  Result<Service> InspectService(std::string_view name_or_id);
+  // Replaces the whole spec; the name must not change. Stale version: FailedPrecondition.
+  Result<Service> UpdateService(std::string_view name_or_id, std::uint64_t version,
+                                ServiceSpec spec);
+  // Removes a service, its references and its leases.
+  Result<Service> RemoveService(std::string_view name_or_id);
+
+  // Grants (or renews) the lease of container on service: every payload opened, the
+  // lease recorded in memory at once and in the store by the next Maintain().
+  // NotFound "service X not found". The caller wipes the grant's payloads (SecretBytes
+  // does on destruction).
+  Result<LeaseOutcome> Lease(const LeaseRequest& request);
+
+  // Ends the container's lease; OK also when there is none. Returns whether one existed.
+  Result<bool> EndLease(std::string_view container_id);
+
+  // Drops expired leases and writes pending lease changes to the store in one Txn.
+  // Call periodically (e.g. every second) and once at shutdown.
+  Status Maintain();
+
+  // Live (unexpired) leases in memory.
+  std::size_t LeaseCount();
+
+  std::string Engine() const { return store_->Engine(); }
+
+ private:
+  struct LeaseRecord {
+    std::string service_id;
+    TimePoint created_at{};
+    TimePoint expires_at{};
+  };
+
+  TimePoint Now() const;
+  Result<std::string> ResolveId(std::string_view kind, std::string_view name_or_id);
+  Result<Secret> LoadSecret(const std::string& id, KeyValue* kv);
+  Result<Service> LoadService(const std::string& id, KeyValue* kv);
+  Result<Service> ResolveService(std::string_view name_or_id, KeyValue* kv);
+  // Resolves every reference of spec (fills SecretID, SecretName, default target) and
+  // adds to txn a compare on each secret it relies on.
+  Status ResolveReferences(ServiceSpec* spec, Txn* txn);
+  std::vector<LeaseInfo> LeasesOf(const std::string& service_id);
+  void ForgetLeasesOf(const std::string& service_id);
+
+  KvStore* store_;
+  PayloadSealer* sealer_;
+  RegistryOptions options_;
+
+  std::mutex leases_mu_;
+  std::map<std::string, LeaseRecord> leases_;  // by container ID
+  // Pending store writes: container -> record to put, or (service, container) to delete.
+  std::map<std::string, LeaseRecord> lease_puts_;
+  std::vector<std::pair<std::string, std::string>> lease_deletes_;
+};
+
+}  // namespace ocisecrets

@@ -1,0 +1,381 @@
+#include "manager/registry/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+
+#include "tests/manager/memory_kv_store.h"
+
+namespace ocisecrets {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::seconds;
+
+SecretBytes Bytes(std::string_view s) { return SecretBytes(s.begin(), s.end()); }
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  RegistryTest() : registry_(&store_, &sealer_, Options()) {}
+
+  RegistryOptions Options() {
+    RegistryOptions o;
+    o.lease_ttl = hours(24);
+    o.clock = [this] { return now_; };
+    o.new_id = [this] { return NextId(); };
+    return o;
+  }
+
+  std::string NextId() {
+    // 25 base36 characters; the prefix lets tests make ambiguous prefixes on purpose.
+    std::string n = std::to_string(++ids_);
+    return id_prefix_ + std::string(25 - id_prefix_.size() - n.size(), '0') + n;
+  }
+
+  std::string CreateSecret(const std::string& name, const std::string& data, Labels labels = {}) {
+    auto s = registry_.CreateSecret({name, std::move(labels)}, Bytes(data));
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? s->id : "";
+  }
+
+  Result<Service> CreateService(const std::string& name, std::vector<SecretReference> refs) {
+    ServiceSpec spec;
+    spec.name = name;
+    spec.secrets = std::move(refs);
+    return registry_.CreateService(spec);
+  }
+
+  MemoryKvStore store_;
+  FakeSealer sealer_;
+  TimePoint now_ = TimePoint(seconds(1'800'000'000));
+  int ids_ = 0;
+  std::string id_prefix_ = "a";
+  Registry registry_;
+};
+
+TEST_F(RegistryTest, CreatedSecretResolvesByIdNameCaseAndPrefix) {
+  std::string id = CreateSecret("redis_password", "hunter2");
+  ASSERT_EQ(id.size(), 25u);
+  for (std::string q : {id, std::string("redis_password"), std::string("REDIS_Password"),
+                        id.substr(0, 20)}) {
+    auto s = registry_.InspectSecret(q);
+    ASSERT_TRUE(s.ok()) << q << ": " << s.status().message();
+    EXPECT_EQ(s->id, id) << q;
+    EXPECT_EQ(s->spec.name, "redis_password");
+  }
+  auto missing = registry_.InspectSecret("nope");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "secret nope not found");
+}
+
+TEST_F(RegistryTest, AmbiguousIdPrefixIsNotFoundSayingSo) {
+  CreateSecret("one", "x");
+  CreateSecret("two", "y");
+  auto s = registry_.InspectSecret("a");
+  EXPECT_EQ(s.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(s.status().message().find("ambiguous"), std::string::npos) << s.status().message();
+}
+
+TEST_F(RegistryTest, NameIsUniqueIgnoringCase) {
+  CreateSecret("Redis", "x");
+  auto again = registry_.CreateSecret({"rEDIS", {}}, Bytes("y"));
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(again.status().message(), "secret rEDIS already exists");
+  auto list = registry_.ListSecrets({});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(RegistryTest, BadInputChangesNothing) {
+  struct Case {
+    const char* description;
+    std::string name;
+    SecretBytes data;
+  };
+  const std::vector<Case> cases = {
+      {"bad name", "bad name", Bytes("x")},
+      {"empty payload", "ok", {}},
+      {"payload of 512000 bytes", "ok", SecretBytes(512000, 'x')},
+  };
+  for (const auto& c : cases) {
+    auto r = registry_.CreateSecret({c.name, {}}, c.data);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.description;
+  }
+  EXPECT_EQ(store_.commits(), 0);
+  EXPECT_TRUE(registry_.CreateSecret({"ok", {}}, SecretBytes(511999, 'x')).ok());
+}
+
+TEST_F(RegistryTest, StoreNeverHoldsThePlaintext) {
+  CreateSecret("pw", "MARKER-6f1d2c");
+  for (const auto& [key, kv] : store_.Snapshot()) {
+    EXPECT_EQ(kv.value.find("MARKER-6f1d2c"), std::string::npos) << key;
+  }
+}
+
+TEST_F(RegistryTest, ListIsSortedAndFiltered) {
+  std::string b = CreateSecret("beta", "1", {{"env", "prod"}});
+  CreateSecret("alpha", "2", {{"env", "dev"}});
+  CreateSecret("alpine", "3", {{"tier", "x"}});
+  auto all = registry_.ListSecrets({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].spec.name, "alpha");
+  EXPECT_EQ((*all)[2].spec.name, "beta");
+
+  struct Case {
+    const char* description;
+    SecretFilters filters;
+    std::vector<std::string> want;
+  };
+  const std::vector<Case> cases = {
+      {"name prefix ignoring case", {{"AL"}, {}, {}}, {"alpha", "alpine"}},
+      {"label key", {{}, {}, {"env"}}, {"alpha", "beta"}},
+      {"label key=value", {{}, {}, {"env=prod"}}, {"beta"}},
+      {"filters AND", {{"al"}, {}, {"env"}}, {"alpha"}},
+      {"id prefix", {{}, {b}, {}}, {"beta"}},
+      {"nothing matches", {{"zzz"}, {}, {}}, {}},
+  };
+  for (const auto& c : cases) {
+    auto list = registry_.ListSecrets(c.filters);
+    ASSERT_TRUE(list.ok());
+    std::vector<std::string> names;
+    for (const auto& s : *list) names.push_back(s.spec.name);
+    EXPECT_EQ(names, c.want) << c.description;
+  }
+}
+
+TEST_F(RegistryTest, UpdateChangesOnlyLabelsAtTheCurrentVersion) {
+  std::string id = CreateSecret("pw", "x", {{"a", "1"}});
+  auto before = registry_.InspectSecret(id);
+  ASSERT_TRUE(before.ok());
+
+  auto renamed = registry_.UpdateSecret(id, before->version, {"other", {}});
+  EXPECT_EQ(renamed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(renamed.status().message(), "only updates to Labels are allowed");
+
+  auto stale = registry_.UpdateSecret(id, before->version + 7, {"pw", {{"b", "2"}}});
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+
+  auto updated = registry_.UpdateSecret(id, before->version, {"pw", {{"b", "2"}}});
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_GT(updated->version, before->version);
+  auto after = registry_.InspectSecret(id);
+  EXPECT_EQ(after->spec.labels, (Labels{{"b", "2"}}));
+  EXPECT_EQ(after->version, updated->version);
+  EXPECT_EQ(after->created_at, before->created_at);
+}
+
+TEST_F(RegistryTest, VersionIndexGrowsWithEveryChange) {
+  std::string a = CreateSecret("a", "x");
+  std::string b = CreateSecret("b", "x");
+  auto va = registry_.InspectSecret(a)->version;
+  auto vb = registry_.InspectSecret(b)->version;
+  EXPECT_GT(vb, va);
+  auto svc = CreateService("web", {{"", "a", {}}});
+  ASSERT_TRUE(svc.ok());
+  EXPECT_GT(svc->version, vb);
+}
+
+TEST_F(RegistryTest, SecretInUseCannotBeRemovedAndMessageNamesServices) {
+  CreateSecret("my_secret", "x");
+  ASSERT_TRUE(CreateService("redis", {{"", "my_secret", {}}}).ok());
+  auto r = registry_.RemoveSecret("my_secret");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(), "secret 'my_secret' is in use by the following service: redis");
+
+  ASSERT_TRUE(CreateService("app", {{"", "my_secret", {"other", 0, 0, 0444}}}).ok());
+  r = registry_.RemoveSecret("my_secret");
+  EXPECT_EQ(r.status().message(),
+            "secret 'my_secret' is in use by the following services: app, redis");
+
+  ASSERT_TRUE(registry_.RemoveService("redis").ok());
+  ASSERT_TRUE(registry_.RemoveService("app").ok());
+  EXPECT_TRUE(registry_.RemoveSecret("my_secret").ok());
+  EXPECT_EQ(registry_.InspectSecret("my_secret").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_.Snapshot().empty()) << "remove leaves no key behind";
+}
+
+TEST_F(RegistryTest, SecretRemoveLosesTheRaceToAConcurrentServiceCreate) {
+  std::string id = CreateSecret("pw", "x");
+  // Another manager adds a reference between our read of the references and our commit.
+  bool injected = false;
+  store_.before_commit_ = [&] {
+    if (injected) return;
+    injected = true;
+    store_.PutUnlocked("refs/" + id + "/zzzzzzzzzzzzzzzzzzzzzzzzz", "");
+    store_.PutUnlocked("inuse/" + id, "zzzzzzzzzzzzzzzzzzzzzzzzz");
+  };
+  auto r = registry_.RemoveSecret("pw");
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().message();
+  EXPECT_TRUE(registry_.InspectSecret("pw").ok());
+}
+
+TEST_F(RegistryTest, ServiceCreateResolvesReferencesAndRefusesBadOnes) {
+  std::string id = CreateSecret("tls_cert", "x");
+  auto svc = CreateService("redis", {{"", "tls_cert", {"", 999, 999, 0400}}});
+  ASSERT_TRUE(svc.ok()) << svc.status().message();
+  ASSERT_EQ(svc->spec.secrets.size(), 1u);
+  EXPECT_EQ(svc->spec.secrets[0].secret_id, id);
+  EXPECT_EQ(svc->spec.secrets[0].file.name, "tls_cert");
+
+  struct Case {
+    const char* description;
+    std::string name;
+    std::vector<SecretReference> refs;
+    StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {"unknown secret", "s1", {{"", "nope", {}}}, StatusCode::kNotFound},
+      {"duplicate target", "s2", {{"", "tls_cert", {"a", 0, 0, 0444}}, {"", "tls_cert", {"a", 0, 0, 0444}}},
+       StatusCode::kInvalidArgument},
+      {"dot-dot target", "s3", {{"", "tls_cert", {"../x", 0, 0, 0444}}}, StatusCode::kInvalidArgument},
+      {"setuid mode", "s4", {{"", "tls_cert", {"x", 0, 0, 04444}}}, StatusCode::kInvalidArgument},
+      {"name taken ignoring case", "REDIS", {}, StatusCode::kAlreadyExists},
+      {"bad service name", "bad name", {}, StatusCode::kInvalidArgument},
+      {"id and name disagree", "s5", {{id, "other", {}}}, StatusCode::kInvalidArgument},
+  };
+  int commits = store_.commits();
+  for (const auto& c : cases) {
+    auto r = CreateService(c.name, c.refs);
+    EXPECT_EQ(r.status().code(), c.code) << c.description << ": " << r.status().message();
+  }
+  EXPECT_EQ(store_.commits(), commits + 1) << "only the name clash reaches a (failed) commit";
+  EXPECT_EQ(registry_.ListServices()->size(), 1u);
+}
+
+TEST_F(RegistryTest, ServiceUpdateReplacesSpecAndReleasesSecrets) {
+  CreateSecret("a", "x");
+  CreateSecret("b", "y");
+  auto svc = CreateService("web", {{"", "a", {}}});
+  ASSERT_TRUE(svc.ok());
+  ServiceSpec spec = svc->spec;
+  spec.secrets = {{"", "b", {}}};
+
+  auto stale = registry_.UpdateService("web", svc->version - 1, spec);
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+
+  ServiceSpec renamed = spec;
+  renamed.name = "web2";
+  EXPECT_EQ(registry_.UpdateService("web", svc->version, renamed).status().code(),
+            StatusCode::kInvalidArgument);
+
+  auto updated = registry_.UpdateService("web", svc->version, spec);
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_GT(updated->version, svc->version);
+  EXPECT_TRUE(registry_.RemoveSecret("a").ok()) << "a is no longer referenced";
+  EXPECT_EQ(registry_.RemoveSecret("b").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RegistryTest, LeaseReturnsPayloadsAndShowsInInspect) {
+  CreateSecret("pw", "hunter2");
+  ServiceSpec spec;
+  spec.name = "redis";
+  spec.secrets_dir = "/run/secrets";
+  spec.secrets = {{"", "pw", {"server.pem", 999, 998, 0400}}};
+  ASSERT_TRUE(registry_.CreateService(spec).ok());
+
+  auto lease = registry_.Lease({"c1", "REDIS"});
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  EXPECT_EQ(lease->grant.service, "redis");
+  EXPECT_EQ(lease->grant.secrets_dir, "/run/secrets");
+  EXPECT_EQ(lease->grant.expires_at, now_ + hours(24));
+  ASSERT_EQ(lease->grant.files.size(), 1u);
+  const LeasedFile& f = lease->grant.files[0];
+  EXPECT_EQ(f.name, "server.pem");
+  EXPECT_EQ(f.uid, 999u);
+  EXPECT_EQ(f.gid, 998u);
+  EXPECT_EQ(f.mode, 0400u);
+  EXPECT_EQ(std::string(f.data.begin(), f.data.end()), "hunter2");
+  EXPECT_EQ(lease->secret_ids.size(), 1u);
+
+  auto svc = registry_.InspectService("redis");
+  ASSERT_EQ(svc->leases.size(), 1u);
+  EXPECT_EQ(svc->leases[0].container_id, "c1");
+  EXPECT_EQ(registry_.LeaseCount(), 1u);
+
+  EXPECT_TRUE(*registry_.EndLease("c1"));
+  EXPECT_FALSE(*registry_.EndLease("c1")) << "ending twice is fine";
+  EXPECT_TRUE(registry_.InspectService("redis")->leases.empty());
+}
+
+TEST_F(RegistryTest, LeaseOfUnknownServiceOrBadContainerIsRefused) {
+  auto r = registry_.Lease({"c1", "redis"});
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(), "service redis not found");
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  EXPECT_EQ(registry_.Lease({"bad/id", "redis"}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_.Lease({"", "redis"}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_.LeaseCount(), 0u);
+}
+
+TEST_F(RegistryTest, RenewalKeepsStartAndExtendsExpiry) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
+  TimePoint start = now_;
+  now_ += hours(1);
+  ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
+  auto svc = registry_.InspectService("redis");
+  ASSERT_EQ(svc->leases.size(), 1u);
+  EXPECT_EQ(svc->leases[0].created_at, start);
+  EXPECT_EQ(svc->leases[0].expires_at, now_ + hours(24));
+}
+
+TEST_F(RegistryTest, ExpiredLeasesAreIgnoredAndSwept) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count(
+                "leases/" + registry_.InspectService("redis")->id + "/c1"), 1u);
+  now_ += hours(25);
+  EXPECT_TRUE(registry_.InspectService("redis")->leases.empty());
+  EXPECT_EQ(registry_.LeaseCount(), 0u);
+  ASSERT_TRUE(registry_.Maintain().ok());
+  for (const auto& [key, kv] : store_.Snapshot()) {
+    EXPECT_FALSE(key.starts_with("leases/")) << key;
+  }
+}
+
+TEST_F(RegistryTest, RecordedLeasesSurviveARestart) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
+  ASSERT_TRUE(registry_.Lease({"c2", "redis"}).ok());
+  ASSERT_TRUE(registry_.EndLease("c2").ok());
+  ASSERT_TRUE(registry_.Maintain().ok());
+
+  Registry restarted(&store_, &sealer_, Options());
+  ASSERT_TRUE(restarted.Load().ok());
+  EXPECT_EQ(restarted.LeaseCount(), 1u);
+  auto svc = restarted.InspectService("redis");
+  ASSERT_EQ(svc->leases.size(), 1u);
+  EXPECT_EQ(svc->leases[0].container_id, "c1");
+}
+
+TEST_F(RegistryTest, RemovingAServiceEndsItsLeases) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
+  ASSERT_TRUE(registry_.Maintain().ok());
+  ASSERT_TRUE(registry_.Lease({"c2", "redis"}).ok());
+  ASSERT_TRUE(registry_.RemoveService("redis").ok());
+  EXPECT_EQ(registry_.LeaseCount(), 0u);
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_TRUE(store_.Snapshot().empty());
+}
+
+TEST_F(RegistryTest, TamperedPayloadFailsTheLeaseWithDataLoss) {
+  std::string id = CreateSecret("pw", "x");
+  ASSERT_TRUE(CreateService("redis", {{"", "pw", {}}}).ok());
+  std::string other = CreateSecret("other", "y");
+  // Move another record's sealed payload over this one's: the AAD no longer matches.
+  auto moved = store_.Get("payloads/" + other);
+  ASSERT_TRUE(moved.ok());
+  Txn txn;
+  txn.ops = {{Op::Kind::kPut, "payloads/" + id, moved->value}};
+  ASSERT_TRUE(store_.Commit(txn)->succeeded);
+  auto r = registry_.Lease({"c1", "redis"});
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().message();
+  EXPECT_EQ(registry_.LeaseCount(), 0u);
+}
+
+}  // namespace
+}  // namespace ocisecrets
