@@ -190,11 +190,15 @@ Status InstallOwnedFile(Session& s, const std::string& path, const std::string& 
   bool recorded = std::any_of(files.begin(), files.end(),
                               [&](const Json& f) { return f.value("path", "") == path; });
   if (current && *current == content) {
-    s.Say("unchanged: " + host +
-          (recorded ? "" : " (already there, not written by install: uninstall leaves it)"));
-    return Status::Ok();
-  }
-  {
+    std::optional<std::string> known = s.RecordedHash(path);
+    if (!known) {
+      s.Say("unchanged: " + host + " (already there, not written by install: uninstall leaves it)");
+      return Status::Ok();
+    }
+    s.Say("unchanged: " + host);
+    if (recorded) return Status::Ok();
+    // Written for another engine: record it for this one too, so it stays until both go.
+  } else {
     if (current) {
       std::optional<std::string> known = s.RecordedHash(path);
       if (!known || *known != Sha256Hex(*current)) {
@@ -316,8 +320,16 @@ Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<Js
     s.Say("unchanged: " + host + " (" + std::string(what) + " already there)");
     return Status::Ok();
   }
-  std::string backup;
-  if (text) {
+  Json& edits = s.Record()["json_edits"];
+  if (edits.is_null()) edits = Json::array();
+  Json* edit = nullptr;
+  for (Json& e : edits) {
+    if (e.value("path", "") == path) edit = &e;
+  }
+  // Back up the user's original only: a later install (e.g. one more --service) edits
+  // a file that already holds our earlier additions.
+  std::string backup = edit != nullptr ? (*edit).value("backup", "") : "";
+  if (text && edit == nullptr) {
     ASSIGN_OR_RETURN(backup, s.Backup(path, *text), "");
   }
   if (!s.options().dry_run) {
@@ -328,12 +340,6 @@ Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<Js
   s.Say(line);
   s.Changed();
 
-  Json& edits = s.Record()["json_edits"];
-  if (edits.is_null()) edits = Json::array();
-  Json* edit = nullptr;
-  for (Json& e : edits) {
-    if (e.value("path", "") == path) edit = &e;
-  }
   if (edit == nullptr) {
     edits.push_back(Json{{"path", path}, {"created_file", !text}, {"backup", backup},
                          {"created", Json::array()}, {"adds", Json::array()}});
@@ -430,9 +436,9 @@ Status UninstallJsonAdds(Session& s) {
 // ---- one line of a TOML file the user owns (containerd's imports) ----
 
 std::string Trim(std::string_view s) {
-  std::size_t b = s.find_first_not_of(" \t\r");
+  std::size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return "";
-  std::size_t e = s.find_last_not_of(" \t\r");
+  std::size_t e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
 }
 
@@ -458,6 +464,25 @@ bool IsImportsLine(const std::string& line) {
   std::string t = Trim(line);
   if (t.rfind("imports", 0) != 0) return false;
   return Trim(t.substr(7)).rfind('=', 0) == 0;
+}
+
+// Refuses, before anything is written, a config.toml whose imports we cannot edit.
+Status CheckContainerdImports(Session& s) {
+  const std::string path(kContainerdConfig);
+  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + s.Host(path));
+  if (!text) return Status::Ok();
+  std::vector<std::string> lines = SplitLines(*text);
+  auto imports = std::find_if(lines.begin(), lines.end(), IsImportsLine);
+  if (imports == lines.end()) return Status::Ok();
+  std::size_t open = imports->find('[');
+  std::size_t close = imports->rfind(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    return Status::FailedPrecondition(s.Host(path) +
+                                      ": its imports list spans several lines; add \"" +
+                                      std::string(kContainerdDropIn) +
+                                      "\" to it by hand, then run install again");
+  }
+  return Status::Ok();
 }
 
 Status InstallContainerdImport(Session& s) {
@@ -680,6 +705,7 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& o) {
       break;
     }
     case Engine::kContainerd:
+      RETURN_IF_ERROR(CheckContainerdImports(s), context);
       RETURN_IF_ERROR(InstallOwnedFile(s, std::string(kContainerdDropIn), ContainerdDropIn(o)),
                       context);
       RETURN_IF_ERROR(InstallContainerdImport(s), context);
