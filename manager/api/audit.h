@@ -1,0 +1,50 @@
+// The audit log: one JSON line per lease and per admin change (and per refused call),
+// never a payload. Lines are appended and flushed one by one; safe from many threads.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "manager/api/auth.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+struct AuditEvent {
+  std::string action;        // "secret.create", "lease.create", "denied", ...
+  int status = 0;            // the HTTP status answered
+  std::string name;          // object name when known
+  std::string id;            // object ID when known
+  std::string container_id;  // leases
+  std::vector<std::string> secret_ids;  // leases: what was handed out (IDs only)
+  std::string error;         // the error message when status >= 400
+};
+
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  // Records one event of peer. Must not fail the request: errors are reported elsewhere.
+  virtual void Record(const Peer& peer, const AuditEvent& event) = 0;
+};
+
+// The JSON line for one event, with "time" set to now (RFC 3339 UTC).
+std::string AuditLine(const Peer& peer, const AuditEvent& event);
+
+class FileAuditLog : public AuditSink {
+ public:
+  // Opens (creates 0600) path for appending. Refuses a path group- or world-accessible.
+  static Result<std::unique_ptr<FileAuditLog>> Open(const std::string& path);
+  ~FileAuditLog() override;
+  void Record(const Peer& peer, const AuditEvent& event) override;
+
+ private:
+  explicit FileAuditLog(int fd) : fd_(fd) {}
+  std::mutex mu_;
+  int fd_;
+  bool warned_ = false;
+};
+
+}  // namespace ocisecrets

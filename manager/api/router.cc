@@ -1,0 +1,401 @@
+#include "manager/api/router.h"
+
+#include <charconv>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "shared/validation.h"
+
+namespace ocisecrets {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; plus_is_space for query strings. InvalidArgument on a bad escape.
+Result<std::string> Unescape(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
+      int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return Status::InvalidArgument("bad percent-escape in request target");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (plus_is_space && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string JsonMessage(std::string_view message) {
+  return nlohmann::json{{"message", message}}.dump(-1, ' ', false,
+                                                     nlohmann::json::error_handler_t::replace);
+}
+
+Response Json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response FromStatus(const Status& s) { return ErrorResponse(HttpStatusOf(s), s.message()); }
+
+// ?version=N, required on updates.
+Result<std::uint64_t> VersionParam(const std::multimap<std::string, std::string>& query) {
+  auto it = query.find("version");
+  if (it == query.end()) {
+    return Status::InvalidArgument("the version query parameter is required (?version=N, "
+                                   "the object's Version.Index)");
+  }
+  std::uint64_t v = 0;
+  const std::string& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
+    return Status::InvalidArgument("invalid version '" + s + "': want a decimal number");
+  }
+  return v;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+Response ErrorResponse(int status, std::string_view message) {
+  return Json(status, JsonMessage(message));
+}
+
+int HttpStatusOf(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
+    : registry_(registry), audit_(audit), options_(std::move(options)) {
+  auto add = [this](std::string method, std::string path, std::string action, Handler h) {
+    Route r;
+    r.method = std::move(method);
+    r.name = r.method + " " + path;
+    std::string_view rest(path);
+    rest.remove_prefix(1);
+    while (!rest.empty()) {
+      auto slash = rest.find('/');
+      r.pattern.emplace_back(rest.substr(0, slash));
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
+    }
+    r.action = std::move(action);
+    r.handler = std::move(h);
+    routes_.push_back(std::move(r));
+  };
+  add("GET", "/v1/health", "", &Router::HealthHandler);
+  add("GET", "/metrics", "", &Router::MetricsHandler);
+  add("POST", "/v1/secrets", "secret.create", &Router::CreateSecretHandler);
+  add("GET", "/v1/secrets", "", &Router::ListSecretsHandler);
+  add("GET", "/v1/secrets/{}", "", &Router::InspectSecretHandler);
+  add("DELETE", "/v1/secrets/{}", "secret.remove", &Router::RemoveSecretHandler);
+  add("POST", "/v1/secrets/{}/update", "secret.update", &Router::UpdateSecretHandler);
+  add("POST", "/v1/services", "service.create", &Router::CreateServiceHandler);
+  add("GET", "/v1/services", "", &Router::ListServicesHandler);
+  add("GET", "/v1/services/{}", "", &Router::InspectServiceHandler);
+  add("DELETE", "/v1/services/{}", "service.remove", &Router::RemoveServiceHandler);
+  add("POST", "/v1/services/{}/update", "service.update", &Router::UpdateServiceHandler);
+  add("POST", "/v1/leases", "lease.create", &Router::CreateLeaseHandler);
+  add("DELETE", "/v1/leases/{}", "lease.end", &Router::EndLeaseHandler);
+}
+
+void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
+
+Response Router::Handle(const Request& request, const Peer& peer) {
+  auto start = std::chrono::steady_clock::now();
+  std::string route_name = "(unmatched)";
+  Response r;
+  try {
+    r = Dispatch(request, peer, &route_name);
+  } catch (const std::exception& e) {
+    // A bug (or bad_alloc): contained to this request.
+    r = ErrorResponse(500, std::string("internal error: ") + e.what());
+  }
+  metrics_.Record(route_name, r.status, SecondsSince(start));
+  return r;
+}
+
+Response Router::Dispatch(const Request& request, const Peer& peer, std::string* route_name) {
+  std::string_view target(request.target);
+  auto qpos = target.find('?');
+  std::string_view path = target.substr(0, qpos);
+  if (path.empty() || path.front() != '/') return ErrorResponse(400, "request target must be a path");
+
+  Query query;
+  if (qpos != std::string_view::npos) {
+    std::string_view qs = target.substr(qpos + 1);
+    while (!qs.empty()) {
+      auto amp = qs.find('&');
+      std::string_view pair = qs.substr(0, amp);
+      if (!pair.empty()) {
+        auto eq = pair.find('=');
+        auto key = Unescape(pair.substr(0, eq), true);
+        auto value = Unescape(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+        if (!key.ok()) return FromStatus(key.status());
+        if (!value.ok()) return FromStatus(value.status());
+        query.emplace(std::move(*key), std::move(*value));
+      }
+      if (amp == std::string_view::npos) break;
+      qs.remove_prefix(amp + 1);
+    }
+  }
+
+  std::vector<std::string_view> segments;
+  std::string_view rest = path.substr(1);
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    segments.push_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+
+  const Route* route = nullptr;
+  std::string allow;
+  Params params;
+  for (const Route& r : routes_) {
+    if (r.pattern.size() != segments.size()) continue;
+    Params p;
+    bool match = true;
+    for (std::size_t i = 0; i < segments.size() && match; ++i) {
+      if (r.pattern[i] == "{}") {
+        auto value = Unescape(segments[i], false);
+        match = value.ok() && !value->empty();
+        if (match) p.push_back(std::move(*value));
+      } else {
+        match = r.pattern[i] == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (r.method == request.method) {
+      route = &r;
+      params = std::move(p);
+      break;
+    }
+    allow += (allow.empty() ? "" : ", ") + r.method;
+  }
+
+  if (!peer.admin) {
+    std::string message = "permission denied: uid " + std::to_string(peer.uid) + " is not root";
+    message += options_.admin_group.empty()
+                   ? " (start oci-secretsd with --admin-group GROUP to let a group in)"
+                   : " and not in group " + options_.admin_group;
+    if (audit_ != nullptr) {
+      AuditEvent e;
+      e.action = "denied";
+      e.status = 403;
+      e.name = request.method + " " + std::string(path.substr(0, 256));
+      audit_->Record(peer, e);
+    }
+    return ErrorResponse(403, message);
+  }
+  if (request.body.size() > options_.body_limit) {
+    return ErrorResponse(413, "request body is larger than 1 MiB");
+  }
+  if (route == nullptr && allow.empty()) {
+    return ErrorResponse(404, "no such API route: " + std::string(path.substr(0, 256)));
+  }
+  if (route == nullptr) {
+    Response r = ErrorResponse(405, "method " + request.method.substr(0, 16) +
+                                        " not allowed here; allowed: " + allow);
+    r.allow = allow;
+    return r;
+  }
+  *route_name = route->name;
+
+  AuditEvent event;
+  event.action = route->action;
+  Context c{request, peer, params, query, route->action.empty() ? nullptr : &event};
+  Response r = route->handler(this, c);
+  if (c.audit != nullptr && audit_ != nullptr) {
+    event.status = r.status;
+    if (r.status >= 400) {
+      auto j = nlohmann::json::parse(r.body, nullptr, false);
+      if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+        event.error = j["message"].get<std::string>();
+      }
+    }
+    audit_->Record(peer, event);
+  }
+  return r;
+}
+
+Response Router::HealthHandler(Context&) {
+  return Json(200, nlohmann::json{{"Status", "ok"},
+                                  {"Store", registry_->Engine()},
+                                  {"Version", options_.version}}
+                       .dump());
+}
+
+Response Router::MetricsHandler(Context&) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = metrics_.Render(registry_->LeaseCount());
+  return r;
+}
+
+Response Router::CreateSecretHandler(Context& c) {
+  auto req = ParseSecretCreateRequest(c.request.body);
+  if (!req.ok()) return FromStatus(req.status());
+  c.audit->name = req->spec.name;
+  auto secret = registry_->CreateSecret(req->spec, req->data);
+  if (!secret.ok()) return FromStatus(secret.status());
+  c.audit->id = secret->id;
+  return Json(201, nlohmann::json{{"ID", secret->id}}.dump());
+}
+
+Response Router::ListSecretsHandler(Context& c) {
+  SecretFilters filters;
+  for (const auto& [key, value] : c.query) {
+    if (key == "name") {
+      filters.names.push_back(value);
+    } else if (key == "id") {
+      filters.id_prefixes.push_back(value);
+    } else if (key == "label") {
+      filters.labels.push_back(value);
+    } else {
+      return ErrorResponse(400, "unknown filter '" + key.substr(0, 64) +
+                                    "': want name=, id= or label=");
+    }
+  }
+  auto list = registry_->ListSecrets(filters);
+  if (!list.ok()) return FromStatus(list.status());
+  return Json(200, ToJson(*list));
+}
+
+Response Router::InspectSecretHandler(Context& c) {
+  auto secret = registry_->InspectSecret(c.params[0]);
+  if (!secret.ok()) return FromStatus(secret.status());
+  return Json(200, ToJson(*secret));
+}
+
+Response Router::UpdateSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  auto version = VersionParam(c.query);
+  if (!version.ok()) return FromStatus(version.status());
+  auto spec = ParseSecretSpec(c.request.body);
+  if (!spec.ok()) return FromStatus(spec.status());
+  auto secret = registry_->UpdateSecret(c.params[0], *version, *spec);
+  if (!secret.ok()) return FromStatus(secret.status());
+  c.audit->name = secret->spec.name;
+  c.audit->id = secret->id;
+  return Json(200, ToJson(*secret));
+}
+
+Response Router::RemoveSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  auto secret = registry_->RemoveSecret(c.params[0]);
+  if (!secret.ok()) return FromStatus(secret.status());
+  c.audit->name = secret->spec.name;
+  c.audit->id = secret->id;
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Response Router::CreateServiceHandler(Context& c) {
+  auto spec = ParseServiceSpec(c.request.body);
+  if (!spec.ok()) return FromStatus(spec.status());
+  c.audit->name = spec->name;
+  auto service = registry_->CreateService(*spec);
+  if (!service.ok()) return FromStatus(service.status());
+  c.audit->id = service->id;
+  for (const auto& ref : service->spec.secrets) c.audit->secret_ids.push_back(ref.secret_id);
+  return Json(201, nlohmann::json{{"ID", service->id}}.dump());
+}
+
+Response Router::ListServicesHandler(Context& c) {
+  if (!c.query.empty()) return ErrorResponse(400, "GET /v1/services takes no query parameters");
+  auto list = registry_->ListServices();
+  if (!list.ok()) return FromStatus(list.status());
+  return Json(200, ToJson(*list));
+}
+
+Response Router::InspectServiceHandler(Context& c) {
+  auto service = registry_->InspectService(c.params[0]);
+  if (!service.ok()) return FromStatus(service.status());
+  return Json(200, ToJson(*service));
+}
+
+Response Router::UpdateServiceHandler(Context& c) {
+  c.audit->name = c.params[0];
+  auto version = VersionParam(c.query);
+  if (!version.ok()) return FromStatus(version.status());
+  auto spec = ParseServiceSpec(c.request.body);
+  if (!spec.ok()) return FromStatus(spec.status());
+  auto service = registry_->UpdateService(c.params[0], *version, *spec);
+  if (!service.ok()) return FromStatus(service.status());
+  c.audit->name = service->spec.name;
+  c.audit->id = service->id;
+  for (const auto& ref : service->spec.secrets) c.audit->secret_ids.push_back(ref.secret_id);
+  return Json(200, ToJson(*service));
+}
+
+Response Router::RemoveServiceHandler(Context& c) {
+  c.audit->name = c.params[0];
+  auto service = registry_->RemoveService(c.params[0]);
+  if (!service.ok()) return FromStatus(service.status());
+  c.audit->name = service->spec.name;
+  c.audit->id = service->id;
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Response Router::CreateLeaseHandler(Context& c) {
+  auto req = ParseLeaseRequest(c.request.body);
+  if (!req.ok()) return FromStatus(req.status());
+  c.audit->name = req->service;
+  c.audit->container_id = req->container_id;
+  auto lease = registry_->Lease(*req);
+  if (!lease.ok()) return FromStatus(lease.status());
+  c.audit->name = lease->grant.service;
+  c.audit->id = lease->service_id;
+  c.audit->secret_ids = lease->secret_ids;
+  Response r = Json(200, ToJson(lease->grant));
+  r.sensitive = true;
+  return r;
+}
+
+Response Router::EndLeaseHandler(Context& c) {
+  c.audit->container_id = c.params[0];
+  auto ended = registry_->EndLease(c.params[0]);
+  if (!ended.ok()) return FromStatus(ended.status());
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+}  // namespace ocisecrets

@@ -1,0 +1,102 @@
+// The API's routes (docs/API.md) as a plain class: a request in, a response out, no
+// sockets, so it can be unit-tested and fuzzed in-process. Auth, audit and metrics
+// happen here; the server only moves bytes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manager/api/audit.h"
+#include "manager/api/auth.h"
+#include "manager/api/metrics.h"
+#include "manager/registry/registry.h"
+
+namespace ocisecrets {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as on the request line
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string allow;       // 405: the methods the path accepts
+  bool sensitive = false;  // the body holds payloads: the server wipes it after sending
+};
+
+// The JSON error body {"message": ...} of status.
+Response ErrorResponse(int status, std::string_view message);
+
+// HTTP status of a Status code (InvalidArgument 400, NotFound 404, AlreadyExists and
+// FailedPrecondition 409, PermissionDenied 403, Unavailable 503, ...).
+int HttpStatusOf(const Status& status);
+
+struct RouterOptions {
+  std::string admin_group;  // for the 403 message; empty: only root is admin
+  std::string version = "0.1.0";
+  std::size_t body_limit = 1024 * 1024;  // larger bodies: 413 (the server checks too)
+};
+
+class Router {
+ public:
+  // registry must outlive the router; audit may be null (no audit log).
+  Router(Registry* registry, AuditSink* audit, RouterOptions options);
+
+  // Answers one request of peer. Never throws; every failure is a 4xx/5xx response.
+  // Non-admin peers get 403 for every route.
+  Response Handle(const Request& request, const Peer& peer);
+
+  // Counts a request the server answered itself (malformed HTTP, too large, ...).
+  void RecordTransportError(int status);
+
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  using Params = std::vector<std::string>;
+  using Query = std::multimap<std::string, std::string>;
+  struct Context {
+    const Request& request;
+    const Peer& peer;
+    const Params& params;
+    const Query& query;
+    AuditEvent* audit;  // null for reads
+  };
+  using Handler = std::function<Response(Router*, Context&)>;
+  struct Route {
+    std::string method;
+    std::vector<std::string> pattern;  // "{}" matches one segment
+    std::string name;                  // "POST /v1/secrets/{id}/update"
+    std::string action;                // audit action; empty: not audited
+    Handler handler;
+  };
+
+  Response Dispatch(const Request& request, const Peer& peer, std::string* route_name);
+  Response HealthHandler(Context& c);
+  Response MetricsHandler(Context& c);
+  Response CreateSecretHandler(Context& c);
+  Response ListSecretsHandler(Context& c);
+  Response InspectSecretHandler(Context& c);
+  Response UpdateSecretHandler(Context& c);
+  Response RemoveSecretHandler(Context& c);
+  Response CreateServiceHandler(Context& c);
+  Response ListServicesHandler(Context& c);
+  Response InspectServiceHandler(Context& c);
+  Response UpdateServiceHandler(Context& c);
+  Response RemoveServiceHandler(Context& c);
+  Response CreateLeaseHandler(Context& c);
+  Response EndLeaseHandler(Context& c);
+
+  Registry* registry_;
+  AuditSink* audit_;
+  RouterOptions options_;
+  Metrics metrics_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace ocisecrets

@@ -1,0 +1,331 @@
+#include "tests/bench/bench_runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+extern char** environ;
+
+namespace ocisecrets::bench {
+namespace {
+
+std::string ProgramName() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("bench") : exe.filename().string();
+}
+
+// Three significant figures, without a needless exponent.
+std::string ThreeFigures(double v) {
+  char buf[64];
+  double a = std::fabs(v);
+  if (a >= 100) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else if (a >= 10) {
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+  }
+  return buf;
+}
+
+std::string Cell(const std::string& s) { return s.empty() ? "-" : s; }
+
+}  // namespace
+
+double Quantile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  q = std::clamp(q, 0.0, 1.0);
+  double pos = q * static_cast<double>(values.size() - 1);
+  auto lo = static_cast<std::size_t>(std::floor(pos));
+  auto hi = static_cast<std::size_t>(std::ceil(pos));
+  double frac = pos - static_cast<double>(lo);
+  return values[lo] + (values[hi] - values[lo]) * frac;
+}
+
+Summary Summarize(const std::vector<double>& values) {
+  Summary s;
+  s.n = values.size();
+  if (values.empty()) return s;
+  s.median = Quantile(values, 0.5);
+  s.p95 = Quantile(values, 0.95);
+  s.p99 = Quantile(values, 0.99);
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(s.n);
+  auto [mn, mx] = std::minmax_element(values.begin(), values.end());
+  s.min = *mn;
+  s.max = *mx;
+  return s;
+}
+
+std::vector<VariantResult> RunInterleaved(const std::vector<Variant>& variants, int rounds,
+                                          int warmup, const std::function<void(int)>& progress) {
+  std::vector<VariantResult> results(variants.size());
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    results[i].name = variants[i].name;
+    results[i].ms.reserve(static_cast<std::size_t>(std::max(rounds, 0)));
+  }
+  for (int round = 0; round < warmup + rounds; ++round) {
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      VariantResult& r = results[i];
+      if (!r.error.ok()) continue;
+      if (variants[i].prepare) {
+        Status st = variants[i].prepare();
+        if (!st.ok()) {
+          r.error = st.WithContext("prepare");
+          continue;
+        }
+      }
+      auto start = std::chrono::steady_clock::now();
+      Status st = variants[i].run();
+      auto end = std::chrono::steady_clock::now();
+      if (!st.ok()) {
+        r.error = st;
+        continue;
+      }
+      if (round >= warmup) {
+        r.ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+      }
+    }
+    if (progress) progress(round + 1);
+  }
+  for (auto& r : results) r.summary = Summarize(r.ms);
+  return results;
+}
+
+Row NotAvailableRow(std::string benchmark, std::string variant, std::string reason) {
+  Row row;
+  row.benchmark = std::move(benchmark);
+  row.variant = std::move(variant);
+  row.compared = std::move(reason);
+  return row;
+}
+
+std::string TableHeader() {
+  return "| benchmark | variant | n | median | tail | throughput | compared with |\n"
+         "| --- | --- | ---: | ---: | ---: | ---: | --- |\n";
+}
+
+std::string FormatRow(const Row& row) {
+  std::ostringstream out;
+  out << "| " << Cell(row.benchmark) << " | " << Cell(row.variant) << " | " << Cell(row.n)
+      << " | " << Cell(row.median) << " | " << Cell(row.tail) << " | " << Cell(row.throughput)
+      << " | " << Cell(row.compared) << " |\n";
+  return out.str();
+}
+
+std::string FormatMs(double ms) {
+  double a = std::fabs(ms);
+  if (a >= 1000) return ThreeFigures(ms / 1000) + " s";
+  if (a >= 1 || a == 0) return ThreeFigures(ms) + " ms";
+  return ThreeFigures(ms * 1000) + " us";
+}
+
+std::string FormatCount(double value) {
+  long long v = std::llround(value);
+  bool negative = v < 0;
+  std::string digits = std::to_string(negative ? -v : v);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return negative ? "-" + out : out;
+}
+
+std::string CompareMedians(const Summary& s, const Summary& reference, std::string_view name) {
+  if (s.n == 0 || reference.n == 0 || reference.median <= 0) return "";
+  double delta = s.median - reference.median;
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.2fx", s.median / reference.median);
+  return (delta >= 0 ? "+" : "") + FormatMs(delta) + " (" + ratio + ") vs " + std::string(name);
+}
+
+Result<Options> ParseOptions(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--rows-only") {
+      o.rows_only = true;
+    } else if (a == "--rounds") {
+      if (i + 1 >= argc) return Status::InvalidArgument("--rounds needs a number");
+      char* end = nullptr;
+      long v = std::strtol(argv[++i], &end, 10);
+      if (*end != '\0' || v < 1 || v > 1000000) {
+        return Status::InvalidArgument(std::string("--rounds: not a positive number: ") +
+                                       argv[i]);
+      }
+      o.rounds = static_cast<int>(v);
+    } else {
+      o.rest.emplace_back(a);
+    }
+  }
+  return o;
+}
+
+void PrintRows(const std::vector<Row>& rows, const Options& options) {
+  std::string text = options.rows_only ? "" : TableHeader();
+  for (const Row& r : rows) text += FormatRow(r);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void Log(std::string_view line) {
+  static const std::string name = ProgramName();
+  std::string text = name + ": " + std::string(line) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+std::string BinDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+bool IsExecutable(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& env, bool capture_out) {
+  if (argv.empty()) return Status::InvalidArgument("run: empty command");
+  int err_pipe[2];
+  int out_pipe[2] = {-1, -1};
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return PosixError("run: pipe", errno);
+  if (capture_out && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    int e = errno;
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return PosixError("run: pipe", e);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (capture_out) {
+    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  }
+  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0].c_str(), &fa, nullptr, args.data(),
+                          env.empty() ? environ : envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(err_pipe[1]);
+  if (capture_out) ::close(out_pipe[1]);
+  if (rc != 0) {
+    ::close(err_pipe[0]);
+    if (capture_out) ::close(out_pipe[0]);
+    return PosixError("run " + argv[0], rc);
+  }
+
+  ProcessResult result;
+  constexpr std::size_t kMaxErr = 64 * 1024;
+  pollfd fds[2] = {{err_pipe[0], POLLIN, 0}, {out_pipe[0], POLLIN, 0}};
+  int open_fds = capture_out ? 2 : 1;
+  char buf[8192];
+  while (open_fds > 0) {
+    if (::poll(fds, capture_out ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < (capture_out ? 2 : 1); ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        std::string& dst = i == 0 ? result.err : result.out;
+        if (i == 1 || dst.size() < kMaxErr) dst.append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+Status RunChecked(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, env), "");
+  if (r.exit_code == 0) return Status::Ok();
+  std::string err = r.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  // Keep the last line: runtimes print their cause last.
+  auto nl = err.rfind('\n');
+  if (nl != std::string::npos) err = err.substr(nl + 1);
+  return Status::IOError(argv[0] + " exited with " + std::to_string(r.exit_code) +
+                         (err.empty() ? "" : ": " + err));
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/ocs-XXXXXX";
+  char* p = ::mkdtemp(tmpl);
+  if (p == nullptr) {
+    std::perror("mkdtemp");
+    std::abort();  // the environment cannot give us a temp dir: nothing to measure
+  }
+  path_ = p;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Status WriteFile(const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return PosixError("open " + path, errno);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return PosixError("write " + path, e);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) return PosixError("close " + path, errno);
+  return Status::Ok();
+}
+
+Result<long> ResidentKiB(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  if (!in) return Status::NotFound("no process " + std::to_string(pid));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return Status::NotFound("no VmRSS for process " + std::to_string(pid));
+}
+
+}  // namespace ocisecrets::bench

@@ -1,0 +1,165 @@
+#include "tests/bench/bench_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/bench/unix_http.h"
+
+namespace ocisecrets::bench {
+namespace {
+
+TEST(QuantileTest, InterpolatesBetweenRanks) {
+  struct Case {
+    const char* description;
+    std::vector<double> values;
+    double q;
+    double want;
+  };
+  const Case cases[] = {
+      {"empty sample is zero", {}, 0.5, 0},
+      {"single value is every quantile", {7}, 0.95, 7},
+      {"odd count median is the middle", {3, 1, 2}, 0.5, 2},
+      {"even count median is the mean of the middle two", {4, 1, 3, 2}, 0.5, 2.5},
+      {"p95 of 1..21 is 20", {}, 0.95, 20},
+      {"q above 1 is clamped to the max", {1, 2, 3}, 1.5, 3},
+      {"q 0 is the min", {5, 9, 2}, 0, 2},
+  };
+  for (Case c : cases) {
+    if (std::string(c.description).rfind("p95 of 1..21", 0) == 0) {
+      for (int i = 1; i <= 21; ++i) c.values.push_back(i);
+    }
+    EXPECT_DOUBLE_EQ(Quantile(c.values, c.q), c.want) << c.description;
+  }
+}
+
+TEST(SummarizeTest, ReportsOrderStatisticsOfUnsortedInput) {
+  std::vector<double> v;
+  for (int i = 100; i >= 1; --i) v.push_back(i);
+  Summary s = Summarize(v);
+  EXPECT_EQ(s.n, 100u);
+  EXPECT_DOUBLE_EQ(s.median, 50.5);
+  EXPECT_DOUBLE_EQ(s.min, 1);
+  EXPECT_DOUBLE_EQ(s.max, 100);
+  EXPECT_DOUBLE_EQ(s.mean, 50.5);
+  EXPECT_NEAR(s.p95, 95.05, 1e-9);
+  EXPECT_NEAR(s.p99, 99.01, 1e-9);
+}
+
+TEST(RunInterleavedTest, AlternatesVariantsRoundAfterRound) {
+  std::string order;
+  std::vector<Variant> variants = {
+      {"a", [&] { order += 'a'; return Status::Ok(); }, {}},
+      {"b", [&] { order += 'b'; return Status::Ok(); }, [&] { order += 'p'; return Status::Ok(); }},
+  };
+  auto results = RunInterleaved(variants, /*rounds=*/3, /*warmup=*/1);
+  EXPECT_EQ(order, "apbapbapbapb");
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].ms.size(), 3u) << "warm-up rounds are not recorded";
+  EXPECT_EQ(results[1].summary.n, 3u);
+}
+
+TEST(RunInterleavedTest, DropsAFailingVariantAndKeepsItsError) {
+  int b_runs = 0;
+  int c_runs = 0;
+  std::vector<Variant> variants = {
+      {"a", [] { return Status::Ok(); }, {}},
+      {"b", [&] { return ++b_runs == 2 ? Status::IOError("boom") : Status::Ok(); }, {}},
+      {"c", [&] { ++c_runs; return Status::Ok(); }, {}},
+  };
+  auto results = RunInterleaved(variants, 5, 0);
+  EXPECT_EQ(b_runs, 2);
+  EXPECT_EQ(c_runs, 5) << "the others go on";
+  EXPECT_EQ(results[1].error.message(), "boom");
+  EXPECT_TRUE(results[0].error.ok());
+}
+
+TEST(FormatTest, ChoosesUnitsAndSeparators) {
+  EXPECT_EQ(FormatMs(27.314), "27.3 ms");
+  EXPECT_EQ(FormatMs(0.812), "812 us");
+  EXPECT_EQ(FormatMs(1204), "1.20 s");
+  EXPECT_EQ(FormatMs(3.14159), "3.14 ms");
+  EXPECT_EQ(FormatCount(21400.4), "21,400");
+  EXPECT_EQ(FormatCount(999), "999");
+  EXPECT_EQ(FormatCount(1000000), "1,000,000");
+}
+
+TEST(FormatTest, ComparesMediansAsDeltaAndRatio) {
+  Summary ref;
+  ref.n = 10;
+  ref.median = 20;
+  Summary s;
+  s.n = 10;
+  s.median = 21;
+  EXPECT_EQ(CompareMedians(s, ref, "no hooks"), "+1.00 ms (1.05x) vs no hooks");
+  s.median = 19.5;
+  EXPECT_EQ(CompareMedians(s, ref, "floor"), "-500 us (0.97x) vs floor");
+  Summary empty;
+  EXPECT_EQ(CompareMedians(empty, ref, "x"), "") << "no figure from an empty sample";
+}
+
+TEST(FormatTest, RowsPrintDashesForEmptyCells) {
+  Row r = NotAvailableRow("manager", "leases over mTLS", "n/a: mTLS not built yet");
+  EXPECT_EQ(FormatRow(r), "| manager | leases over mTLS | - | - | - | - | n/a: mTLS not built yet |\n");
+}
+
+TEST(OptionsTest, ParsesCommonFlagsAndLeavesTheRest) {
+  const char* argv[] = {"x", "--quick", "--rounds", "12", "--rows-only", "--runtime", "crun"};
+  auto o = ParseOptions(7, const_cast<char**>(argv));
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->quick);
+  EXPECT_TRUE(o->rows_only);
+  EXPECT_EQ(o->rounds.value_or(0), 12);
+  EXPECT_EQ(o->rest, (std::vector<std::string>{"--runtime", "crun"}));
+}
+
+TEST(OptionsTest, RejectsABadRoundCount) {
+  const char* argv[] = {"x", "--rounds", "0"};
+  EXPECT_FALSE(ParseOptions(3, const_cast<char**>(argv)).ok());
+  const char* argv2[] = {"x", "--rounds"};
+  EXPECT_FALSE(ParseOptions(2, const_cast<char**>(argv2)).ok());
+}
+
+TEST(ResponseParserTest, ParsesContentLengthFedByteByByte) {
+  std::string raw = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: x\r\n\r\nhelloHTTP/1.1";
+  ResponseParser p;
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < raw.size() && !p.done(); ++i) {
+    auto n = p.Feed(std::string_view(raw).substr(i, 1));
+    ASSERT_TRUE(n.ok());
+    used += *n;
+  }
+  ASSERT_TRUE(p.done());
+  EXPECT_EQ(p.reply().status, 200);
+  EXPECT_EQ(p.reply().body, "hello");
+  EXPECT_EQ(used, raw.size() - 8) << "bytes of the next response are left alone";
+}
+
+TEST(ResponseParserTest, ParsesChunkedBodyInOnePiece) {
+  std::string raw = "HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  ResponseParser p;
+  auto n = p.Feed(raw);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, raw.size());
+  ASSERT_TRUE(p.done());
+  EXPECT_EQ(p.reply().status, 201);
+  EXPECT_EQ(p.reply().body, "abcde");
+}
+
+TEST(ResponseParserTest, RejectsWhatIsNotHttp) {
+  ResponseParser p;
+  EXPECT_FALSE(p.Feed("SSH-2.0-OpenSSH\r\n\r\n").ok());
+}
+
+TEST(ResponseParserTest, NoBodyWhenNoLengthIsGiven) {
+  ResponseParser p;
+  auto n = p.Feed("HTTP/1.1 204 No Content\r\n\r\n");
+  ASSERT_TRUE(n.ok());
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(p.reply().status, 204);
+  EXPECT_TRUE(p.reply().body.empty());
+}
+
+}  // namespace
+}  // namespace ocisecrets::bench

@@ -1,0 +1,412 @@
+// Container start: wall time of `RUNTIME run` of a busybox `true` container, for runc and
+// crun, with no hooks; with two /bin/true hooks (the floor any hook pays); with our hook
+// on a container without the annotation; with 1 secret; with 10 secrets of 4 KiB; through
+// the runc shim. Variants of one runtime run interleaved, round after round.
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "shared/models.h"
+#include "tests/bench/bench_runner.h"
+#include "tests/bench/unix_http.h"
+
+namespace ocisecrets::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr char kBenchmark[] = "container start";
+constexpr char kAnnotation[] = "org.oci-secrets.service";
+constexpr char kHookPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+};
+
+// A busybox-static root filesystem with the few links a `true` container needs and the
+// secrets directory already present (the hook would otherwise create it in this shared
+// directory on the first run).
+Status BuildRootfs(const std::string& root) {
+  std::error_code ec;
+  for (const char* d : {"bin", "proc", "sys", "dev", "tmp", "etc", "run/secrets"}) {
+    fs::create_directories(root + "/" + d, ec);
+    if (ec) return Status::IOError("mkdir " + root + "/" + d + ": " + ec.message());
+  }
+  const std::string busybox = "/bin/busybox";
+  if (!IsExecutable(busybox)) {
+    return Status::NotFound("/bin/busybox is missing: install busybox-static");
+  }
+  fs::copy_file(busybox, root + "/bin/busybox", fs::copy_options::overwrite_existing, ec);
+  if (ec) return Status::IOError("copy busybox: " + ec.message());
+  for (const char* link : {"sh", "true", "cat", "ls"}) {
+    fs::create_symlink("busybox", root + "/bin/" + link, ec);
+    if (ec) return Status::IOError(std::string("symlink ") + link + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+json HookJson(const Hook& h) {
+  return {{"path", h.path}, {"args", h.args}, {"env", {kHookPath}}, {"timeout", 10}};
+}
+
+// The OCI config of `runc spec` in substance (namespaces, mounts, masked paths, the
+// default capabilities), running /bin/true, with the given hooks and annotations.
+std::string ConfigJson(const std::string& rootfs, const std::vector<Hook>& prestart,
+                       const std::vector<Hook>& poststop,
+                       const std::map<std::string, std::string>& annotations) {
+  json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+  json config = {
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", 0}, {"gid", 0}}},
+        {"args", {"/bin/true"}},
+        {"env", {"PATH=/bin", "TERM=xterm"}},
+        {"cwd", "/"},
+        {"capabilities",
+         {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
+        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
+        {"noNewPrivileges", true}}},
+      {"root", {{"path", rootfs}, {"readonly", true}}},
+      {"hostname", "bench"},
+      {"mounts",
+       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+        {{"destination", "/dev"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+        {{"destination", "/dev/pts"},
+         {"type", "devpts"},
+         {"source", "devpts"},
+         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
+        {{"destination", "/dev/shm"},
+         {"type", "tmpfs"},
+         {"source", "shm"},
+         {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+        {{"destination", "/dev/mqueue"},
+         {"type", "mqueue"},
+         {"source", "mqueue"},
+         {"options", {"nosuid", "noexec", "nodev"}}},
+        {{"destination", "/sys"},
+         {"type", "sysfs"},
+         {"source", "sysfs"},
+         {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
+      {"linux",
+       {{"namespaces",
+         {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
+          {{"type", "mount"}}}},
+        {"maskedPaths",
+         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+        {"readonlyPaths",
+         {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+          "/proc/sysrq-trigger"}}}},
+  };
+  json hooks = json::object();
+  if (!prestart.empty()) {
+    for (const auto& h : prestart) hooks["prestart"].push_back(HookJson(h));
+  }
+  if (!poststop.empty()) {
+    for (const auto& h : poststop) hooks["poststop"].push_back(HookJson(h));
+  }
+  if (!hooks.empty()) config["hooks"] = hooks;
+  if (!annotations.empty()) config["annotations"] = annotations;
+  return config.dump(2);
+}
+
+// crun refuses a hybrid cgroup layout whose cgroup2 still holds a controller; moving
+// hugetlb to its own v1 hierarchy fixes it (TESTBED.md). Idempotent.
+void PrepareCgroupsForCrun() {
+  std::ifstream in("/sys/fs/cgroup/unified/cgroup.controllers");
+  std::string controllers;
+  if (!in || !std::getline(in, controllers) || controllers.empty()) return;
+  ::mkdir("/sys/fs/cgroup/hugetlb", 0755);
+  if (::mount("cgroup", "/sys/fs/cgroup/hugetlb", "cgroup", 0, "hugetlb") != 0 && errno != EBUSY) {
+    Log(std::string("cannot move hugetlb off cgroup2 (crun may fail): ") + std::strerror(errno));
+  }
+}
+
+std::string RuntimeVersion(const std::string& runtime) {
+  auto r = RunProcess({runtime, "--version"}, {}, /*capture_out=*/true);
+  if (!r.ok() || r->exit_code != 0) return "";
+  std::string first = r->out.substr(0, r->out.find('\n'));
+  return first;
+}
+
+// The manager, its secrets and services, and the hook's configuration: what the
+// variants that use our hook need.
+struct HookSetup {
+  std::unique_ptr<ManagerProcess> manager;
+  std::string hook_bin;
+  std::string hook_config;
+  std::string shim_bin;
+};
+
+Status CreateSecret(UnixHttpConnection& conn, const std::string& name, std::size_t size) {
+  std::string payload(size, 'x');
+  for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>('a' + (i * 7 + name.size()) % 26);
+  json body = {{"Name", name},
+               {"Labels", json::object()},
+               {"Data", Base64Encode(reinterpret_cast<const std::uint8_t*>(payload.data()), size)}};
+  ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/secrets", body.dump()), "create secret " + name);
+  if (r.status != 201) {
+    return Status::IOError("create secret " + name + ": HTTP " + std::to_string(r.status) + " " + r.body);
+  }
+  return Status::Ok();
+}
+
+Status CreateService(UnixHttpConnection& conn, const std::string& name,
+                     const std::vector<std::string>& secrets) {
+  json refs = json::array();
+  for (const auto& s : secrets) {
+    refs.push_back({{"SecretName", s},
+                    {"File", {{"Name", s}, {"UID", "0"}, {"GID", "0"}, {"Mode", 0444}}}});
+  }
+  json body = {{"Name", name}, {"SecretsDir", ""}, {"Labels", json::object()}, {"Secrets", refs}};
+  ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/services", body.dump()), "create service " + name);
+  if (r.status != 201) {
+    return Status::IOError("create service " + name + ": HTTP " + std::to_string(r.status) + " " + r.body);
+  }
+  return Status::Ok();
+}
+
+// Starts the manager on a fresh state dir and creates services "bench-one" (1 secret of
+// 32 bytes) and "bench-ten" (10 secrets of 4 KiB).
+Result<std::unique_ptr<ManagerProcess>> StartSeededManager(const std::string& dir) {
+  std::string bin = BinDir() + "/oci-secretsd";
+  if (!IsExecutable(bin)) return Status::NotFound("oci-secretsd not built yet");
+  ::mkdir((dir + "/state").c_str(), 0700);
+  ASSIGN_OR_RETURN(auto manager,
+                   ManagerProcess::Start(bin, dir + "/state", dir + "/m.sock", dir + "/manager.log"),
+                   "manager");
+  ASSIGN_OR_RETURN(auto conn, UnixHttpConnection::Connect(dir + "/m.sock"), "manager");
+  RETURN_IF_ERROR(CreateSecret(*conn, "bench-one-0", 32), "seed");
+  RETURN_IF_ERROR(CreateService(*conn, "bench-one", {"bench-one-0"}), "seed");
+  std::vector<std::string> ten;
+  for (int i = 0; i < 10; ++i) {
+    ten.push_back("bench-ten-" + std::to_string(i));
+    RETURN_IF_ERROR(CreateSecret(*conn, ten.back(), 4096), "seed");
+  }
+  RETURN_IF_ERROR(CreateService(*conn, "bench-ten", ten), "seed");
+  return manager;
+}
+
+// The hook's config file: where the manager is, and a log inside the temp dir.
+std::string HookConfigJson(const std::string& dir, const std::string& socket) {
+  json c = {{"manager", "unix://" + socket},
+            {"deadline_ms", 5000},
+            {"log_file", dir + "/hook.log"}};
+  return c.dump(2);
+}
+
+class StartBench {
+ public:
+  StartBench(std::string runtime, std::string dir) : runtime_(std::move(runtime)), dir_(std::move(dir)) {}
+
+  // Writes bundle NAME with config.json; returns the bundle path.
+  Result<std::string> Bundle(const std::string& name, const std::string& config) {
+    std::string b = dir_ + "/" + runtime_ + "-" + name;
+    std::error_code ec;
+    fs::create_directories(b, ec);
+    if (ec) return Status::IOError("mkdir " + b + ": " + ec.message());
+    RETURN_IF_ERROR(WriteFile(b + "/config.json", config), "bundle " + name);
+    return b;
+  }
+
+  // `RUNTIME --root STATE run --bundle B ID` with a fresh container ID each time.
+  Variant RunVariant(const std::string& name, const std::string& runtime_bin,
+                     const std::string& bundle, std::vector<std::string> env = {}) {
+    return Variant{name, [this, runtime_bin, bundle, env]() -> Status {
+                     std::string id = "ocsb-" + std::to_string(::getpid()) + "-" + std::to_string(++seq_);
+                     return RunChecked({runtime_bin, "--root", dir_ + "/state-" + runtime_, "run",
+                                        "--bundle", bundle, id},
+                                       env);
+                   },
+                   {}};
+  }
+
+  const std::string& runtime() const { return runtime_; }
+
+ private:
+  std::string runtime_;
+  std::string dir_;
+  long seq_ = 0;
+};
+
+int Main(int argc, char** argv) {
+  auto options = ParseOptions(argc, argv);
+  if (!options.ok()) {
+    Log(options.status().ToString());
+    return 2;
+  }
+  std::vector<std::string> runtimes = {"runc", "crun"};
+  for (std::size_t i = 0; i < options->rest.size(); ++i) {
+    if (options->rest[i] == "--runtime" && i + 1 < options->rest.size()) {
+      runtimes = {options->rest[++i]};
+    } else {
+      Log("unknown argument " + options->rest[i] +
+          " (flags: --quick, --rounds N, --rows-only, --runtime runc|crun)");
+      return 2;
+    }
+  }
+  const int rounds = options->rounds.value_or(options->quick ? 30 : 200);
+  const int warmup = 3;
+  // crun 1.8.1 writes the state to a hook's stdin after starting it; a hook that exits
+  // without reading it (/bin/true) can kill crun with SIGPIPE. Ignored here (the runtimes
+  // inherit it), crun sees EPIPE instead, as it does under an engine that ignores SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  TempDir tmp;
+  const std::string rootfs = tmp.path() + "/rootfs";
+  if (Status st = BuildRootfs(rootfs); !st.ok()) {
+    Log("rootfs: " + st.ToString());
+    return 1;
+  }
+  PrepareCgroupsForCrun();
+
+  // Our hook's variants need the manager, the hook and (for one) the shim.
+  std::string hook_bin = BinDir() + "/oci-secrets-hook";
+  std::string shim_bin = BinDir() + "/oci-secrets-runtime";
+  std::string hook_missing;
+  std::unique_ptr<ManagerProcess> manager;
+  if (!IsExecutable(hook_bin)) {
+    hook_missing = "n/a: oci-secrets-hook not built yet";
+  } else {
+    auto m = StartSeededManager(tmp.path());
+    if (!m.ok()) {
+      hook_missing = "n/a: " + m.status().ToString();
+    } else {
+      manager = std::move(*m);
+    }
+  }
+  std::string hook_config = tmp.path() + "/hook.json";
+  if (manager) {
+    if (Status st = WriteFile(hook_config, HookConfigJson(tmp.path(), manager->socket())); !st.ok()) {
+      Log(st.ToString());
+      return 1;
+    }
+  }
+  const Hook kTrue{"/bin/true", {"true"}};
+  const Hook kPrestart{hook_bin, {"oci-secrets-hook", "--config", hook_config, "prestart"}};
+  const Hook kPoststop{hook_bin, {"oci-secrets-hook", "--config", hook_config, "poststop"}};
+
+  std::vector<Row> rows;
+  for (const std::string& runtime : runtimes) {
+    std::string version = RuntimeVersion(runtime);
+    std::string bench_name = std::string(kBenchmark) + " (" + runtime + ")";
+    if (version.empty()) {
+      rows.push_back(NotAvailableRow(bench_name, "all", "n/a: " + runtime + " not installed"));
+      continue;
+    }
+    StartBench sb(runtime, tmp.path());
+    std::vector<Variant> variants;
+    std::vector<std::string> unavailable;  // variants shown as n/a rows, in order
+    auto add = [&](const std::string& name, Result<std::string> bundle, std::vector<std::string> env = {}) {
+      if (!bundle.ok()) {
+        Log(name + ": " + bundle.status().ToString());
+        return;
+      }
+      variants.push_back(sb.RunVariant(name, runtime, *bundle, env));
+    };
+    add("no hooks", sb.Bundle("none", ConfigJson(rootfs, {}, {}, {})));
+    add("two /bin/true hooks (floor)", sb.Bundle("floor", ConfigJson(rootfs, {kTrue}, {kTrue}, {})));
+    std::vector<std::pair<std::string, std::string>> hook_rows = {
+        {"our hook, no annotation", ""},
+        {"our hook, 1 secret", "bench-one"},
+        {"our hook, 10 secrets of 4 KiB", "bench-ten"}};
+    for (const auto& [name, service] : hook_rows) {
+      if (!hook_missing.empty()) continue;
+      std::map<std::string, std::string> ann;
+      if (!service.empty()) ann[kAnnotation] = service;
+      add(name, sb.Bundle(service.empty() ? "plain" : service,
+                          ConfigJson(rootfs, {kPrestart}, {kPoststop}, ann)));
+    }
+    // The shim rewrites config.json on every create: restore the original before each run.
+    const std::string shim_name = "through the shim, 1 secret";
+    std::string shim_missing = hook_missing;
+    if (shim_missing.empty() && !IsExecutable(shim_bin)) {
+      shim_missing = "n/a: oci-secrets-runtime not built yet";
+    }
+    if (shim_missing.empty()) {
+      std::string original = ConfigJson(rootfs, {}, {}, {{kAnnotation, "bench-one"}});
+      auto bundle = sb.Bundle("shim", original);
+      if (bundle.ok()) {
+        Variant v = sb.RunVariant(shim_name, shim_bin, *bundle,
+                                  {"OCI_SECRETS_RUNTIME=" + runtime,
+                                   "OCI_SECRETS_HOOK=" + hook_bin,
+                                   "OCI_SECRETS_HOOK_CONFIG=" + hook_config, kHookPath});
+        std::string path = *bundle + "/config.json";
+        v.prepare = [path, original]() { return WriteFile(path, original); };
+        variants.push_back(std::move(v));
+      }
+    }
+
+    Log(bench_name + ": " + version + ", " + std::to_string(variants.size()) + " variants x " +
+        std::to_string(rounds) + " rounds, interleaved");
+    auto results = RunInterleaved(variants, rounds, warmup, [&](int round) {
+      if (round % 50 == 0) Log(bench_name + ": round " + std::to_string(round));
+    });
+
+    const Summary* none = nullptr;
+    const Summary* floor = nullptr;
+    for (const auto& r : results) {
+      if (r.error.ok() && r.name == "no hooks") none = &r.summary;
+      if (r.error.ok() && r.name == "two /bin/true hooks (floor)") floor = &r.summary;
+    }
+    auto emit = [&](const VariantResult& r) {
+      if (!r.error.ok()) {
+        rows.push_back(NotAvailableRow(bench_name, r.name, "failed: " + r.error.ToString()));
+        return;
+      }
+      Row row;
+      row.benchmark = bench_name;
+      row.variant = r.name;
+      row.n = std::to_string(r.summary.n);
+      row.median = FormatMs(r.summary.median);
+      row.tail = "p95 " + FormatMs(r.summary.p95);
+      std::string cmp;
+      if (none != nullptr && &r.summary != none) cmp = CompareMedians(r.summary, *none, "no hooks");
+      if (floor != nullptr && &r.summary != floor && &r.summary != none) {
+        cmp += "; " + CompareMedians(r.summary, *floor, "floor");
+      }
+      row.compared = cmp;
+      rows.push_back(row);
+    };
+    for (const auto& r : results) {
+      if (r.name == shim_name) continue;
+      emit(r);
+    }
+    if (!hook_missing.empty()) {
+      for (const auto& [name, service] : hook_rows) rows.push_back(NotAvailableRow(bench_name, name, hook_missing));
+    }
+    bool shim_done = false;
+    for (const auto& r : results) {
+      if (r.name == shim_name) {
+        emit(r);
+        shim_done = true;
+      }
+    }
+    if (!shim_done) rows.push_back(NotAvailableRow(bench_name, shim_name, shim_missing));
+    rows.push_back(NotAvailableRow(bench_name, "our hook over mTLS (remote node)",
+                                   "n/a: mTLS not built yet"));
+  }
+  PrintRows(rows, *options);
+  if (manager) manager->Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace ocisecrets::bench
+
+int main(int argc, char** argv) { return ocisecrets::bench::Main(argc, argv); }

@@ -1,0 +1,268 @@
+#include "manager/api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/manager/memory_kv_store.h"
+
+namespace ocisecrets {
+namespace {
+
+class MemoryAudit : public AuditSink {
+ public:
+  void Record(const Peer& peer, const AuditEvent& event) override {
+    lines.push_back(AuditLine(peer, event));
+  }
+  std::vector<std::string> lines;
+};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest()
+      : registry_(&store_, &sealer_, Options()),
+        router_(&registry_, &audit_, RouterOptions{"oci-secrets-admin", "0.1.0"}) {
+    admin_.uid = 0;
+    admin_.pid = 42;
+    admin_.admin = true;
+    user_.uid = 1000;
+    user_.pid = 43;
+    user_.admin = false;
+  }
+
+  RegistryOptions Options() {
+    RegistryOptions o;
+    o.new_id = [this] {
+      std::string n = std::to_string(++ids_);
+      return std::string(25 - n.size(), 'k') + n;
+    };
+    return o;
+  }
+
+  Response Call(const std::string& method, const std::string& target, const std::string& body = "",
+                const Peer* peer = nullptr) {
+    return router_.Handle(Request{method, target, body}, peer ? *peer : admin_);
+  }
+
+  static std::string Message(const Response& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("message") ? j["message"].get<std::string>() : "";
+  }
+
+  std::string CreateSecret(const std::string& name, const std::string& base64) {
+    Response r = Call("POST", "/v1/secrets",
+                      R"({"Name":")" + name + R"(","Labels":{"env":"prod"},"Data":")" + base64 + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() ? j.value("ID", "") : "";
+  }
+
+  MemoryKvStore store_;
+  FakeSealer sealer_;
+  int ids_ = 0;
+  Registry registry_;
+  MemoryAudit audit_;
+  Router router_;
+  Peer admin_;
+  Peer user_;
+};
+
+TEST_F(RouterTest, HealthAnswersWithEngineAndVersion) {
+  Response r = Call("GET", "/v1/health");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"Status":"ok","Store":"memory","Version":"0.1.0"})");
+}
+
+TEST_F(RouterTest, NonAdminGets403OnEveryRouteAndItIsAudited) {
+  for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/v1/health"}, {"GET", "/v1/secrets"}, {"POST", "/v1/leases"},
+           {"GET", "/no/such/route"}}) {
+    Response r = Call(method, target, "{}", &user_);
+    EXPECT_EQ(r.status, 403) << target;
+    EXPECT_EQ(Message(r),
+              "permission denied: uid 1000 is not root and not in group oci-secrets-admin");
+  }
+  ASSERT_EQ(audit_.lines.size(), 4u);
+  EXPECT_NE(audit_.lines[0].find(R"("action":"denied")"), std::string::npos) << audit_.lines[0];
+  EXPECT_NE(audit_.lines[0].find(R"("uid":1000)"), std::string::npos);
+}
+
+TEST_F(RouterTest, UnknownRouteIs404AndWrongMethodIs405) {
+  struct Case {
+    const char* description;
+    std::string method;
+    std::string target;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"unknown path", "GET", "/v2/secrets", 404},
+      {"trailing segment", "GET", "/v1/secrets/a/b/c", 404},
+      {"empty id segment", "GET", "/v1/secrets//update", 404},
+      {"not a path", "GET", "http://x/v1/health", 400},
+      {"PUT on a collection", "PUT", "/v1/secrets", 405},
+      {"GET on update", "GET", "/v1/secrets/x/update", 405},
+      {"bad percent escape", "GET", "/v1/secrets/%zz", 404},
+      {"bad percent escape in query", "GET", "/v1/secrets?name=%4", 400},
+  };
+  for (const auto& c : cases) {
+    Response r = Call(c.method, c.target);
+    EXPECT_EQ(r.status, c.status) << c.description << ": " << r.body;
+    EXPECT_FALSE(Message(r).empty()) << c.description;
+  }
+  Response r = Call("PUT", "/v1/secrets");
+  EXPECT_EQ(r.allow, "POST, GET");
+}
+
+TEST_F(RouterTest, MalformedBodiesAre400AndChangeNothing) {
+  struct Case {
+    const char* description;
+    std::string target;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"not JSON", "/v1/secrets", "{nope"},
+      {"array instead of object", "/v1/secrets", "[]"},
+      {"no Data", "/v1/secrets", R"({"Name":"a"})"},
+      {"Data not base64", "/v1/secrets", R"({"Name":"a","Data":"***"})"},
+      {"bad name", "/v1/secrets", R"({"Name":"a b","Data":"eA=="})"},
+      {"empty payload", "/v1/secrets", R"({"Name":"a","Data":""})"},
+      {"Labels not an object", "/v1/secrets", R"({"Name":"a","Labels":[1],"Data":"eA=="})"},
+      {"service spec not JSON", "/v1/services", "}"},
+      {"lease not JSON", "/v1/leases", "\x01\x02"},
+      {"lease without container", "/v1/leases", R"({"Service":"x"})"},
+  };
+  for (const auto& c : cases) {
+    Response r = Call("POST", c.target, c.body);
+    EXPECT_EQ(r.status, 400) << c.description << ": " << r.body;
+    EXPECT_FALSE(Message(r).empty()) << c.description;
+  }
+  EXPECT_EQ(store_.commits(), 0);
+}
+
+TEST_F(RouterTest, OversizedBodyIs413) {
+  Response r = Call("POST", "/v1/secrets", std::string(1024 * 1024 + 1, ' '));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(store_.commits(), 0);
+}
+
+TEST_F(RouterTest, SecretLifecycleOverTheApi) {
+  std::string id = CreateSecret("redis_password", "aHVudGVyMg==");
+  ASSERT_EQ(id.size(), 25u);
+
+  Response dup = Call("POST", "/v1/secrets", R"({"Name":"REDIS_PASSWORD","Data":"eA=="})");
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(Message(dup), "secret REDIS_PASSWORD already exists");
+
+  Response one = Call("GET", "/v1/secrets/redis_password");
+  ASSERT_EQ(one.status, 200);
+  auto secret = ParseSecret(one.body);
+  ASSERT_TRUE(secret.ok());
+  EXPECT_EQ(secret->id, id);
+  EXPECT_EQ(one.body.find("Data"), std::string::npos) << "payloads are never returned";
+
+  EXPECT_EQ(Call("GET", "/v1/secrets?label=env%3Dprod").body, "[" + one.body + "]");
+  EXPECT_EQ(Call("GET", "/v1/secrets?name=nomatch").body, "[]");
+  EXPECT_EQ(Call("GET", "/v1/secrets?color=red").status, 400);
+
+  std::string v = std::to_string(secret->version);
+  EXPECT_EQ(Call("POST", "/v1/secrets/" + id + "/update", R"({"Name":"redis_password"})").status,
+            400) << "version is required";
+  Response data = Call("POST", "/v1/secrets/" + id + "/update?version=" + v,
+                       R"({"Name":"redis_password","Data":"eA=="})");
+  EXPECT_EQ(data.status, 400);
+  EXPECT_EQ(Message(data), "only updates to Labels are allowed");
+  EXPECT_EQ(Call("POST", "/v1/secrets/" + id + "/update?version=1" + v,
+                 R"({"Name":"redis_password","Labels":{}})").status,
+            409);
+  Response upd = Call("POST", "/v1/secrets/" + id + "/update?version=" + v,
+                      R"({"Name":"redis_password","Labels":{"k":"v"}})");
+  EXPECT_EQ(upd.status, 200) << upd.body;
+
+  EXPECT_EQ(Call("DELETE", "/v1/secrets/" + id).status, 204);
+  EXPECT_EQ(Call("GET", "/v1/secrets/" + id).status, 404);
+}
+
+TEST_F(RouterTest, ServiceAndLeaseOverTheApi) {
+  CreateSecret("tls_cert", "c2VjcmV0LWJ5dGVz");  // "secret-bytes"
+  Response created = Call("POST", "/v1/services",
+                          R"({"Name":"redis","Secrets":[{"SecretName":"tls_cert",
+                              "File":{"Name":"server.pem","UID":"999","GID":"999","Mode":256}}]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+
+  Response in_use = Call("DELETE", "/v1/secrets/tls_cert");
+  EXPECT_EQ(in_use.status, 409);
+  EXPECT_EQ(Message(in_use), "secret 'tls_cert' is in use by the following service: redis");
+
+  Response unknown = Call("POST", "/v1/leases", R"({"ContainerID":"c1","Service":"nope"})");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Message(unknown), "service nope not found");
+
+  Response lease = Call("POST", "/v1/leases", R"({"ContainerID":"c1","Service":"redis"})");
+  ASSERT_EQ(lease.status, 200) << lease.body;
+  EXPECT_TRUE(lease.sensitive);
+  auto grant = ParseLeaseGrant(lease.body);
+  ASSERT_TRUE(grant.ok()) << grant.status().message();
+  ASSERT_EQ(grant->files.size(), 1u);
+  EXPECT_EQ(std::string(grant->files[0].data.begin(), grant->files[0].data.end()), "secret-bytes");
+  EXPECT_EQ(grant->files[0].mode, 0400u);
+  EXPECT_EQ(grant->files[0].uid, 999u);
+
+  Response svc = Call("GET", "/v1/services/redis");
+  ASSERT_EQ(svc.status, 200);
+  auto service = ParseService(svc.body);
+  ASSERT_TRUE(service.ok());
+  ASSERT_EQ(service->leases.size(), 1u);
+  EXPECT_EQ(service->leases[0].container_id, "c1");
+
+  EXPECT_EQ(Call("DELETE", "/v1/leases/c1").status, 204);
+  EXPECT_EQ(Call("DELETE", "/v1/leases/c1").status, 204) << "idempotent";
+
+  Response stale = Call("POST", "/v1/services/redis/update?version=1", R"({"Name":"redis"})");
+  EXPECT_EQ(stale.status, 409);
+  Response upd = Call("POST", "/v1/services/redis/update?version=" +
+                                  std::to_string(service->version),
+                      R"({"Name":"redis","Secrets":[]})");
+  EXPECT_EQ(upd.status, 200) << upd.body;
+  EXPECT_EQ(Call("DELETE", "/v1/services/redis").status, 204);
+  EXPECT_EQ(Call("DELETE", "/v1/secrets/tls_cert").status, 204);
+}
+
+TEST_F(RouterTest, AuditRecordsChangesAndLeasesButNeverAPayload) {
+  std::string id = CreateSecret("pw", "UEFZTE9BRC1NQVJLRVI=");  // "PAYLOAD-MARKER"
+  ASSERT_EQ(Call("POST", "/v1/services", R"({"Name":"web","Secrets":[{"SecretName":"pw"}]})").status,
+            201);
+  ASSERT_EQ(Call("POST", "/v1/leases", R"({"ContainerID":"c9","Service":"web"})").status, 200);
+  Call("GET", "/v1/secrets");  // reads are not audited
+  ASSERT_EQ(audit_.lines.size(), 3u);
+  EXPECT_NE(audit_.lines[0].find(R"("action":"secret.create")"), std::string::npos);
+  EXPECT_NE(audit_.lines[0].find(id), std::string::npos);
+  EXPECT_NE(audit_.lines[2].find(R"("action":"lease.create")"), std::string::npos);
+  EXPECT_NE(audit_.lines[2].find(R"("container":"c9")"), std::string::npos);
+  EXPECT_NE(audit_.lines[2].find(R"("secrets":[")" + id + R"("])"), std::string::npos)
+      << audit_.lines[2];
+  for (const auto& line : audit_.lines) {
+    EXPECT_EQ(line.find("PAYLOAD-MARKER"), std::string::npos) << line;
+    EXPECT_EQ(line.find("UEFZTE9BRC1NQVJLRVI="), std::string::npos) << line;
+    EXPECT_EQ(line.back(), '\n');
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line per event";
+  }
+}
+
+TEST_F(RouterTest, MetricsCountRequestsByRouteAndCode) {
+  Call("GET", "/v1/health");
+  Call("GET", "/v1/secrets/nope");
+  Response r = Call("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/plain", 0), 0u);
+  EXPECT_NE(r.body.find(R"(ocisecrets_requests_total{route="GET /v1/health",code="200"} 1)"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"(ocisecrets_requests_total{route="GET /v1/secrets/{}",code="404"} 1)"),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("ocisecrets_request_duration_seconds_count 2"), std::string::npos);
+  EXPECT_NE(r.body.find("ocisecrets_leases 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ocisecrets
