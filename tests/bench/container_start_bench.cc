@@ -17,6 +17,7 @@
 
 #include "shared/models.h"
 #include "tests/bench/bench_runner.h"
+#include "tests/bench/seed.h"
 #include "tests/bench/unix_http.h"
 
 namespace ocisecrets::bench {
@@ -142,64 +143,6 @@ std::string RuntimeVersion(const std::string& runtime) {
   if (!r.ok() || r->exit_code != 0) return "";
   std::string first = r->out.substr(0, r->out.find('\n'));
   return first;
-}
-
-// The manager, its secrets and services, and the hook's configuration: what the
-// variants that use our hook need.
-struct HookSetup {
-  std::unique_ptr<ManagerProcess> manager;
-  std::string hook_bin;
-  std::string hook_config;
-  std::string shim_bin;
-};
-
-Status CreateSecret(UnixHttpConnection& conn, const std::string& name, std::size_t size) {
-  std::string payload(size, 'x');
-  for (std::size_t i = 0; i < size; ++i) payload[i] = static_cast<char>('a' + (i * 7 + name.size()) % 26);
-  json body = {{"Name", name},
-               {"Labels", json::object()},
-               {"Data", Base64Encode(reinterpret_cast<const std::uint8_t*>(payload.data()), size)}};
-  ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/secrets", body.dump()), "create secret " + name);
-  if (r.status != 201) {
-    return Status::IOError("create secret " + name + ": HTTP " + std::to_string(r.status) + " " + r.body);
-  }
-  return Status::Ok();
-}
-
-Status CreateService(UnixHttpConnection& conn, const std::string& name,
-                     const std::vector<std::string>& secrets) {
-  json refs = json::array();
-  for (const auto& s : secrets) {
-    refs.push_back({{"SecretName", s},
-                    {"File", {{"Name", s}, {"UID", "0"}, {"GID", "0"}, {"Mode", 0444}}}});
-  }
-  json body = {{"Name", name}, {"SecretsDir", ""}, {"Labels", json::object()}, {"Secrets", refs}};
-  ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/services", body.dump()), "create service " + name);
-  if (r.status != 201) {
-    return Status::IOError("create service " + name + ": HTTP " + std::to_string(r.status) + " " + r.body);
-  }
-  return Status::Ok();
-}
-
-// Starts the manager on a fresh state dir and creates services "bench-one" (1 secret of
-// 32 bytes) and "bench-ten" (10 secrets of 4 KiB).
-Result<std::unique_ptr<ManagerProcess>> StartSeededManager(const std::string& dir) {
-  std::string bin = BinDir() + "/oci-secretsd";
-  if (!IsExecutable(bin)) return Status::NotFound("oci-secretsd not built yet");
-  ::mkdir((dir + "/state").c_str(), 0700);
-  ASSIGN_OR_RETURN(auto manager,
-                   ManagerProcess::Start(bin, dir + "/state", dir + "/m.sock", dir + "/manager.log"),
-                   "manager");
-  ASSIGN_OR_RETURN(auto conn, UnixHttpConnection::Connect(dir + "/m.sock"), "manager");
-  RETURN_IF_ERROR(CreateSecret(*conn, "bench-one-0", 32), "seed");
-  RETURN_IF_ERROR(CreateService(*conn, "bench-one", {"bench-one-0"}), "seed");
-  std::vector<std::string> ten;
-  for (int i = 0; i < 10; ++i) {
-    ten.push_back("bench-ten-" + std::to_string(i));
-    RETURN_IF_ERROR(CreateSecret(*conn, ten.back(), 4096), "seed");
-  }
-  RETURN_IF_ERROR(CreateService(*conn, "bench-ten", ten), "seed");
-  return manager;
 }
 
 // The hook's config file: where the manager is, and a log inside the temp dir.
@@ -342,10 +285,19 @@ int Main(int argc, char** argv) {
       std::string original = ConfigJson(rootfs, {}, {}, {{kAnnotation, "bench-one"}});
       auto bundle = sb.Bundle("shim", original);
       if (bundle.ok()) {
+        // The shim's runtime.json: the real runtime, our hook and its config.
+        std::string shim_config = tmp.path() + "/runtime-" + runtime + ".json";
+        json sc = {{"runtime_path", runtime},
+                   {"hook_path", hook_bin},
+                   {"hook_config", hook_config},
+                   {"hook_stage", "prestart"},
+                   {"hook_timeout", 10}};
+        if (Status st = WriteFile(shim_config, sc.dump(2)); !st.ok()) {
+          Log(st.ToString());
+          return 1;
+        }
         Variant v = sb.RunVariant(shim_name, shim_bin, *bundle,
-                                  {"OCI_SECRETS_RUNTIME=" + runtime,
-                                   "OCI_SECRETS_HOOK=" + hook_bin,
-                                   "OCI_SECRETS_HOOK_CONFIG=" + hook_config, kHookPath});
+                                  {"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config, kHookPath});
         std::string path = *bundle + "/config.json";
         v.prepare = [path, original]() { return WriteFile(path, original); };
         variants.push_back(std::move(v));

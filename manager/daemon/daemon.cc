@@ -1,0 +1,302 @@
+#include "manager/daemon/daemon.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <span>
+#include <thread>
+
+#include "manager/api/audit.h"
+#include "manager/api/auth.h"
+#include "manager/api/router.h"
+#include "manager/api/server.h"
+#include "manager/registry/registry.h"
+#include "manager/store/keyring.h"
+#include "manager/store/sqlite_kv_store.h"
+#include "manager/store/state_dir.h"
+#include "shared/crypto.h"
+
+#ifndef OCI_SECRETS_VERSION
+#define OCI_SECRETS_VERSION "0.0.0"
+#endif
+
+namespace ocisecrets {
+namespace {
+
+void Log(const std::string& line) { std::fprintf(stderr, "oci-secretsd: %s\n", line.c_str()); }
+
+// The registry's view of the keyring.
+class KeyringSealer : public PayloadSealer {
+ public:
+  explicit KeyringSealer(Keyring* keyring) : keyring_(keyring) {}
+  Result<std::string> Seal(const std::string& record_key, const std::string& secret_id,
+                           std::uint64_t version, const SecretBytes& plaintext) override {
+    return keyring_->SealPayload(record_key, secret_id, version,
+                                 std::span<const std::uint8_t>(plaintext.data(), plaintext.size()));
+  }
+  Result<SecretBytes> Open(const std::string& record_key, const std::string& secret_id,
+                           std::uint64_t version, const std::string& sealed) override {
+    return keyring_->OpenPayload(record_key, secret_id, version, sealed);
+  }
+
+ private:
+  Keyring* keyring_;
+};
+
+// mkdir -p with mode for the missing components.
+Status MakeDirs(const std::string& dir, mode_t mode) {
+  if (dir.empty() || dir == "/") return Status::Ok();
+  struct stat st {};
+  if (stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(dir + " exists and is not a directory");
+    return Status::Ok();
+  }
+  auto slash = dir.rfind('/');
+  if (slash != std::string::npos && slash > 0) RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash), mode), "");
+  if (mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) return PosixError("mkdir " + dir, errno);
+  chmod(dir.c_str(), mode);  // despite the umask
+  return Status::Ok();
+}
+
+// Runs Registry::Maintain every second until stopped.
+class Maintainer {
+ public:
+  explicit Maintainer(Registry* registry) : registry_(registry), thread_([this] { Loop(); }) {}
+  ~Maintainer() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    bool failing = false;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+      lock.unlock();
+      Status s = registry_->Maintain();
+      if (!s.ok() && !failing) Log("lease maintenance: " + s.message());
+      if (s.ok() && failing) Log("lease maintenance: recovered");
+      failing = !s.ok();
+      lock.lock();
+    }
+  }
+  Registry* registry_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::chrono::seconds> ParseDuration(std::string_view text) {
+  if (text.empty()) return Status::InvalidArgument("empty duration");
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (n > 1'000'000'000ULL) return Status::InvalidArgument("duration " + std::string(text) + " is too long");
+    n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  }
+  std::string_view unit = text.substr(i);
+  std::uint64_t scale = 0;
+  if (i == 0) scale = 0;
+  else if (unit.empty() || unit == "s") scale = 1;
+  else if (unit == "m") scale = 60;
+  else if (unit == "h") scale = 3600;
+  else if (unit == "d") scale = 86400;
+  if (scale == 0 || n == 0) {
+    return Status::InvalidArgument("invalid duration '" + std::string(text) +
+                                   "': want a positive number with s, m, h or d (e.g. 24h)");
+  }
+  return std::chrono::seconds(static_cast<std::int64_t>(n * scale));
+}
+
+Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group) {
+  sockaddr_un addr{};
+  if (path.empty() || path.front() != '/') {
+    return Status::InvalidArgument("socket path '" + path + "' must be absolute");
+  }
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return Status::InvalidArgument("socket path " + path + " is " + std::to_string(path.size()) +
+                                   " bytes; unix socket paths must be shorter than 108 bytes");
+  }
+  RETURN_IF_ERROR(MakeDirs(path.substr(0, path.rfind('/')), 0755), "socket dir");
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Status::FailedPrecondition("socket path " + path +
+                                        " exists and is not a socket; refusing to replace it");
+    }
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return PosixError("socket", errno);
+    int rc = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    int err = errno;
+    close(probe);
+    if (rc == 0) {
+      return Status::FailedPrecondition("another oci-secretsd is already serving on " + path);
+    }
+    if (err != ECONNREFUSED) return PosixError("probe existing socket " + path, err);
+    if (unlink(path.c_str()) != 0) return PosixError("remove stale socket " + path, errno);
+    Log("removed stale socket " + path);
+  } else if (errno != ENOENT) {
+    return PosixError("stat " + path, errno);
+  }
+
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return PosixError("socket", errno);
+  // Created 0600 (umask), widened only after ownership is right: no window where others
+  // could connect.
+  mode_t old_mask = umask(0177);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int err = errno;
+  umask(old_mask);
+  if (rc != 0) {
+    close(fd);
+    return PosixError("bind " + path, err);
+  }
+  auto fail = [&](const std::string& what) {
+    int e = errno;
+    close(fd);
+    unlink(path.c_str());
+    return PosixError(what, e);
+  };
+  if (group && chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) return fail("chown " + path);
+  if (chmod(path.c_str(), 0660) != 0) return fail("chmod " + path);
+  if (listen(fd, SOMAXCONN) != 0) return fail("listen " + path);
+  return fd;
+}
+
+int RunDaemon(const DaemonOptions& options) {
+  // Keys and payloads must not reach a core file or another process via ptrace.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit no_core {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  umask(077);
+  signal(SIGPIPE, SIG_IGN);
+  if (Status s = InitSecureHeap(); !s.ok()) Log("warning: " + s.message());
+
+  auto fail = [](const Status& s) {
+    Log("cannot start: " + s.message());
+    return 1;
+  };
+  if (options.socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return fail(Status::InvalidArgument("socket path " + options.socket + " is " +
+                                        std::to_string(options.socket.size()) +
+                                        " bytes; unix socket paths must be shorter than 108 bytes"));
+  }
+  auto authorizer = Authorizer::Open(options.admin_group);
+  if (!authorizer.ok()) return fail(authorizer.status().WithContext("--admin-group"));
+
+  auto state = StateDir::Open(options.state_dir);
+  if (!state.ok()) return fail(state.status());
+  auto store = SqliteKvStore::Open((*state)->File("store.db"));
+  if (!store.ok()) return fail(store.status().WithContext("store"));
+  auto keyring = Keyring::Open((*state)->File(std::string(kRootKeyFileName)), **store);
+  if (!keyring.ok()) return fail(keyring.status().WithContext("keyring"));
+  std::string audit_path = options.audit_log.empty() ? (*state)->File("audit.log") : options.audit_log;
+  auto audit = FileAuditLog::Open(audit_path);
+  if (!audit.ok()) return fail(audit.status());
+
+  KeyringSealer sealer(keyring->get());
+  RegistryOptions registry_options;
+  registry_options.lease_ttl = options.lease_ttl;
+  registry_options.new_id = [] { return NewObjectId(); };
+  Registry registry(store->get(), &sealer, registry_options);
+  if (Status s = registry.Load(); !s.ok()) return fail(s);
+
+  RouterOptions router_options;
+  router_options.admin_group = options.admin_group;
+  router_options.version = OCI_SECRETS_VERSION;
+  Router router(&registry, audit->get(), router_options);
+  ServerOptions server_options;
+  server_options.threads = options.threads;
+  Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
+
+  auto fd = ListenUnix(options.socket, authorizer->group_gid());
+  if (!fd.ok()) return fail(fd.status());
+  if (Status s = server.AddUnixListener(*fd); !s.ok()) {
+    unlink(options.socket.c_str());
+    return fail(s);
+  }
+  {
+    Maintainer maintainer(&registry);
+    Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
+        registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
+        (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) + ")");
+    server.Run();
+    maintainer.Stop();
+  }
+  unlink(options.socket.c_str());
+  int code = 0;
+  if (Status s = registry.Maintain(); !s.ok()) {
+    Log("final lease flush: " + s.message());
+    code = 1;
+  }
+  Log("stopped");
+  return code;
+}
+
+int DaemonMain(int argc, char** argv) {
+  DaemonOptions options;
+  std::string ttl = "24h";
+  CLI::App app{
+      "oci-secretsd: the oci-secrets manager. Keeps secrets encrypted in STATE_DIR and serves\n"
+      "the HTTP API (docs/API.md) on a unix socket to the `oci-secrets` CLI and the OCI hook.\n"
+      "Callers must be root or in --admin-group. SIGTERM or SIGINT stops it cleanly.\n\n"
+      "Examples:\n"
+      "  oci-secretsd\n"
+      "  oci-secretsd --state-dir /var/lib/oci-secrets --socket /run/oci-secrets/manager.sock\n"
+      "  oci-secretsd --admin-group oci-secrets-admin --lease-ttl 12h\n",
+      "oci-secretsd"};
+  app.add_option("--state-dir", options.state_dir,
+                 "Directory of the encrypted store, root key, lock and audit log (0700, one "
+                 "daemon at a time)")
+      ->capture_default_str();
+  app.add_option("--socket", options.socket,
+                 "Unix socket to serve the API on (< 108 bytes; parent made 0755; mode 0660)")
+      ->capture_default_str();
+  app.add_option("--admin-group", options.admin_group,
+                 "Group whose members may use the API besides root (also owns the socket)");
+  app.add_option("--lease-ttl", ttl,
+                 "How long a container's lease lives unless renewed or ended (s, m, h, d)")
+      ->capture_default_str();
+  app.add_option("--audit-log", options.audit_log,
+                 "Audit log file, one JSON line per change and lease (default STATE_DIR/audit.log)");
+  app.add_option("--threads", options.threads, "Server threads (default: hardware threads)")
+      ->check(CLI::Range(0, 256));
+  app.set_version_flag("--version", OCI_SECRETS_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  auto parsed = ParseDuration(ttl);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "oci-secretsd: --lease-ttl: %s\n", parsed.status().message().c_str());
+    return 2;
+  }
+  options.lease_ttl = *parsed;
+  return RunDaemon(options);
+}
+
+}  // namespace ocisecrets

@@ -1,0 +1,41 @@
+// oci-secretsd: wires the state dir, the encrypted store, the registry and the API server
+// together, owns the unix socket, and shuts down cleanly on SIGTERM/SIGINT.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+struct DaemonOptions {
+  std::string state_dir = "/var/lib/oci-secrets";
+  std::string socket = "/run/oci-secrets/manager.sock";
+  std::string admin_group;                         // empty: only root
+  std::chrono::seconds lease_ttl = std::chrono::hours(24);
+  std::string audit_log;                           // empty: STATE_DIR/audit.log
+  int threads = 0;                                 // 0: hardware threads
+};
+
+// Parses "90s", "15m", "24h", "7d" (or a bare number of seconds). InvalidArgument otherwise
+// or for zero.
+Result<std::chrono::seconds> ParseDuration(std::string_view text);
+
+// Creates a listening AF_UNIX socket at path: parent dir made 0755 when missing; a stale
+// socket (connect gives ECONNREFUSED) is removed; anything else at path is refused, as is
+// a path of 108 bytes or more. The socket ends up mode 0660, group = group when given.
+// Returns the fd (the caller owns it).
+Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group);
+
+// Runs the daemon until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
+// shutdown, 1 when it could not start (the reason is on stderr, one line).
+int RunDaemon(const DaemonOptions& options);
+
+// main(): flags (CLI11) then RunDaemon. Exit 2 on usage errors.
+int DaemonMain(int argc, char** argv);
+
+}  // namespace ocisecrets

@@ -1,0 +1,292 @@
+#include "manager/store/keyring.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <mutex>
+
+namespace ocisecrets {
+namespace {
+
+constexpr std::string_view kTermsPrefix = "keyring/terms/";
+constexpr std::string_view kTermAadPrefix = "oci-secrets keyring term v1\n";
+constexpr std::string_view kPayloadAadPrefix = "oci-secrets payload v1\n";
+constexpr std::string_view kPayloadKeyInfo = "oci-secrets payload key v1";
+
+// Sealed payload: format (1) | term (4, big-endian) | salt (16) | Seal blob.
+constexpr std::uint8_t kPayloadFormatV1 = 1;
+constexpr std::size_t kSaltSize = 16;
+constexpr std::size_t kPayloadHeaderSize = 1 + 4 + kSaltSize;
+
+std::string TermKey(std::uint32_t term) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%010u", term);
+  return std::string(kTermsPrefix) + buf;
+}
+
+std::string TermAad(std::string_view store_key) {
+  std::string aad(kTermAadPrefix);
+  aad += store_key;
+  return aad;
+}
+
+void AppendU32(std::string& s, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void AppendU64(std::string& s, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// Length-prefixed fields, so that ("ab", "c") and ("a", "bc") never give the same AAD.
+// The header (format, term, salt) is bound too.
+std::string PayloadAad(std::string_view record_key, std::string_view secret_id,
+                       std::uint64_t version, std::string_view header) {
+  std::string aad(kPayloadAadPrefix);
+  AppendU32(aad, static_cast<std::uint32_t>(record_key.size()));
+  aad += record_key;
+  AppendU32(aad, static_cast<std::uint32_t>(secret_id.size()));
+  aad += secret_id;
+  AppendU64(aad, version);
+  aad += header;
+  return aad;
+}
+
+std::string ModeString(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+Status FsyncParentDir(const std::string& path) {
+  std::size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open " + dir, errno);
+  int rc = fsync(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return PosixError("fsync " + dir, err);
+  return Status::Ok();
+}
+
+// Writes a new root key to path.tmp, then links it to path: the key appears whole or not
+// at all, and never replaces an existing one (link fails with EEXIST like O_EXCL).
+Status CreateRootKey(const std::string& path) {
+  ASSIGN_OR_RETURN(KeyBytes key, RandomKey(), "generate");
+  const std::string tmp = path + ".tmp";
+  if (unlink(tmp.c_str()) != 0 && errno != ENOENT) return PosixError("unlink " + tmp, errno);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return PosixError("create " + tmp, errno);
+  ssize_t n = write(fd, key.data(), key.size());
+  int err = errno;
+  if (n == static_cast<ssize_t>(key.size()) && fsync(fd) != 0) {
+    err = errno;
+    n = -1;
+  }
+  close(fd);
+  if (n != static_cast<ssize_t>(key.size())) {
+    unlink(tmp.c_str());
+    return n < 0 ? PosixError("write " + tmp, err) : Status::IOError("write " + tmp + ": short");
+  }
+  int rc = link(tmp.c_str(), path.c_str());
+  err = errno;
+  unlink(tmp.c_str());
+  // EEXIST: another process made it first; the caller reads theirs.
+  if (rc != 0 && err != EEXIST) return PosixError("link " + path, err);
+  return FsyncParentDir(path);
+}
+
+}  // namespace
+
+Result<KeyBytes> LoadOrCreateRootKey(const std::string& path) {
+  const std::string ctx = "root key " + path;
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    RETURN_IF_ERROR(CreateRootKey(path), ctx + ": create");
+    fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP) return Status::FailedPrecondition(ctx + ": is a symlink; refusing it");
+    return PosixError(ctx + ": open", err);
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return PosixError(ctx + ": stat", err);
+  }
+  auto refuse = [&](std::string why) {
+    close(fd);
+    return Status::FailedPrecondition(ctx + ": " + why);
+  };
+  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+  if (st.st_uid != geteuid()) {
+    return refuse("owned by uid " + std::to_string(st.st_uid) + ", not by us (uid " +
+                  std::to_string(geteuid()) + "); chown it");
+  }
+  if ((st.st_mode & 077) != 0) {
+    return refuse("mode " + ModeString(st.st_mode) +
+                  " gives group or others access to the key; chmod 0600 it");
+  }
+  if (st.st_size != static_cast<off_t>(kAeadKeySize)) {
+    return refuse(std::to_string(st.st_size) + " bytes, want " + std::to_string(kAeadKeySize) +
+                  " (damaged or not a root key: restore it from backup; without it the "
+                  "stored secrets cannot be decrypted)");
+  }
+  KeyBytes key(kAeadKeySize);
+  ssize_t n = pread(fd, key.data(), key.size(), 0);
+  int err = errno;
+  close(fd);
+  if (n < 0) return PosixError(ctx + ": read", err);
+  if (n != static_cast<ssize_t>(key.size())) return Status::IOError(ctx + ": short read");
+  return key;
+}
+
+Result<std::unique_ptr<Keyring>> Keyring::Open(const std::string& root_key_path, KvStore& kv) {
+  ASSIGN_OR_RETURN(KeyBytes root, LoadOrCreateRootKey(root_key_path), "keyring");
+  return Open(std::move(root), kv);
+}
+
+Result<std::unique_ptr<Keyring>> Keyring::Open(KeyBytes root_key, KvStore& kv) {
+  if (root_key.size() != kAeadKeySize) {
+    return Status::InvalidArgument("keyring: root key must be 32 bytes");
+  }
+  std::unique_ptr<Keyring> ring(new Keyring(std::move(root_key), kv));
+  RETURN_IF_ERROR(ring->Load(), "keyring: load");
+  if (ring->keks_.empty()) {
+    RETURN_IF_ERROR(ring->CreateTerm(1), "keyring: create term 1");
+    RETURN_IF_ERROR(ring->Load(), "keyring: load");
+    if (ring->keks_.empty()) return Status::Internal("keyring: term 1 missing after creation");
+  }
+  return ring;
+}
+
+Status Keyring::Load() {
+  ASSIGN_OR_RETURN(std::vector<KeyValue> records, kv_.Range(std::string(kTermsPrefix)), "range");
+  std::map<std::uint32_t, KeyBytes> keks;
+  for (const KeyValue& r : records) {
+    std::string_view digits = std::string_view(r.key).substr(kTermsPrefix.size());
+    std::uint32_t term = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), term);
+    if (ec != std::errc() || end != digits.data() + digits.size() || term == 0 ||
+        r.key != TermKey(term)) {
+      return Status::DataLoss("unexpected keyring record " + r.key);
+    }
+    Result<SecretBytes> kek = ocisecrets::Open(root_key_, AsBytes(TermAad(r.key)), AsBytes(r.value));
+    if (!kek.ok()) {
+      if (kek.status().code() == StatusCode::kDataLoss) {
+        return Status::DataLoss("term " + std::to_string(term) +
+                                " does not open with this root key (wrong root.key, or the "
+                                "keyring record was altered)");
+      }
+      return kek.status().WithContext("term " + std::to_string(term));
+    }
+    if (kek->size() != kAeadKeySize) {
+      return Status::DataLoss("term " + std::to_string(term) + ": KEK has the wrong size");
+    }
+    keks.emplace(term, KeyBytes(kek->begin(), kek->end()));
+  }
+  std::unique_lock lock(mu_);
+  keks_.swap(keks);
+  return Status::Ok();
+}
+
+Status Keyring::CreateTerm(std::uint32_t term) {
+  ASSIGN_OR_RETURN(KeyBytes kek, RandomKey(), "generate KEK");
+  const std::string key = TermKey(term);
+  ASSIGN_OR_RETURN(std::string sealed, ocisecrets::Seal(root_key_, AsBytes(TermAad(key)), kek),
+                   "seal KEK");
+  Txn txn;
+  txn.compares.push_back({key, 0});
+  txn.ops.push_back({Op::Kind::kPut, key, std::move(sealed)});
+  ASSIGN_OR_RETURN(TxnResult r, kv_.Commit(txn), "store KEK");
+  // Not succeeded: another manager on the same store made this term first; Load reads it.
+  (void)r;
+  return Status::Ok();
+}
+
+Result<std::uint32_t> Keyring::Rotate() {
+  std::uint32_t next = current_term() + 1;
+  if (next == 0) return Status::FailedPrecondition("keyring rotate: term counter exhausted");
+  RETURN_IF_ERROR(CreateTerm(next), "keyring rotate: create term " + std::to_string(next));
+  RETURN_IF_ERROR(Load(), "keyring rotate: load");
+  return current_term();
+}
+
+std::uint32_t Keyring::current_term() const {
+  std::shared_lock lock(mu_);
+  return keks_.empty() ? 0 : keks_.rbegin()->first;
+}
+
+Result<std::uint32_t> Keyring::TermOf(std::string_view sealed) {
+  if (sealed.size() < kPayloadHeaderSize + kSealOverhead) {
+    return Status::DataLoss("sealed payload is truncated");
+  }
+  if (static_cast<std::uint8_t>(sealed[0]) != kPayloadFormatV1) {
+    return Status::DataLoss("sealed payload has unknown format " +
+                            std::to_string(static_cast<std::uint8_t>(sealed[0])));
+  }
+  std::uint32_t term = 0;
+  for (int i = 1; i <= 4; ++i) term = (term << 8) | static_cast<std::uint8_t>(sealed[i]);
+  return term;
+}
+
+Result<std::string> Keyring::SealPayload(std::string_view record_key, std::string_view secret_id,
+                                         std::uint64_t version,
+                                         std::span<const std::uint8_t> plaintext) {
+  ASSIGN_OR_RETURN(SecretBytes salt, RandomBytes(kSaltSize), "seal payload");
+  std::string header;
+  header.push_back(static_cast<char>(kPayloadFormatV1));
+  KeyBytes record_key_bytes;
+  {
+    std::shared_lock lock(mu_);
+    if (keks_.empty()) return Status::Internal("seal payload: keyring is empty");
+    const auto& [term, kek] = *keks_.rbegin();
+    AppendU32(header, term);
+    header.append(salt.begin(), salt.end());
+    ASSIGN_OR_RETURN(record_key_bytes, HkdfSha256(kek, salt, kPayloadKeyInfo),
+                     "seal payload: derive key");
+  }
+  ASSIGN_OR_RETURN(std::string blob,
+                   ocisecrets::Seal(record_key_bytes,
+                                    AsBytes(PayloadAad(record_key, secret_id, version, header)),
+                                    plaintext),
+                   "seal payload");
+  return header + blob;
+}
+
+Result<SecretBytes> Keyring::OpenPayload(std::string_view record_key, std::string_view secret_id,
+                                         std::uint64_t version, std::string_view sealed) {
+  ASSIGN_OR_RETURN(std::uint32_t term, TermOf(sealed), "open payload");
+  std::string_view header = sealed.substr(0, kPayloadHeaderSize);
+  std::span<const std::uint8_t> salt = AsBytes(header.substr(5, kSaltSize));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    KeyBytes derived;
+    {
+      std::shared_lock lock(mu_);
+      auto it = keks_.find(term);
+      if (it != keks_.end()) {
+        ASSIGN_OR_RETURN(derived, HkdfSha256(it->second, salt, kPayloadKeyInfo),
+                         "open payload: derive key");
+      }
+    }
+    if (!derived.empty()) {
+      Result<SecretBytes> plain =
+          ocisecrets::Open(derived, AsBytes(PayloadAad(record_key, secret_id, version, header)),
+                           AsBytes(sealed.substr(kPayloadHeaderSize)));
+      if (!plain.ok()) return plain.status().WithContext("open payload");
+      return plain;
+    }
+    // A term we do not know: another manager may have rotated; read the keyring again.
+    if (attempt == 0) RETURN_IF_ERROR(Load(), "open payload: reload keyring");
+  }
+  return Status::DataLoss("open payload: sealed with unknown keyring term " + std::to_string(term));
+}
+
+}  // namespace ocisecrets

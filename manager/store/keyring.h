@@ -1,0 +1,80 @@
+// Encryption at rest. A root key (32 bytes, DIR/root.key, 0600) seals a keyring of KEKs
+// by term, stored in the KvStore under "keyring/". Each payload gets its own key,
+// HKDF-SHA256(KEK[term], random salt), and is sealed with AES-256-GCM under an AAD that
+// binds it to its store key, secret ID and version: a sealed blob copied to another
+// record, ID or version does not open. Keys live in KeyBytes (OpenSSL's secure heap).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "manager/store/kv_store.h"
+#include "shared/crypto.h"
+#include "shared/secure_buffer.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+// Name of the root key file inside the state dir.
+inline constexpr std::string_view kRootKeyFileName = "root.key";
+// Store prefix of the keyring records ("keyring/terms/0000000001").
+inline constexpr std::string_view kKeyringPrefix = "keyring/";
+
+// Reads the 32-byte root key at path; when the file does not exist, makes one from the
+// CSPRNG (0600, created exclusively, fsynced). FailedPrecondition for a file that is not
+// a regular file, not owned by us, readable or writable by group or others, or not 32
+// bytes; the message says how to fix it.
+Result<KeyBytes> LoadOrCreateRootKey(const std::string& path);
+
+class Keyring {
+ public:
+  // Loads every term of the keyring from kv, opening each with root_key; on first start
+  // (no term) creates term 1. DataLoss "... wrong root key?" when a term does not open.
+  // kv must outlive the Keyring. Safe against other managers on the same kv (etcd): terms
+  // are created with a compare on absence.
+  static Result<std::unique_ptr<Keyring>> Open(KeyBytes root_key, KvStore& kv);
+  // LoadOrCreateRootKey(root_key_path), then Open.
+  static Result<std::unique_ptr<Keyring>> Open(const std::string& root_key_path, KvStore& kv);
+
+  // Seals a payload for the record stored at record_key holding secret_id at version,
+  // with the current term. The result is opaque bytes to store as is.
+  Result<std::string> SealPayload(std::string_view record_key, std::string_view secret_id,
+                                  std::uint64_t version, std::span<const std::uint8_t> plaintext);
+
+  // The plaintext of a SealPayload blob, given the same record_key, secret_id and version.
+  // DataLoss when the blob was altered, belongs to another record/ID/version, or its term
+  // is unknown (after reloading the keyring once, for terms made by another manager).
+  Result<SecretBytes> OpenPayload(std::string_view record_key, std::string_view secret_id,
+                                  std::uint64_t version, std::string_view sealed);
+
+  // Adds a term with a new random KEK and makes it current; returns it. Blobs sealed
+  // under older terms still open (re-encrypting them is the caller's background job).
+  Result<std::uint32_t> Rotate();
+
+  // The term new seals use.
+  std::uint32_t current_term() const;
+
+  // The term a sealed payload was made with, without opening it. DataLoss if malformed.
+  static Result<std::uint32_t> TermOf(std::string_view sealed);
+
+  Keyring(const Keyring&) = delete;
+  Keyring& operator=(const Keyring&) = delete;
+
+ private:
+  Keyring(KeyBytes root_key, KvStore& kv) : root_key_(std::move(root_key)), kv_(kv) {}
+
+  Status Load();                        // (re)reads every term from kv_
+  Status CreateTerm(std::uint32_t term);  // compare-absent create of one term
+
+  KeyBytes root_key_;
+  KvStore& kv_;
+  mutable std::shared_mutex mu_;
+  std::map<std::uint32_t, KeyBytes> keks_;  // by term; the last one is current
+};
+
+}  // namespace ocisecrets

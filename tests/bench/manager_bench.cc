@@ -1,0 +1,185 @@
+// Manager: leases per second and p50/p99 latency at 1, 16 and 256 concurrent clients
+// over the unix socket, and secret creates per second on the embedded store. The
+// variants of one comparison run interleaved in time slices (A B C, A B C, ...), each
+// slice a closed-loop load from one epoll thread.
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tests/bench/bench_runner.h"
+#include "tests/bench/load_generator.h"
+#include "tests/bench/seed.h"
+#include "tests/bench/unix_http.h"
+
+namespace ocisecrets::bench {
+namespace {
+
+constexpr double kLeaseGoalPerSecond = 20000;
+
+struct LoadVariant {
+  std::string name;
+  int connections;
+  std::string service;  // lease variants
+  bool create = false;  // secret-create variants
+};
+
+struct Aggregate {
+  std::vector<double> latency_ms;
+  std::uint64_t completed = 0;
+  double seconds = 0;
+  Status error;
+  std::string unexpected;
+  double per_second() const { return seconds > 0 ? static_cast<double>(completed) / seconds : 0; }
+};
+
+// A unique container ID in the runtimes' form (64 hex characters).
+std::string ContainerId(std::uint64_t run, std::uint64_t seq) {
+  char buf[65];
+  std::snprintf(buf, sizeof buf, "%032" PRIx64 "%032" PRIx64, run, seq);
+  return buf;
+}
+
+// Runs the variants in `slices` rounds of `slice` each, interleaved.
+std::vector<Aggregate> RunSlices(const std::string& socket, const std::vector<LoadVariant>& variants,
+                                 int slices, std::chrono::milliseconds slice,
+                                 std::chrono::milliseconds warmup, std::uint64_t* create_seq) {
+  std::vector<Aggregate> agg(variants.size());
+  static std::uint64_t run = 0;
+  for (int round = 0; round < slices; ++round) {
+    for (std::size_t v = 0; v < variants.size(); ++v) {
+      if (!agg[v].error.ok()) continue;
+      const LoadVariant& lv = variants[v];
+      LoadSpec spec;
+      spec.socket = socket;
+      spec.connections = lv.connections;
+      spec.warmup = warmup;
+      spec.duration = slice;
+      const std::uint64_t this_run = ++run;
+      if (lv.create) {
+        spec.expected_status = 201;
+        spec.request = [create_seq](int, std::uint64_t) {
+          std::string name = "load-" + std::to_string((*create_seq)++);
+          return FormatRequest("POST", "/v1/secrets", SecretCreateBody(name, 64));
+        };
+      } else {
+        std::string service = lv.service;
+        spec.request = [this_run, service](int, std::uint64_t seq) {
+          nlohmann::json body = {{"ContainerID", ContainerId(this_run, seq)}, {"Service", service}};
+          return FormatRequest("POST", "/v1/leases", body.dump());
+        };
+      }
+      auto r = RunLoad(spec);
+      if (!r.ok()) {
+        agg[v].error = r.status();
+        continue;
+      }
+      agg[v].latency_ms.insert(agg[v].latency_ms.end(), r->latency_ms.begin(), r->latency_ms.end());
+      agg[v].completed += r->completed;
+      agg[v].seconds += r->seconds;
+      if (r->unexpected > 0 && agg[v].unexpected.empty()) {
+        agg[v].unexpected = std::to_string(r->unexpected) + " unexpected answers, e.g. " + r->first_unexpected;
+      }
+    }
+  }
+  return agg;
+}
+
+Row LoadRow(const std::string& benchmark, const std::string& variant, const Aggregate& a,
+            const std::string& unit) {
+  if (!a.error.ok()) return NotAvailableRow(benchmark, variant, "failed: " + a.error.ToString());
+  Summary s = Summarize(a.latency_ms);
+  Row row;
+  row.benchmark = benchmark;
+  row.variant = variant;
+  row.n = FormatCount(static_cast<double>(a.completed));
+  row.median = "p50 " + FormatMs(s.median);
+  row.tail = "p99 " + FormatMs(s.p99);
+  row.throughput = FormatCount(a.per_second()) + " " + unit + "/s";
+  if (!a.unexpected.empty()) row.compared = a.unexpected;
+  return row;
+}
+
+int Main(int argc, char** argv) {
+  auto options = ParseOptions(argc, argv);
+  if (!options.ok()) {
+    Log(options.status().ToString());
+    return 2;
+  }
+  if (!options->rest.empty()) {
+    Log("unknown argument " + options->rest[0] + " (flags: --quick, --rounds N, --rows-only)");
+    return 2;
+  }
+  const bool quick = options->quick;
+  const int slices = options->rounds.value_or(quick ? 3 : 10);
+  const auto slice = std::chrono::milliseconds(quick ? 700 : 1500);
+  const auto warmup = std::chrono::milliseconds(quick ? 150 : 300);
+
+  const std::string leases = "manager leases (unix socket)";
+  const std::string creates = "manager secret creates";
+  std::vector<LoadVariant> lease_variants = {
+      {"1 client, 1 secret", 1, "bench-one"},
+      {"16 clients, 1 secret", 16, "bench-one"},
+      {"256 clients, 1 secret", 256, "bench-one"},
+      {"16 clients, 10 secrets of 4 KiB", 16, "bench-ten"},
+  };
+  std::vector<LoadVariant> create_variants = {
+      {"embedded store (SQLite), 1 client", 1, "", true},
+      {"embedded store (SQLite), 16 clients", 16, "", true},
+  };
+
+  std::vector<Row> rows;
+  TempDir tmp;
+  auto manager = StartSeededManager(tmp.path());
+  if (!manager.ok()) {
+    std::string why = "n/a: " + manager.status().ToString();
+    for (const auto& v : lease_variants) rows.push_back(NotAvailableRow(leases, v.name, why));
+    for (const auto& v : create_variants) rows.push_back(NotAvailableRow(creates, v.name, why));
+  } else {
+    const std::string socket = (*manager)->socket();
+    std::uint64_t create_seq = 0;
+    Log(leases + ": " + std::to_string(lease_variants.size()) + " variants x " + std::to_string(slices) +
+        " slices of " + std::to_string(slice.count()) + " ms, interleaved");
+    auto lease_agg = RunSlices(socket, lease_variants, slices, slice, warmup, &create_seq);
+    double best = 0;
+    for (std::size_t i = 0; i < lease_variants.size(); ++i) {
+      Row row = LoadRow(leases, lease_variants[i].name, lease_agg[i], "leases");
+      if (lease_agg[i].error.ok() && lease_agg[i].unexpected.empty()) {
+        char ratio[64];
+        std::snprintf(ratio, sizeof ratio, "%.2fx the goal of 20,000 leases/s",
+                      lease_agg[i].per_second() / kLeaseGoalPerSecond);
+        row.compared = ratio;
+        best = std::max(best, lease_agg[i].per_second());
+      }
+      rows.push_back(row);
+    }
+    Log(creates + ": " + std::to_string(create_variants.size()) + " variants x " + std::to_string(slices) +
+        " slices, interleaved");
+    auto create_agg = RunSlices(socket, create_variants, slices, slice, warmup, &create_seq);
+    for (std::size_t i = 0; i < create_variants.size(); ++i) {
+      Row row = LoadRow(creates, create_variants[i].name, create_agg[i], "creates");
+      if (i > 0 && create_agg[0].error.ok() && create_agg[i].error.ok() && create_agg[0].per_second() > 0 &&
+          row.compared.empty()) {
+        char ratio[64];
+        std::snprintf(ratio, sizeof ratio, "%.2fx the throughput of 1 client",
+                      create_agg[i].per_second() / create_agg[0].per_second());
+        row.compared = ratio;
+      }
+      rows.push_back(row);
+    }
+    auto rss = ResidentKiB((*manager)->pid());
+    if (rss.ok()) Log("manager RSS after the load: " + FormatCount(static_cast<double>(*rss)) + " KiB");
+    (*manager)->Stop();
+  }
+  rows.push_back(NotAvailableRow(leases, "over mTLS (TCP), any number of clients", "n/a: mTLS not built yet"));
+  rows.push_back(NotAvailableRow(creates, "replicated store (etcd)", "n/a: etcd store not built yet"));
+  std::stable_partition(rows.begin(), rows.end(), [&](const Row& r) { return r.benchmark == leases; });
+  PrintRows(rows, *options);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ocisecrets::bench
+
+int main(int argc, char** argv) { return ocisecrets::bench::Main(argc, argv); }
