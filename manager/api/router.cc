@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "shared/validation.h"
@@ -145,6 +146,11 @@ Response Router::Handle(const Request& request, const Peer& peer) {
     r = ErrorResponse(500, std::string("internal error: ") + e.what());
   }
   metrics_.Record(route_name, r.status, SecondsSince(start));
+  if (r.status >= 500) {
+    // The operator needs these; 4xx are the caller's business (and in the audit log).
+    std::fprintf(stderr, "oci-secretsd: %s: %d: %s\n", route_name.c_str(), r.status,
+                 r.body.c_str());
+  }
   return r;
 }
 

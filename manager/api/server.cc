@@ -9,8 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -42,38 +43,66 @@ struct Session {
   Peer peer;
 };
 
+// Threading: one io_context per thread (no cross-thread wake-ups on the hot path; each
+// connection lives on one of them, round-robin), plus a small pool for requests that
+// write the store and so wait for an fsync, so they never stall the lease fast path.
 struct Server::Impl {
+  using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
+
   Impl(Router* r, const Authorizer* a, ServerOptions o)
-      : router(r), authorizer(a), options(o), signals(ioc, SIGTERM, SIGINT) {}
+      : router(r), authorizer(a), options(o), main_ioc(1), signals(main_ioc, SIGTERM, SIGINT),
+        blocking(2) {
+    int n = options.threads > 0 ? options.threads
+                                : static_cast<int>(std::thread::hardware_concurrency());
+    if (n < 1) n = 1;
+    for (int i = 1; i < n; ++i) {
+      workers.push_back(std::make_unique<net::io_context>(1));
+      guards.emplace_back(workers.back()->get_executor());
+    }
+  }
 
   Router* router;
   const Authorizer* authorizer;
   ServerOptions options;
-  net::io_context ioc;
+  net::io_context main_ioc;  // acceptors, signals, and its share of the connections
+  std::vector<std::unique_ptr<net::io_context>> workers;
+  std::vector<WorkGuard> guards;  // keep the workers running until shutdown
   net::signal_set signals;
+  net::thread_pool blocking;
+  std::size_t next_context = 0;  // only touched on main_ioc
   std::vector<std::unique_ptr<unix_socket::acceptor>> acceptors;
   std::atomic<bool> stopping{false};
   std::mutex sessions_mu;
   std::set<std::shared_ptr<Session>> sessions;
   std::unique_ptr<net::steady_timer> grace_timer;
 
+  net::io_context& NextContext() {
+    std::size_t i = next_context++ % (workers.size() + 1);
+    return i == 0 ? main_ioc : *workers[i - 1];
+  }
+  static bool WritesStore(const Request& r) {
+    return r.method != "GET" && !r.target.starts_with("/v1/leases");
+  }
+
   net::awaitable<void> Accept(unix_socket::acceptor& acceptor);
   net::awaitable<void> Serve(std::shared_ptr<Session> session);
+  net::awaitable<Response> Dispatch(const Request& request, const Peer& peer);
   net::awaitable<void> WriteError(Session& s, int status, std::string_view message);
   void Stop();
-  void FinishStop();  // the last session is gone: release the grace timer
+  void FinishStop();  // the last session is gone: let every context run dry
+  void StopAll();
 };
 
 net::awaitable<void> Server::Impl::Accept(unix_socket::acceptor& acceptor) {
   while (!stopping) {
-    unix_socket::socket socket(net::make_strand(ioc));
+    unix_socket::socket socket(NextContext());
     boost::system::error_code ec;
     co_await acceptor.async_accept(socket, net::redirect_error(net::use_awaitable, ec));
     if (ec == net::error::operation_aborted || stopping) break;
     if (ec) {
       // EMFILE and friends: log, breathe, keep serving the others.
       std::fprintf(stderr, "oci-secretsd: accept: %s\n", ec.message().c_str());
-      net::steady_timer pause(ioc, std::chrono::milliseconds(50));
+      net::steady_timer pause(main_ioc, std::chrono::milliseconds(50));
       co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
       continue;
     }
@@ -168,7 +197,7 @@ net::awaitable<void> Server::Impl::Serve(std::shared_ptr<Session> session) {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.body = std::move(req.body());
-    Response r = router->Handle(request, s.peer);
+    Response r = co_await Dispatch(request, s.peer);
     WipeString(request.body);
     WipeSpare(buffer);
 
@@ -191,9 +220,19 @@ net::awaitable<void> Server::Impl::Serve(std::shared_ptr<Session> session) {
   s.stream.close();
 }
 
+net::awaitable<Response> Server::Impl::Dispatch(const Request& request, const Peer& peer) {
+  if (!WritesStore(request)) co_return router->Handle(request, peer);
+  co_return co_await net::co_spawn(
+      blocking,
+      [this, &request, &peer]() -> net::awaitable<Response> {
+        co_return router->Handle(request, peer);
+      },
+      net::use_awaitable);
+}
+
 void Server::Impl::Stop() {
   if (stopping.exchange(true)) return;
-  net::post(ioc, [this] {
+  net::post(main_ioc, [this] {
     boost::system::error_code ec;
     signals.cancel(ec);
     for (auto& a : acceptors) a->close(ec);
@@ -208,9 +247,9 @@ void Server::Impl::Stop() {
         if (!s->busy) s->stream.cancel();
       });
     }
-    grace_timer = std::make_unique<net::steady_timer>(ioc, options.shutdown_grace);
+    grace_timer = std::make_unique<net::steady_timer>(main_ioc, options.shutdown_grace);
     grace_timer->async_wait([this](boost::system::error_code ec) {
-      if (!ec) ioc.stop();  // a request is stuck: give up on it
+      if (!ec) StopAll();  // a request is stuck: give up on it
     });
     std::lock_guard<std::mutex> lock(sessions_mu);
     if (sessions.empty()) FinishStop();
@@ -218,9 +257,15 @@ void Server::Impl::Stop() {
 }
 
 void Server::Impl::FinishStop() {
-  net::post(ioc, [this] {
+  net::post(main_ioc, [this] {
     if (grace_timer) grace_timer->cancel();
+    for (auto& g : guards) g.reset();
   });
+}
+
+void Server::Impl::StopAll() {
+  main_ioc.stop();
+  for (auto& w : workers) w->stop();
 }
 
 Server::Server(Router* router, const Authorizer* authorizer, ServerOptions options)
@@ -229,7 +274,7 @@ Server::Server(Router* router, const Authorizer* authorizer, ServerOptions optio
 Server::~Server() = default;
 
 Status Server::AddUnixListener(int fd) {
-  auto acceptor = std::make_unique<unix_socket::acceptor>(impl_->ioc);
+  auto acceptor = std::make_unique<unix_socket::acceptor>(impl_->main_ioc);
   boost::system::error_code ec;
   acceptor->assign(unix_socket(), fd, ec);
   if (ec) return Status::IOError("listen: " + ec.message());
@@ -245,16 +290,14 @@ void Server::Run() {
     impl.Stop();
   });
   for (auto& a : impl.acceptors) {
-    net::co_spawn(impl.ioc, impl.Accept(*a), net::detached);
+    net::co_spawn(impl.main_ioc, impl.Accept(*a), net::detached);
   }
-  int n = impl.options.threads > 0 ? impl.options.threads
-                                   : static_cast<int>(std::thread::hardware_concurrency());
-  if (n < 1) n = 1;
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
-  impl.ioc.run();
+  for (auto& w : impl.workers) threads.emplace_back([&ctx = *w] { ctx.run(); });
+  impl.main_ioc.run();
   for (auto& t : threads) t.join();
-  // The grace timer, when still pending, was what kept run() going: nothing left.
+  impl.blocking.stop();  // nothing is queued once every session is gone
+  impl.blocking.join();
 }
 
 void Server::Stop() { impl_->Stop(); }

@@ -487,25 +487,49 @@ Result<Service> Registry::RemoveService(std::string_view name_or_id) {
 
 // ---- leases ---------------------------------------------------------------------------
 
+Result<std::shared_ptr<const Registry::LeasePlan>> Registry::PlanFor(
+    const std::string& service_query) {
+  ASSIGN_OR_RETURN(std::int64_t revision, store_->Revision(), "store");
+  {
+    std::lock_guard<std::mutex> lock(plans_mu_);
+    auto it = plans_.find(service_query);
+    if (it != plans_.end() && it->second->revision == revision) return it->second;
+  }
+  // Read after taking the revision: if anything changes meanwhile, the revision moves
+  // and the next lease rebuilds the plan.
+  auto plan = std::make_shared<LeasePlan>();
+  plan->revision = revision;
+  ASSIGN_OR_RETURN(plan->service, ResolveService(service_query, nullptr), "");
+  for (const SecretReference& ref : plan->service.spec.secrets) {
+    auto sealed = store_->Get(PayloadKey(ref.secret_id));
+    if (!sealed.ok()) {
+      return sealed.status().WithContext("service " + plan->service.spec.name + ": secret " +
+                                         ref.secret_name + ": payload");
+    }
+    plan->sealed.push_back(std::move(sealed->value));
+  }
+  std::lock_guard<std::mutex> lock(plans_mu_);
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  plans_[service_query] = plan;
+  return std::shared_ptr<const LeasePlan>(plan);
+}
+
 Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
   RETURN_IF_ERROR(ValidateContainerId(request.container_id), "");
   if (request.service.empty()) return Status::InvalidArgument("lease request: Service is required");
-  ASSIGN_OR_RETURN(Service service, ResolveService(request.service, nullptr), "");
+  ASSIGN_OR_RETURN(std::shared_ptr<const LeasePlan> plan, PlanFor(request.service), "");
+  const Service& service = plan->service;
   LeaseOutcome out;
   out.service_id = service.id;
   out.grant.container_id = request.container_id;
   out.grant.service = service.spec.name;
   out.grant.secrets_dir = service.spec.secrets_dir;
   out.grant.files.reserve(service.spec.secrets.size());
-  for (const SecretReference& ref : service.spec.secrets) {
-    auto sealed = store_->Get(PayloadKey(ref.secret_id));
-    if (!sealed.ok()) {
-      return sealed.status().WithContext("service " + service.spec.name + ": secret " +
-                                         ref.secret_name + ": payload");
-    }
+  for (std::size_t i = 0; i < service.spec.secrets.size(); ++i) {
+    const SecretReference& ref = service.spec.secrets[i];
     ASSIGN_OR_RETURN(SecretBytes data,
                      sealer_->Open(PayloadKey(ref.secret_id), ref.secret_id, kPayloadVersion,
-                                   sealed->value),
+                                   plan->sealed[i]),
                      "service " + service.spec.name + ": secret " + ref.secret_name);
     LeasedFile file;
     file.name = ref.file.name;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -121,6 +122,17 @@ class Registry {
     TimePoint expires_at{};
   };
 
+  // What a lease of one service needs from the store: the service and its sealed
+  // payloads, valid while the store revision is still `revision` (the lease fast path
+  // then costs one Revision() call instead of a resolve, a parse and one Get per secret).
+  // Ciphertext only: payloads are opened per lease.
+  struct LeasePlan {
+    std::int64_t revision = 0;
+    Service service;
+    std::vector<std::string> sealed;  // per spec.secrets entry
+  };
+  Result<std::shared_ptr<const LeasePlan>> PlanFor(const std::string& service_query);
+
   TimePoint Now() const;
   Result<std::string> ResolveId(std::string_view kind, std::string_view name_or_id);
   Result<Secret> LoadSecret(const std::string& id, KeyValue* kv);
@@ -135,6 +147,10 @@ class Registry {
   KvStore* store_;
   PayloadSealer* sealer_;
   RegistryOptions options_;
+
+  static constexpr std::size_t kMaxPlans = 1024;
+  std::mutex plans_mu_;
+  std::map<std::string, std::shared_ptr<const LeasePlan>> plans_;  // by the query as sent
 
   std::mutex leases_mu_;
   std::map<std::string, LeaseRecord> leases_;  // by container ID

@@ -318,14 +318,29 @@ Status WriteFile(const std::string& path, std::string_view data) {
   return Status::Ok();
 }
 
-Result<long> ResidentKiB(int pid) {
+namespace {
+Result<long> ProcStatusKiB(int pid, std::string_view field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   if (!in) return Status::NotFound("no process " + std::to_string(pid));
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+    }
   }
-  return Status::NotFound("no VmRSS for process " + std::to_string(pid));
+  return Status::NotFound("no " + std::string(field) + " for process " + std::to_string(pid));
+}
+}  // namespace
+
+Result<long> ResidentKiB(int pid) { return ProcStatusKiB(pid, "VmRSS"); }
+
+Result<long> PeakResidentKiB(int pid) { return ProcStatusKiB(pid, "VmHWM"); }
+
+std::string FormatKiB(long kib) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(kib) / 1024.0);
+  return buf;
 }
 
 }  // namespace ocisecrets::bench

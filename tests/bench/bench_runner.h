@@ -147,5 +147,9 @@ Status WriteFile(const std::string& path, std::string_view data);
 
 // Resident set size of a process in KiB (VmRSS from /proc/PID/status), or an error.
 Result<long> ResidentKiB(int pid);
+// Its peak resident set size in KiB (VmHWM), or an error.
+Result<long> PeakResidentKiB(int pid);
+// "38.2 MiB" from KiB.
+std::string FormatKiB(long kib);
 
 }  // namespace ocisecrets::bench

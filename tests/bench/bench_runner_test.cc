@@ -1,6 +1,7 @@
 #include "tests/bench/bench_runner.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -83,6 +84,17 @@ TEST(FormatTest, ChoosesUnitsAndSeparators) {
   EXPECT_EQ(FormatCount(21400.4), "21,400");
   EXPECT_EQ(FormatCount(999), "999");
   EXPECT_EQ(FormatCount(1000000), "1,000,000");
+}
+
+TEST(ProcTest, ReadsOurOwnResidentSize) {
+  auto rss = ResidentKiB(::getpid());
+  auto peak = PeakResidentKiB(::getpid());
+  ASSERT_TRUE(rss.ok());
+  ASSERT_TRUE(peak.ok());
+  EXPECT_GT(*rss, 0);
+  EXPECT_GE(*peak, *rss);
+  EXPECT_FALSE(ResidentKiB(-5).ok());
+  EXPECT_EQ(FormatKiB(39117), "38.2 MiB");
 }
 
 TEST(FormatTest, ComparesMediansAsDeltaAndRatio) {

@@ -74,6 +74,7 @@ Result<LoadResult> RunLoad(const LoadSpec& spec) {
   auto start_next = [&](std::size_t i) -> Status {
     Conn& c = conns[i];
     c.out = spec.request(static_cast<int>(i), seq++);
+    if (c.out.empty()) return Status::Ok();  // the generator has no more work: stay idle
     c.sent = 0;
     c.parser.Reset();
     c.started = SteadyClock::now();

@@ -22,7 +22,8 @@ struct LoadSpec {
   std::chrono::milliseconds duration{2000};
   std::uint64_t max_requests = 0;
   // The raw bytes of request number `seq` (0, 1, 2, ... across all connections) sent on
-  // connection `conn`. See FormatRequest.
+  // connection `conn`. See FormatRequest. An empty string leaves the connection idle
+  // (a fixed amount of work: the load ends when every connection is idle).
   std::function<std::string(int conn, std::uint64_t seq)> request;
   int expected_status = 200;
 };

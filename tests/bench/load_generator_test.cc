@@ -106,6 +106,24 @@ TEST(RunLoadTest, CountsAnswersOfEveryConnectionUpToTheLimit) {
   for (int n : per_conn) EXPECT_GT(n, 0) << "every connection carries load";
 }
 
+TEST(RunLoadTest, SendsExactlyTheWorkTheGeneratorGives) {
+  TempDir dir;
+  FakeServer server(dir.path() + "/s.sock", "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+  LoadSpec spec;
+  spec.socket = dir.path() + "/s.sock";
+  spec.connections = 16;
+  spec.warmup = std::chrono::milliseconds(0);
+  spec.duration = std::chrono::seconds(60);
+  spec.expected_status = 201;
+  spec.request = [](int, std::uint64_t seq) {
+    return seq < 50 ? FormatRequest("POST", "/v1/secrets", "{}") : std::string();
+  };
+  auto r = RunLoad(spec);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->completed, 50u);
+  EXPECT_EQ(server.requests(), 50);
+}
+
 TEST(RunLoadTest, FailsWhenEveryAnswerHasAnotherStatus) {
   TempDir dir;
   FakeServer server(dir.path() + "/s.sock",

@@ -377,5 +377,34 @@ TEST_F(RegistryTest, TamperedPayloadFailsTheLeaseWithDataLoss) {
   EXPECT_EQ(registry_.LeaseCount(), 0u);
 }
 
+TEST_F(RegistryTest, LeaseSeesEveryChangeMadeAfterAnEarlierLease) {
+  CreateSecret("a", "payload-a");
+  CreateSecret("b", "payload-b");
+  auto svc = CreateService("web", {{"", "a", {"first", 0, 0, 0444}}});
+  ASSERT_TRUE(svc.ok());
+  auto first = registry_.Lease({"c1", "web"});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->grant.files.size(), 1u);
+  EXPECT_EQ(first->grant.files[0].name, "first");
+
+  ServiceSpec spec = svc->spec;
+  spec.secrets = {{"", "b", {"second", 5, 6, 0400}}};
+  ASSERT_TRUE(registry_.UpdateService("web", svc->version, spec).ok());
+  auto second = registry_.Lease({"c1", "web"});
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->grant.files.size(), 1u);
+  EXPECT_EQ(second->grant.files[0].name, "second");
+  EXPECT_EQ(second->grant.files[0].uid, 5u);
+  EXPECT_EQ(std::string(second->grant.files[0].data.begin(), second->grant.files[0].data.end()),
+            "payload-b");
+
+  ASSERT_TRUE(registry_.RemoveService("web").ok());
+  EXPECT_EQ(registry_.Lease({"c1", "web"}).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(CreateService("web", {}).ok());
+  auto third = registry_.Lease({"c1", "web"});
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->grant.files.empty()) << "a new service of the same name is a new plan";
+}
+
 }  // namespace
 }  // namespace ocisecrets
