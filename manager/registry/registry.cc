@@ -112,7 +112,7 @@ Status Registry::Load() {
       }
     }
     if (!ok || rec.expires_at <= now) {
-      lease_deletes_.emplace_back(service_id, container_id);
+      lease_deletes_.emplace(service_id, container_id);
       continue;
     }
     leases_[container_id] = rec;
@@ -354,49 +354,58 @@ Result<Service> Registry::CreateService(ServiceSpec spec) {
   return TooManyConflicts("service create");
 }
 
-std::vector<LeaseInfo> Registry::LeasesOf(const std::string& service_id) {
+std::map<std::string, std::vector<LeaseInfo>> Registry::LiveLeases(const std::string& service_id) {
   TimePoint now = Now();
-  std::vector<LeaseInfo> out;
-  std::set<std::string> seen;
-  auto stored = store_->Range("leases/" + service_id + "/");
+  std::map<std::string, std::vector<LeaseInfo>> out;
+  std::set<std::pair<std::string, std::string>> seen;
+  auto stored = store_->Range(service_id.empty() ? "leases/" : "leases/" + service_id + "/");
   std::lock_guard<std::mutex> lock(leases_mu_);
   for (const auto& [cid, rec] : leases_) {
-    if (rec.service_id != service_id || rec.expires_at <= now) continue;
-    out.push_back({cid, rec.created_at, rec.expires_at});
-    seen.insert(cid);
+    if (rec.expires_at <= now || (!service_id.empty() && rec.service_id != service_id)) continue;
+    out[rec.service_id].push_back({cid, rec.created_at, rec.expires_at});
+    seen.emplace(rec.service_id, cid);
   }
   // Leases another manager sharing the store recorded. Ended ones pending here are skipped.
   if (stored.ok()) {
     for (const KeyValue& kv : *stored) {
-      std::string cid = kv.key.substr(kv.key.rfind('/') + 1);
-      if (seen.count(cid) ||
-          std::find(lease_deletes_.begin(), lease_deletes_.end(),
-                    std::make_pair(service_id, cid)) != lease_deletes_.end()) {
-        continue;
-      }
+      std::string rest = kv.key.substr(std::string("leases/").size());
+      auto slash = rest.find('/');
+      if (slash == std::string::npos) continue;
+      auto key = std::make_pair(rest.substr(0, slash), rest.substr(slash + 1));
+      if (seen.count(key) || lease_deletes_.count(key)) continue;
       auto j = nlohmann::json::parse(kv.value, nullptr, false);
       if (!j.is_object()) continue;
       auto created = ParseTime(j.value("CreatedAt", ""));
       auto expires = ParseTime(j.value("ExpiresAt", ""));
       if (!created.ok() || !expires.ok() || *expires <= now) continue;
-      out.push_back({cid, *created, *expires});
+      out[key.first].push_back({key.second, *created, *expires});
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const LeaseInfo& a, const LeaseInfo& b) { return a.container_id < b.container_id; });
+  for (auto& [sid, leases] : out) {
+    std::sort(leases.begin(), leases.end(), [](const LeaseInfo& a, const LeaseInfo& b) {
+      return a.container_id < b.container_id;
+    });
+  }
   return out;
+}
+
+std::vector<LeaseInfo> Registry::LeasesOf(const std::string& service_id) {
+  auto all = LiveLeases(service_id);
+  auto it = all.find(service_id);
+  return it == all.end() ? std::vector<LeaseInfo>{} : std::move(it->second);
 }
 
 Result<std::vector<Service>> Registry::ListServices() {
   ASSIGN_OR_RETURN(auto kvs, store_->Range("services/"), "store");
   std::vector<Service> out;
+  auto leases = LiveLeases("");
   for (const KeyValue& kv : kvs) {
     auto service = ParseService(kv.value);
     if (!service.ok()) {
       return Status::DataLoss("stored " + kv.key + ": " + service.status().message());
     }
     service->version = static_cast<std::uint64_t>(kv.mod_revision);
-    service->leases = LeasesOf(service->id);
+    if (auto it = leases.find(service->id); it != leases.end()) service->leases = std::move(it->second);
     out.push_back(std::move(*service));
   }
   std::sort(out.begin(), out.end(),
@@ -549,7 +558,7 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
     if (it->second.service_id == service.id) {
       rec.created_at = it->second.created_at;  // a renewal keeps its start
     } else {
-      lease_deletes_.emplace_back(it->second.service_id, request.container_id);
+      lease_deletes_.emplace(it->second.service_id, request.container_id);
     }
   }
   leases_[request.container_id] = rec;
@@ -564,7 +573,7 @@ Result<bool> Registry::EndLease(std::string_view container_id) {
   lease_puts_.erase(cid);
   auto it = leases_.find(cid);
   if (it == leases_.end()) return false;
-  lease_deletes_.emplace_back(it->second.service_id, cid);
+  lease_deletes_.emplace(it->second.service_id, cid);
   leases_.erase(it);
   return true;
 }
@@ -572,12 +581,12 @@ Result<bool> Registry::EndLease(std::string_view container_id) {
 Status Registry::Maintain() {
   TimePoint now = Now();
   std::map<std::string, LeaseRecord> puts;
-  std::vector<std::pair<std::string, std::string>> deletes;
+  std::set<std::pair<std::string, std::string>> deletes;
   {
     std::lock_guard<std::mutex> lock(leases_mu_);
     for (auto it = leases_.begin(); it != leases_.end();) {
       if (it->second.expires_at <= now) {
-        lease_deletes_.emplace_back(it->second.service_id, it->first);
+        lease_deletes_.emplace(it->second.service_id, it->first);
         lease_puts_.erase(it->first);
         it = leases_.erase(it);
       } else {
@@ -598,7 +607,7 @@ Status Registry::Maintain() {
     // Keep the work for the next round; newer changes made meanwhile win.
     std::lock_guard<std::mutex> lock(leases_mu_);
     for (auto& [cid, rec] : puts) lease_puts_.emplace(cid, rec);
-    lease_deletes_.insert(lease_deletes_.begin(), deletes.begin(), deletes.end());
+    lease_deletes_.insert(deletes.begin(), deletes.end());
     return r.ok() ? Status::Internal("lease flush: unconditional txn failed")
                   : r.status().WithContext("lease flush");
   }

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,6 +142,9 @@ class Registry {
   // Resolves every reference of spec (fills SecretID, SecretName, default target) and
   // adds to txn a compare on each secret it relies on.
   Status ResolveReferences(ServiceSpec* spec, Txn* txn);
+  // Live leases by service ID: this manager's (in memory) plus those another manager
+  // sharing the store recorded. Only service_id's when it is not empty.
+  std::map<std::string, std::vector<LeaseInfo>> LiveLeases(const std::string& service_id);
   std::vector<LeaseInfo> LeasesOf(const std::string& service_id);
   void ForgetLeasesOf(const std::string& service_id);
 
@@ -156,7 +160,7 @@ class Registry {
   std::map<std::string, LeaseRecord> leases_;  // by container ID
   // Pending store writes: container -> record to put, or (service, container) to delete.
   std::map<std::string, LeaseRecord> lease_puts_;
-  std::vector<std::pair<std::string, std::string>> lease_deletes_;
+  std::set<std::pair<std::string, std::string>> lease_deletes_;
 };
 
 }  // namespace ocisecrets

@@ -293,6 +293,11 @@ TEST_F(RegistryTest, LeaseReturnsPayloadsAndShowsInInspect) {
   ASSERT_EQ(svc->leases.size(), 1u);
   EXPECT_EQ(svc->leases[0].container_id, "c1");
   EXPECT_EQ(registry_.LeaseCount(), 1u);
+  auto list = registry_.ListServices();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  ASSERT_EQ((*list)[0].leases.size(), 1u) << "ls shows leases too";
+  EXPECT_EQ((*list)[0].leases[0].container_id, "c1");
 
   EXPECT_TRUE(*registry_.EndLease("c1"));
   EXPECT_FALSE(*registry_.EndLease("c1")) << "ending twice is fine";
