@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "manager/cli/cli.h"
 #include "manager/cli/install/install.h"
 
 namespace ocisecrets {
@@ -27,17 +28,15 @@ void PrintReport(const InstallReport& report, bool dry_run) {
 }
 
 void Run(const InstallArgs& args, bool install) {
-  const char* verb = install ? "install" : "uninstall";
-  Result<Engine> engine = ParseEngine(args.engine);
-  Result<InstallReport> report =
-      !engine.ok() ? Result<InstallReport>(engine.status().WithContext(verb))
-      : install    ? Install(*engine, args.options)
-                   : Uninstall(*engine, args.options);
-  if (!report.ok()) {
-    std::fprintf(stderr, "oci-secrets: %s\n", report.status().message().c_str());
-    throw CLI::RuntimeError(1);
-  }
-  PrintReport(*report, args.options.dry_run);
+  RunOrFail([&]() -> Status {
+    const char* verb = install ? "install" : "uninstall";
+    ASSIGN_OR_RETURN(Engine engine, ParseEngine(args.engine), verb);
+    ASSIGN_OR_RETURN(InstallReport report,
+                     install ? Install(engine, args.options) : Uninstall(engine, args.options),
+                     "");
+    PrintReport(report, args.options.dry_run);
+    return Status::Ok();
+  });
 }
 
 void AddCommonOptions(CLI::App* cmd, InstallArgs* args) {

@@ -7,7 +7,7 @@ namespace ocisecrets {
 
 // Adds "install ENGINE" and "uninstall ENGINE" (docker, containerd, podman, crio, runc)
 // to `app`. They print one line per file they touched and whether the engine must be
-// restarted; on error they print one line on stderr and exit 1.
+// restarted; errors go through RunOrFail (manager/cli/cli.h): "Error: ..." and exit 1.
 void RegisterInstallCommands(CLI::App& app);
 
 }  // namespace ocisecrets

@@ -362,6 +362,8 @@ Result<std::int64_t> SqliteKvStore::ModRevisionLocked(const std::string& key) {
 Status SqliteKvStore::ApplyLocked(const Op& op, std::int64_t revision, bool& changed) {
   sqlite3_stmt* s = nullptr;
   int rc = SQLITE_OK;
+  // Bound with SQLITE_STATIC: must outlive the step below.
+  std::optional<std::string> end;
   switch (op.kind) {
     case Op::Kind::kPut:
       s = stmts_->put;
@@ -374,7 +376,7 @@ Status SqliteKvStore::ApplyLocked(const Op& op, std::int64_t revision, bool& cha
       rc = BindBytes(s, 1, op.key);
       break;
     case Op::Kind::kDeletePrefix: {
-      std::optional<std::string> end = PrefixEnd(op.key);
+      end = PrefixEnd(op.key);
       s = end ? stmts_->del_between : stmts_->del_from;
       rc = BindBytes(s, 1, op.key);
       if (rc == SQLITE_OK && end) rc = BindBytes(s, 2, *end);

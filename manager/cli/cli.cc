@@ -1,0 +1,98 @@
+#include "manager/cli/cli.h"
+
+#include <iostream>
+
+#include "manager/cli/commands.h"
+#include "manager/cli/install_commands.h"
+
+#ifndef OCI_SECRETS_VERSION
+#define OCI_SECRETS_VERSION "0.0.0"
+#endif
+
+namespace ocisecrets {
+namespace {
+
+// "oci-secrets secret create": the deepest subcommand the user named, for usage hints.
+std::string CommandPath(const CLI::App& app) {
+  std::string path = app.get_name();
+  const CLI::App* at = &app;
+  for (;;) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) break;
+    at = subs.front();
+    path += " " + at->get_name();
+  }
+  return path;
+}
+
+// One line per message, whatever CLI11 put in it.
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<ApiClient> Connect(const CliContext& ctx) {
+  ASSIGN_OR_RETURN(auto transport, MakeTransport(ctx.host), "--host");
+  return ApiClient(std::move(transport), ctx.timeout);
+}
+
+void RunOrFail(const std::function<Status()>& body) {
+  Status s = body();
+  if (s.ok()) return;
+  std::cout.flush();
+  std::cerr << "Error: " << OneLine(s.message()) << std::endl;
+  throw CLI::RuntimeError(1);
+}
+
+int RunCli(int argc, char** argv) {
+  CLI::App app(
+      "Docker-Swarm-style secrets for any OCI runtime: create secrets, grant them to "
+      "services, and containers started with the annotation org.oci-secrets.service=NAME "
+      "find them in /run/secrets.",
+      "oci-secrets");
+  app.fallthrough();  // --host works before or after the subcommand
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "oci-secrets " OCI_SECRETS_VERSION "\n");
+  app.get_formatter()->column_width(34);
+  CliContext ctx;
+  ctx.host = DefaultHost();
+  app.add_option("-H,--host", ctx.host,
+                 "The manager: unix:///PATH (default unix:///run/oci-secrets/manager.sock, "
+                 "or $OCI_SECRETS_HOST)")
+      ->type_name("URL");
+  app.footer(
+      "Examples:\n"
+      "  echo -n 's3cret' | oci-secrets secret create redis_password -\n"
+      "  oci-secrets service create --name redis --secret redis_password\n"
+      "  podman run --annotation org.oci-secrets.service=redis IMAGE cat /run/secrets/redis_password\n"
+      "\n"
+      "Exit status: 0 success, 1 the command failed, 2 usage error.\n"
+      "Run 'oci-secrets COMMAND --help' for more on a command.");
+  RegisterSecretCommands(app, ctx);
+  RegisterServiceCommands(app, ctx);
+  RegisterInstallCommands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // RunOrFail already printed the error
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    std::string path = CommandPath(app);
+    std::cerr << "Error: " << OneLine(e.what()) << "\n"
+              << "See '" << path << " --help'." << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "Error: internal: " << OneLine(e.what()) << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace ocisecrets

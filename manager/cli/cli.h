@@ -1,0 +1,34 @@
+// The `oci-secrets` command line: CLI11 subcommands over ApiClient. main() is RunCli.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "shared/api_client.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+// Global flags every command sees.
+struct CliContext {
+  std::string host;  // --host, else $OCI_SECRETS_HOST, else the standard socket
+  std::chrono::milliseconds timeout{30000};
+};
+
+// A client for ctx.host; InvalidArgument for a bad --host. Connecting happens on the
+// first call.
+Result<ApiClient> Connect(const CliContext& ctx);
+
+// Runs a command's body. On error prints one line "Error: <message>" to stderr and
+// throws CLI::RuntimeError(1), which RunCli turns into exit status 1. Every command
+// callback (also the install commands) goes through this.
+void RunOrFail(const std::function<Status()>& body);
+
+// The whole program: parses argv, runs the command. Returns the exit status: 0 success,
+// 1 the command failed, 2 usage error (unknown flag, missing argument, bad choice).
+int RunCli(int argc, char** argv);
+
+}  // namespace ocisecrets

@@ -1,0 +1,16 @@
+// Registration of the command groups; each lives in its own file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "manager/cli/cli.h"
+
+namespace ocisecrets {
+
+// `secret create|ls|inspect|update|rm`. ctx must outlive app's parse.
+void RegisterSecretCommands(CLI::App& app, CliContext& ctx);
+
+// `service create|update|ls|inspect|rm`. ctx must outlive app's parse.
+void RegisterServiceCommands(CLI::App& app, CliContext& ctx);
+
+}  // namespace ocisecrets

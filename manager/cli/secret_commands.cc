@@ -1,0 +1,198 @@
+// secret create | ls | inspect | update | rm
+#include <iostream>
+#include <memory>
+
+#include "manager/cli/commands.h"
+#include "manager/cli/format.h"
+#include "manager/cli/payload_input.h"
+#include "manager/cli/secret_spec.h"
+#include "shared/validation.h"
+
+namespace ocisecrets {
+namespace {
+
+struct SecretOptions {
+  std::string name;
+  std::string file;
+  std::vector<std::string> labels;
+  std::vector<std::string> label_rm;
+  bool quiet = false;
+  std::vector<std::string> filters;
+  std::string format = "table";
+  std::vector<std::string> names;
+};
+
+Status CreateSecret(const CliContext& ctx, const SecretOptions& o) {
+  RETURN_IF_ERROR(ValidateSecretName(o.name), "");
+  ASSIGN_OR_RETURN(Labels labels, ParseLabels(o.labels), "");
+  SecretCreateRequest req;
+  req.spec.name = o.name;
+  req.spec.labels = std::move(labels);
+  ASSIGN_OR_RETURN(req.data, ReadPayload(o.file), "");
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(std::string id, client.CreateSecret(req), "");
+  std::cout << id << "\n";
+  return Status::Ok();
+}
+
+Status CheckFilter(const std::string& f) {
+  auto eq = f.find('=');
+  std::string key = f.substr(0, eq);
+  if (eq == std::string::npos || (key != "name" && key != "id" && key != "label")) {
+    return Status::InvalidArgument("invalid filter '" + f +
+                                   "': want name=NAME, id=ID-PREFIX, label=KEY or label=KEY=VALUE");
+  }
+  return Status::Ok();
+}
+
+Status ListSecrets(const CliContext& ctx, const SecretOptions& o) {
+  for (const auto& f : o.filters) RETURN_IF_ERROR(CheckFilter(f), "");
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(auto secrets, client.ListSecrets(o.filters), "");
+  if (o.quiet) {
+    for (const auto& s : secrets) std::cout << s.id << "\n";
+  } else if (o.format == "json") {
+    std::cout << SecretsJsonLines(secrets);
+  } else {
+    std::cout << SecretsTable(secrets, Clock::now());
+  }
+  return Status::Ok();
+}
+
+// Like `docker secret inspect`: prints what was found, then one error line per name
+// that was not, and fails if any was not.
+Status InspectSecrets(const CliContext& ctx, const SecretOptions& o) {
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  std::vector<Secret> found;
+  Status first_error;
+  std::vector<std::string> errors;
+  for (const auto& n : o.names) {
+    auto s = client.InspectSecret(n);
+    if (s.ok()) {
+      found.push_back(std::move(s).value());
+    } else if (s.status().code() == StatusCode::kNotFound) {
+      errors.push_back("No such secret: " + n);
+    } else {
+      return s.status();  // the manager is unreachable or refuses: say so once
+    }
+  }
+  std::cout << InspectSecretsJson(found);
+  if (errors.empty()) return Status::Ok();
+  for (std::size_t i = 0; i + 1 < errors.size(); ++i) std::cerr << "Error: " << errors[i] << "\n";
+  return Status::NotFound(errors.back());
+}
+
+Status UpdateSecret(const CliContext& ctx, const SecretOptions& o) {
+  if (o.labels.empty() && o.label_rm.empty()) {
+    return Status::InvalidArgument("nothing to update: give --label-add or --label-rm");
+  }
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(Secret s, client.InspectSecret(o.name), "");
+  for (const auto& k : o.label_rm) {
+    if (s.spec.labels.erase(k) == 0) {
+      return Status::NotFound("secret " + s.spec.name + " has no label '" + k + "'");
+    }
+  }
+  for (const auto& l : o.labels) RETURN_IF_ERROR(ParseLabel(l, &s.spec.labels), "");
+  RETURN_IF_ERROR(client.UpdateSecret(s.id, s.version, s.spec), "");
+  std::cout << o.name << "\n";
+  return Status::Ok();
+}
+
+// Removes each; like Docker, goes on past failures and fails at the end if any did.
+Status RemoveSecrets(const CliContext& ctx, const SecretOptions& o) {
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  Status last;
+  for (const auto& n : o.names) {
+    Status s = client.RemoveSecret(n);
+    if (s.ok()) {
+      std::cout << n << "\n";
+      continue;
+    }
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
+        s.code() == StatusCode::kPermissionDenied) {
+      return s;
+    }
+    if (!last.ok()) std::cerr << "Error: " << last.message() << "\n";
+    last = s;
+  }
+  return last;
+}
+
+}  // namespace
+
+void RegisterSecretCommands(CLI::App& app, CliContext& ctx) {
+  auto o = std::make_shared<SecretOptions>();
+  CLI::App* secret = app.add_subcommand("secret", "Manage secrets");
+  secret->require_subcommand(1);
+  secret->footer(
+      "A secret is 1 to 511,999 bytes, kept encrypted by the manager and never returned by\n"
+      "the API. Containers get it through a service (see 'oci-secrets service --help').");
+
+  CLI::App* create = secret->add_subcommand("create", "Create a secret from a file or stdin");
+  create->add_option("NAME", o->name, "Secret name: [a-zA-Z0-9][a-zA-Z0-9-_.]*, up to 64 characters")
+      ->required();
+  create->add_option("FILE", o->file, "File to read the payload from, or - for stdin")
+      ->required()
+      ->type_name("FILE|-");
+  create->add_option("-l,--label", o->labels, "Label KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  create->footer(
+      "Prints the new secret's ID.\n"
+      "Examples:\n"
+      "  printf %s 'mysecretpassword' | oci-secrets secret create redis_password -\n"
+      "  oci-secrets secret create tls_cert ./cert.pem --label env=prod");
+  create->callback([&ctx, o] { RunOrFail([&] { return CreateSecret(ctx, *o); }); });
+
+  CLI::App* ls = secret->add_subcommand("ls", "List secrets");
+  ls->alias("list");
+  ls->add_flag("-q,--quiet", o->quiet, "Only print IDs");
+  ls->add_option("-f,--filter", o->filters,
+                 "Filter: name=NAME, id=ID-PREFIX, label=KEY or label=KEY=VALUE (repeatable, ANDed)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  ls->add_option("--format", o->format, "Output: table (default) or json (one object a line)")
+      ->check(CLI::IsMember({"table", "json"}));
+  ls->footer(
+      "Examples:\n"
+      "  oci-secrets secret ls\n"
+      "  oci-secrets secret ls --filter label=env=prod --format json\n"
+      "  oci-secrets secret ls -q");
+  ls->callback([&ctx, o] { RunOrFail([&] { return ListSecrets(ctx, *o); }); });
+
+  CLI::App* inspect = secret->add_subcommand("inspect", "Show secrets' metadata as JSON");
+  inspect->add_option("SECRET", o->names, "Secret name or ID (one or more)")->required();
+  inspect->footer(
+      "Prints a JSON array like 'docker secret inspect'. The payload is never shown.\n"
+      "Example:\n"
+      "  oci-secrets secret inspect redis_password");
+  inspect->callback([&ctx, o] { RunOrFail([&] { return InspectSecrets(ctx, *o); }); });
+
+  CLI::App* update = secret->add_subcommand("update", "Change a secret's labels");
+  update->add_option("SECRET", o->name, "Secret name or ID")->required();
+  update->add_option("--label-add", o->labels, "Add or change label KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  update->add_option("--label-rm", o->label_rm, "Remove label KEY (repeatable)")
+      ->type_name("KEY")
+      ->allow_extra_args(false);
+  update->footer(
+      "Labels are the only thing that can change: to change a payload, create a new secret\n"
+      "and move services to it with 'service update --secret-rm OLD --secret-add NEW'.\n"
+      "Example:\n"
+      "  oci-secrets secret update --label-add env=prod --label-rm stage tls_cert");
+  update->callback([&ctx, o] { RunOrFail([&] { return UpdateSecret(ctx, *o); }); });
+
+  CLI::App* rm = secret->add_subcommand("rm", "Remove secrets");
+  rm->alias("remove");
+  rm->add_option("SECRET", o->names, "Secret name, ID or unique ID prefix (one or more)")
+      ->required();
+  rm->footer(
+      "A secret that a service uses cannot be removed: update the service first.\n"
+      "Example:\n"
+      "  oci-secrets secret rm redis_password");
+  rm->callback([&ctx, o] { RunOrFail([&] { return RemoveSecrets(ctx, *o); }); });
+}
+
+}  // namespace ocisecrets
