@@ -337,6 +337,24 @@ Result<long> ResidentKiB(int pid) { return ProcStatusKiB(pid, "VmRSS"); }
 
 Result<long> PeakResidentKiB(int pid) { return ProcStatusKiB(pid, "VmHWM"); }
 
+Result<double> CpuTimeMs(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!in || !std::getline(in, stat)) return Status::NotFound("no process " + std::to_string(pid));
+  // Fields after the command (which may hold spaces) start after the last ')'.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return Status::DataLoss("unreadable /proc/PID/stat");
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = 0;
+  double stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {  // field 3 is the state; 14 utime, 15 stime
+    if (i == 14) utime = std::strtod(f.c_str(), nullptr);
+    if (i == 15) stime = std::strtod(f.c_str(), nullptr);
+  }
+  return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 std::string FormatKiB(long kib) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(kib) / 1024.0);

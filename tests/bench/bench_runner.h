@@ -149,6 +149,8 @@ Status WriteFile(const std::string& path, std::string_view data);
 Result<long> ResidentKiB(int pid);
 // Its peak resident set size in KiB (VmHWM), or an error.
 Result<long> PeakResidentKiB(int pid);
+// CPU time (user + system) a process has used so far, in ms, from /proc/PID/stat.
+Result<double> CpuTimeMs(int pid);
 // "38.2 MiB" from KiB.
 std::string FormatKiB(long kib);
 

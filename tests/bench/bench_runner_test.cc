@@ -95,6 +95,11 @@ TEST(ProcTest, ReadsOurOwnResidentSize) {
   EXPECT_GE(*peak, *rss);
   EXPECT_FALSE(ResidentKiB(-5).ok());
   EXPECT_EQ(FormatKiB(39117), "38.2 MiB");
+  volatile double x = 0;
+  for (int i = 0; i < 20000000; ++i) x = x + i;  // some CPU time to see
+  auto cpu = CpuTimeMs(::getpid());
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_GT(*cpu, 0);
 }
 
 TEST(FormatTest, ComparesMediansAsDeltaAndRatio) {

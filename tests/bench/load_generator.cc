@@ -136,6 +136,7 @@ Result<LoadResult> RunLoad(const LoadSpec& spec) {
         c.busy = false;
         --busy;
         const HttpReply& reply = c.parser.reply();
+        ++result.answered;
         // Throughput counts every answer inside the window; latency only those whose
         // request also started inside it.
         if (now >= record_from && now <= record_until) {

@@ -32,6 +32,7 @@ struct LoadResult {
   std::vector<double> latency_ms;  // one per recorded request
   double seconds = 0;              // the recorded window's length
   std::uint64_t completed = 0;     // expected answers that arrived within the window
+  std::uint64_t answered = 0;      // every answer, warm-up and stragglers included
   std::uint64_t unexpected = 0;    // answers with another status (counted, not recorded)
   std::string first_unexpected;    // "HTTP 404 {...}" of the first one
   double per_second() const { return seconds > 0 ? static_cast<double>(completed) / seconds : 0; }

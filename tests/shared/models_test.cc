@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ocisecrets {
 namespace {
@@ -81,6 +84,60 @@ TEST(ModelsTest, LeaseGrantRoundTripsPayload) {
   auto back = ParseLeaseGrant(ToJson(g));
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->files[0].data, f.data);
+}
+
+TEST(ModelsTest, Base64EncodesKnownVectors) {
+  // RFC 4648 section 10.
+  const std::pair<const char*, const char*> cases[] = {
+      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto& [raw, want] : cases) {
+    std::string r(raw);
+    EXPECT_EQ(Base64Encode(reinterpret_cast<const std::uint8_t*>(r.data()), r.size()), want) << raw;
+  }
+}
+
+// The grant's hand-written JSON must be exactly what the generic serializer writes.
+TEST(ModelsTest, LeaseGrantJsonMatchesGenericSerializer) {
+  struct Case {
+    const char* description;
+    std::vector<std::pair<std::string, std::size_t>> files;  // name, payload size
+    std::string service;
+  };
+  const Case cases[] = {
+      {"no files", {}, "redis"},
+      {"padding of every length", {{"a", 1}, {"b", 2}, {"c", 3}, {"d", 4096}}, "svc"},
+      {"names that need escaping", {{"q\"uote\\back\ttab", 5}, {"caf\xc3\xa9/nested/x", 7}}, "s\"1"},
+      {"invalid UTF-8 is replaced, not thrown", {{"bad\xff", 3}}, "x"},
+  };
+  for (const Case& c : cases) {
+    LeaseGrant g;
+    g.container_id = "0123456789abcdef";
+    g.service = c.service;
+    g.secrets_dir = "/run/secrets";
+    g.expires_at = *ParseTime("2026-11-30T00:41:07.5Z");
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& [name, size] : c.files) {
+      LeasedFile f;
+      f.name = name;
+      f.uid = 999;
+      f.gid = 4294967294u;
+      f.mode = 0400;
+      for (std::size_t i = 0; i < size; ++i) f.data.push_back(static_cast<std::uint8_t>(i * 31));
+      files.push_back({{"Name", f.name}, {"UID", f.uid}, {"GID", f.gid}, {"Mode", f.mode},
+                       {"Data", Base64Encode(f.data.data(), f.data.size())}});
+      g.files.push_back(std::move(f));
+    }
+    nlohmann::json want{{"ContainerID", g.container_id}, {"Service", g.service},
+                        {"SecretsDir", g.secrets_dir}, {"ExpiresAt", FormatTime(g.expires_at)},
+                        {"Files", files}};
+    EXPECT_EQ(ToJson(g), want.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+        << c.description;
+    auto back = ParseLeaseGrant(ToJson(g));
+    ASSERT_TRUE(back.ok()) << c.description << ": " << back.status().message();
+    EXPECT_EQ(back->files.size(), c.files.size()) << c.description;
+  }
 }
 
 TEST(ModelsTest, ParseErrorsNameTheField) {

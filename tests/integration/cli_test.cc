@@ -1,0 +1,390 @@
+// The `oci-secrets` CLI driven as a user would, against a real oci-secretsd started per
+// test in its own temp dir (harness Daemon).
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.h"
+
+namespace ocisecrets {
+namespace {
+
+using itest::BinPath;
+using itest::CommandResult;
+using itest::Daemon;
+using itest::RunAs;
+using itest::RunCommand;
+using nlohmann::json;
+
+const std::regex kIdLine("[0-9a-z]{25}\n");
+const std::regex kRfc3339("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z");
+
+std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
+
+// A failed command: exit 1 and exactly one line "Error: ..." containing `part`.
+void ExpectError(const CommandResult& r, const std::string& part, const std::string& what) {
+  EXPECT_EQ(r.exit_code, 1) << what << "\n" << Describe(r);
+  EXPECT_EQ(r.err.rfind("Error: ", 0), 0u) << what << "\n" << Describe(r);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << "\n" << Describe(r);
+  EXPECT_NE(r.err.find(part), std::string::npos) << what << "\n" << Describe(r);
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) nl = s.size();
+    out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(d_.Start().ok()) << d_.Log(); }
+
+  // Runs a command that must succeed; returns its stdout.
+  std::string Ok(const std::vector<std::string>& args, std::string_view in = {}) {
+    CommandResult r = d_.Cli(args, in);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(r.err, "");
+    return r.out;
+  }
+
+  std::string CreateSecret(const std::string& name, std::string_view payload) {
+    std::string out = Ok({"secret", "create", name, "-"}, payload);
+    EXPECT_TRUE(std::regex_match(out, kIdLine)) << out;
+    return out.substr(0, 25);
+  }
+
+  // What the manager holds, to prove that a refused command changed nothing.
+  std::string State() {
+    return d_.Cli({"secret", "ls", "--format", "json"}).out + "|" +
+           d_.Cli({"service", "ls", "--format", "json"}).out;
+  }
+
+  Daemon d_;
+};
+
+TEST_F(CliTest, CreatesFromStdinAndFileListsInspectsAndRemoves) {
+  std::string pw_id = CreateSecret("redis_password", "mysecretpassword");
+  std::string cert = d_.dir().WriteFile("cert.pem", "-----BEGIN CERTIFICATE-----\nxyz\n");
+  std::string out = Ok({"secret", "create", "tls_cert", cert, "--label", "env=prod"});
+  ASSERT_TRUE(std::regex_match(out, kIdLine)) << out;
+  std::string cert_id = out.substr(0, 25);
+
+  // ls: Docker's columns and widths, sorted by name, ages in words.
+  std::vector<std::string> table = Lines(Ok({"secret", "ls"}));
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_EQ(table[0].rfind("ID                          NAME             DRIVER    CREATED  ", 0), 0u)
+      << table[0];
+  EXPECT_EQ(table[1].rfind(pw_id + "   redis_password             ", 0), 0u) << table[1];
+  EXPECT_EQ(table[2].rfind(cert_id + "   tls_cert                   ", 0), 0u) << table[2];
+  EXPECT_NE(table[1].find(" ago"), std::string::npos) << table[1];
+
+  EXPECT_EQ(Ok({"secret", "ls", "-q"}), pw_id + "\n" + cert_id + "\n");
+  EXPECT_EQ(Ok({"secret", "ls", "-q", "--filter", "label=env=prod"}), cert_id + "\n");
+  EXPECT_EQ(Ok({"secret", "ls", "-q", "--filter", "name=redis_password"}), pw_id + "\n");
+  std::vector<std::string> json_lines = Lines(Ok({"secret", "ls", "--format", "json"}));
+  ASSERT_EQ(json_lines.size(), 2u);
+  EXPECT_EQ(json::parse(json_lines[1])["Labels"]["env"], "prod");
+
+  // inspect: a JSON array like Docker's; never the payload.
+  std::string inspected = Ok({"secret", "inspect", "redis_password", cert_id});
+  EXPECT_EQ(inspected.find("mysecretpassword"), std::string::npos);
+  EXPECT_EQ(inspected.find("Data"), std::string::npos);
+  json j = json::parse(inspected);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["ID"], pw_id);
+  EXPECT_GT(j[0]["Version"]["Index"].get<std::uint64_t>(), 0u);
+  EXPECT_TRUE(std::regex_match(j[0]["CreatedAt"].get<std::string>(), kRfc3339)) << j[0];
+  EXPECT_TRUE(std::regex_match(j[0]["UpdatedAt"].get<std::string>(), kRfc3339)) << j[0];
+  EXPECT_EQ(j[0]["Spec"]["Name"], "redis_password");
+  EXPECT_EQ(j[1]["Spec"]["Labels"]["env"], "prod");
+
+  // An unknown name: the found ones are printed, the error is Docker's.
+  CommandResult r = d_.Cli({"secret", "inspect", "redis_password", "nosuch"});
+  ExpectError(r, "No such secret: nosuch", "inspect unknown");
+  EXPECT_EQ(json::parse(r.out).size(), 1u);
+
+  // update changes labels only.
+  Ok({"secret", "update", "--label-add", "tier=db", "redis_password"});
+  j = json::parse(Ok({"secret", "inspect", "redis_password"}));
+  EXPECT_EQ(j[0]["Spec"]["Labels"]["tier"], "db");
+  EXPECT_EQ(j[0]["ID"], pw_id);
+
+  // rm by name and by unique ID prefix.
+  EXPECT_EQ(Ok({"secret", "rm", "redis_password"}), "redis_password\n");
+  EXPECT_EQ(Ok({"secret", "rm", cert_id.substr(0, 12)}), cert_id.substr(0, 12) + "\n");
+  EXPECT_EQ(Ok({"secret", "ls", "-q"}), "");
+  ExpectError(d_.Cli({"secret", "rm", "redis_password"}), "not found", "rm twice");
+}
+
+TEST_F(CliTest, PayloadMustBeOneTo511999Bytes) {
+  std::string before = State();
+  ExpectError(d_.Cli({"secret", "create", "empty", "-"}, ""),
+              "secret data must be larger than 0 and less than 512000 bytes", "0 bytes");
+  ExpectError(d_.Cli({"secret", "create", "big", "-"}, std::string(512000, 'x')),
+              "less than 512000 bytes", "512,000 bytes");
+  std::string big_file = d_.dir().WriteFile("big", std::string(512000, 'y'));
+  ExpectError(d_.Cli({"secret", "create", "bigfile", big_file}), "less than 512000 bytes",
+              "512,000-byte file");
+  EXPECT_EQ(State(), before) << "a refused create changed something";
+  CreateSecret("max", std::string(511999, 'z'));
+  EXPECT_EQ(Ok({"secret", "ls", "--format", "json"}).find("\"Name\":\"max\"") != std::string::npos,
+            true);
+}
+
+TEST_F(CliTest, BadSecretInputIsRefusedAndChangesNothing) {
+  CreateSecret("redis_password", "pw");
+  std::string before = State();
+  struct Case {
+    const char* description;
+    std::vector<std::string> args;
+    const char* error_part;
+  } cases[] = {
+      {"space in name", {"secret", "create", "bad name", "-"}, "invalid secret name"},
+      {"leading dash-like char", {"secret", "create", "_x", "-"}, "invalid secret name"},
+      {"trailing dot", {"secret", "create", "x.", "-"}, "invalid secret name"},
+      {"65 characters", {"secret", "create", std::string(65, 'a'), "-"}, "invalid secret name"},
+      {"slash", {"secret", "create", "a/b", "-"}, "invalid secret name"},
+      {"same name in another case", {"secret", "create", "REDIS_password", "-"}, "already exists"},
+      {"missing file", {"secret", "create", "x", "/nonexistent/cert.pem"},
+       "open /nonexistent/cert.pem: No such file or directory"},
+      {"empty label key", {"secret", "create", "x", "-", "--label", "=v"}, "empty key"},
+      {"bad filter", {"secret", "ls", "--filter", "color=red"}, "invalid filter"},
+  };
+  for (const auto& c : cases) {
+    ExpectError(d_.Cli(c.args, "payload"), c.error_part, c.description);
+  }
+  EXPECT_EQ(State(), before);
+  // 64 characters is the longest name that passes.
+  CreateSecret(std::string(64, 'a'), "pw");
+}
+
+TEST_F(CliTest, ServicesCreateUpdateAndRemove) {
+  std::string pw_id = CreateSecret("redis_password", "pw");
+  std::string cert_id = CreateSecret("tls_cert", "cert");
+  std::string out = Ok({"service", "create", "--name", "redis", "--secret", "redis_password",
+                        "--secret", "source=tls_cert,target=server.pem,uid=999,gid=999,mode=0400"});
+  ASSERT_TRUE(std::regex_match(out, kIdLine)) << out;
+
+  json svc = json::parse(Ok({"service", "inspect", "redis"}));
+  ASSERT_EQ(svc.size(), 1u);
+  json secrets = svc[0]["Spec"]["Secrets"];
+  ASSERT_EQ(secrets.size(), 2u);
+  EXPECT_EQ(secrets[0]["SecretName"], "redis_password");
+  EXPECT_EQ(secrets[0]["SecretID"], pw_id);
+  EXPECT_EQ(secrets[0]["File"]["Name"], "redis_password");
+  EXPECT_EQ(secrets[0]["File"]["UID"], "0");
+  EXPECT_EQ(secrets[0]["File"]["Mode"], 0444);
+  EXPECT_EQ(secrets[1]["SecretID"], cert_id);
+  EXPECT_EQ(secrets[1]["File"]["Name"], "server.pem");
+  EXPECT_EQ(secrets[1]["File"]["UID"], "999");
+  EXPECT_EQ(secrets[1]["File"]["GID"], "999");
+  EXPECT_EQ(secrets[1]["File"]["Mode"], 0400);
+
+  std::vector<std::string> table = Lines(Ok({"service", "ls"}));
+  ASSERT_EQ(table.size(), 2u);
+  EXPECT_EQ(table[0].rfind("ID                          NAME      SECRETS   LEASES    CREATED", 0), 0u)
+      << table[0];
+  EXPECT_NE(table[1].find("redis     2         0"), std::string::npos) << table[1];
+
+  // A secret in use cannot go, with Docker's wording.
+  ExpectError(d_.Cli({"secret", "rm", "redis_password"}),
+              "secret 'redis_password' is in use by the following service: redis", "rm in use");
+
+  // update: take one away, add another with the long syntax.
+  CreateSecret("api_key", "k");
+  EXPECT_EQ(Ok({"service", "update", "--secret-rm", "redis_password", "--secret-add",
+                "source=api_key,target=keys/api,mode=440", "redis"}),
+            "redis\n");
+  secrets = json::parse(Ok({"service", "inspect", "redis"}))[0]["Spec"]["Secrets"];
+  ASSERT_EQ(secrets.size(), 2u);
+  EXPECT_EQ(secrets[0]["SecretName"], "tls_cert");
+  EXPECT_EQ(secrets[1]["SecretName"], "api_key");
+  EXPECT_EQ(secrets[1]["File"]["Name"], "keys/api");
+  EXPECT_EQ(secrets[1]["File"]["Mode"], 0440);
+
+  EXPECT_EQ(Ok({"secret", "rm", "redis_password"}), "redis_password\n");
+  EXPECT_EQ(Ok({"service", "rm", "redis"}), "redis\n");
+  EXPECT_EQ(Ok({"service", "ls", "-q"}), "");
+  EXPECT_EQ(Ok({"secret", "rm", "tls_cert", "api_key"}), "tls_cert\napi_key\n");
+}
+
+TEST_F(CliTest, BadServiceInputIsRefusedAndChangesNothing) {
+  CreateSecret("redis_password", "pw");
+  CreateSecret("tls_cert", "cert");
+  Ok({"service", "create", "--name", "redis", "--secret", "redis_password"});
+  std::string before = State() + d_.Cli({"service", "inspect", "redis"}).out;
+  struct Case {
+    const char* description;
+    std::vector<std::string> args;
+    const char* error_part;
+  } cases[] = {
+      {"unknown secret", {"service", "create", "--name", "web", "--secret", "nosuch"},
+       "secret not found: nosuch"},
+      {"unknown secret, long syntax",
+       {"service", "create", "--name", "web", "--secret", "source=nosuch,target=x"},
+       "secret not found: nosuch"},
+      {"duplicate target",
+       {"service", "create", "--name", "web", "--secret", "redis_password", "--secret",
+        "source=tls_cert,target=redis_password"},
+       "duplicate secret target"},
+      {"dotdot in target",
+       {"service", "create", "--name", "web", "--secret", "source=tls_cert,target=../../etc/x"},
+       "\"..\""},
+      {"bad mode", {"service", "create", "--name", "web", "--secret", "source=tls_cert,mode=0999"},
+       "invalid mode '0999'"},
+      {"setuid mode",
+       {"service", "create", "--name", "web", "--secret", "source=tls_cert,mode=4444"}, "setuid"},
+      {"bad uid", {"service", "create", "--name", "web", "--secret", "source=tls_cert,uid=x"},
+       "invalid uid 'x'"},
+      {"unknown field", {"service", "create", "--name", "web", "--secret", "source=tls_cert,own=1"},
+       "unknown field 'own'"},
+      {"bad service name", {"service", "create", "--name", "bad name", "--secret", "tls_cert"},
+       "invalid service name"},
+      {"relative secrets dir",
+       {"service", "create", "--name", "web", "--secrets-dir", "run/s", "--secret", "tls_cert"},
+       "must be an absolute path"},
+      {"service name taken",
+       {"service", "create", "--name", "REDIS", "--secret", "tls_cert"}, "already exists"},
+      {"update: unknown secret", {"service", "update", "--secret-add", "nosuch", "redis"},
+       "secret not found: nosuch"},
+      {"update: duplicate target",
+       {"service", "update", "--secret-add", "source=tls_cert,target=redis_password", "redis"},
+       "duplicate secret target"},
+      {"update: removing what is not there",
+       {"service", "update", "--secret-rm", "tls_cert", "redis"}, "has no secret tls_cert"},
+      {"update: unknown service", {"service", "update", "--secret-add", "tls_cert", "nosuch"},
+       "not found"},
+  };
+  for (const auto& c : cases) {
+    ExpectError(d_.Cli(c.args), c.error_part, c.description);
+  }
+  EXPECT_EQ(State() + d_.Cli({"service", "inspect", "redis"}).out, before);
+}
+
+TEST_F(CliTest, EverythingSurvivesARestart) {
+  std::string id = CreateSecret("redis_password", "pw");
+  Ok({"secret", "create", "tls_cert", "-", "--label", "env=prod"}, "cert");
+  Ok({"service", "create", "--name", "redis", "--secret", "redis_password", "--secret",
+      "source=tls_cert,target=server.pem,mode=0400"});
+  std::string secrets = Ok({"secret", "inspect", "redis_password", "tls_cert"});
+  std::string service = Ok({"service", "inspect", "redis"});
+
+  EXPECT_EQ(d_.Stop(), 0) << d_.Log();
+  ASSERT_TRUE(d_.Start().ok()) << d_.Log();
+
+  EXPECT_EQ(Ok({"secret", "inspect", "redis_password", "tls_cert"}), secrets);
+  EXPECT_EQ(Ok({"service", "inspect", "redis"}), service);
+  ExpectError(d_.Cli({"secret", "rm", id}), "in use by the following service: redis",
+              "still in use after restart");
+}
+
+TEST_F(CliTest, NonAdminCallerIsRefused) {
+  CreateSecret("redis_password", "pw");
+  std::string before = State();
+  // The socket (0660 root) keeps others out before any HTTP.
+  ExpectError(d_.CliAs(RunAs{}, {"secret", "ls"}), "Permission denied (EACCES)",
+              "connect as nobody");
+  // With the socket opened up, the manager's own check (peer uid) answers 403.
+  ASSERT_EQ(::chmod(d_.socket_path().c_str(), 0666), 0);
+  ExpectError(d_.CliAs(RunAs{}, {"secret", "create", "x", "-"}, "payload"),
+              "permission denied: uid 65534 is not root", "create as nobody");
+  ExpectError(d_.CliAs(RunAs{}, {"secret", "rm", "redis_password"}),
+              "permission denied: uid 65534", "rm as nobody");
+  ExpectError(d_.CliAs(RunAs{}, {"service", "create", "--name", "s", "--secret", "redis_password"}),
+              "permission denied: uid 65534", "service create as nobody");
+  EXPECT_EQ(State(), before);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndChangeNothing) {
+  std::string before = State();
+  struct Case {
+    const char* description;
+    std::vector<std::string> args;
+  } cases[] = {
+      {"no command", {}},
+      {"missing file argument", {"secret", "create", "x"}},
+      {"unknown flag", {"secret", "ls", "--colour"}},
+      {"bad format", {"secret", "ls", "--format", "yaml"}},
+      {"unknown command", {"secret", "frobnicate"}},
+      {"service create without --name", {"service", "create", "--secret", "x"}},
+  };
+  for (const auto& c : cases) {
+    CommandResult r = d_.Cli(c.args, "payload");
+    EXPECT_EQ(r.exit_code, 2) << c.description << "\n" << Describe(r);
+    EXPECT_EQ(r.err.rfind("Error: ", 0), 0u) << c.description << "\n" << Describe(r);
+    EXPECT_NE(r.err.find("--help"), std::string::npos) << c.description;
+  }
+  EXPECT_EQ(State(), before);
+}
+
+TEST_F(CliTest, EveryCommandHasHelpWithAnExample) {
+  std::vector<std::vector<std::string>> commands = {
+      {},
+      {"secret"},
+      {"secret", "create"},
+      {"secret", "ls"},
+      {"secret", "inspect"},
+      {"secret", "update"},
+      {"secret", "rm"},
+      {"service"},
+      {"service", "create"},
+      {"service", "update"},
+      {"service", "ls"},
+      {"service", "inspect"},
+      {"service", "rm"},
+  };
+  for (auto args : commands) {
+    std::string what = "oci-secrets";
+    for (const auto& a : args) what += " " + a;
+    args.push_back("--help");
+    CommandResult r = RunCommand([&] {
+      std::vector<std::string> argv = {BinPath("oci-secrets")};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return argv;
+    }());
+    EXPECT_EQ(r.exit_code, 0) << what << "\n" << Describe(r);
+    EXPECT_NE(r.out.find("Usage: " + what), std::string::npos) << what << "\n" << r.out;
+    if (args.size() > 2) {
+      EXPECT_NE(r.out.find("oci-secrets " + args[0] + " " + args[1]), std::string::npos)
+          << what << " has no example\n" << r.out;
+    }
+  }
+}
+
+TEST(CliHostTest, UnreachableManagerIsAClearError) {
+  itest::TempDir dir;
+  std::string host = "unix://" + dir.Join("none.sock");
+  CommandResult r = RunCommand({BinPath("oci-secrets"), "--host", host, "secret", "ls"});
+  ExpectError(r, "cannot reach the manager at " + host + ": No such file or directory (ENOENT)",
+              "no manager");
+  r = RunCommand({BinPath("oci-secrets"), "--host", "tcp://1.2.3.4:1", "secret", "ls"});
+  ExpectError(r, "want unix:///PATH or https://HOST:PORT", "bad host");
+  r = RunCommand({BinPath("oci-secrets"), "--host", "https://manager:2377", "secret", "ls"});
+  ExpectError(r, "https transport not available yet", "https host");
+}
+
+TEST_F(CliTest, HostComesFromTheEnvironment) {
+  CreateSecret("redis_password", "pw");
+  CommandResult r = RunCommand({BinPath("oci-secrets"), "secret", "ls", "-q"}, {},
+                               {"OCI_SECRETS_HOST=" + d_.host()});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out.size(), 26u) << r.out;
+}
+
+}  // namespace
+}  // namespace ocisecrets
