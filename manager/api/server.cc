@@ -45,7 +45,7 @@ struct Session {
 
 // Threading: one io_context per thread (no cross-thread wake-ups on the hot path; each
 // connection lives on one of them, round-robin), plus a small pool for requests that
-// write the store and so wait for an fsync, so they never stall the lease fast path.
+// may wait for an fsync or walk the store, so they never stall the lease fast path.
 struct Server::Impl {
   using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
 
@@ -80,8 +80,11 @@ struct Server::Impl {
     std::size_t i = next_context++ % (workers.size() + 1);
     return i == 0 ? main_ioc : *workers[i - 1];
   }
-  static bool WritesStore(const Request& r) {
-    return r.method != "GET" && !r.target.starts_with("/v1/leases");
+  // The hot, short requests run on the connection's thread; everything that may wait
+  // for an fsync or walk the whole store (creates, updates, lists) goes to the pool.
+  static bool RunsInline(const Request& r) {
+    return r.target.starts_with("/v1/leases") || r.target == "/v1/health" ||
+           r.target == "/metrics";
   }
 
   net::awaitable<void> Accept(unix_socket::acceptor& acceptor);
@@ -221,7 +224,7 @@ net::awaitable<void> Server::Impl::Serve(std::shared_ptr<Session> session) {
 }
 
 net::awaitable<Response> Server::Impl::Dispatch(const Request& request, const Peer& peer) {
-  if (!WritesStore(request)) co_return router->Handle(request, peer);
+  if (RunsInline(request)) co_return router->Handle(request, peer);
   co_return co_await net::co_spawn(
       blocking,
       [this, &request, &peer]() -> net::awaitable<Response> {

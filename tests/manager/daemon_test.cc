@@ -1,0 +1,71 @@
+#include "manager/daemon/daemon.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace ocisecrets {
+namespace {
+
+TEST(DaemonTest, LeaseTtlDurations) {
+  struct Case {
+    const char* description;
+    std::string text;
+    long long seconds;  // -1: refused
+  };
+  const std::vector<Case> cases = {
+      {"bare seconds", "90", 90},
+      {"seconds", "30s", 30},
+      {"minutes", "15m", 900},
+      {"hours (the default)", "24h", 86400},
+      {"days", "7d", 604800},
+      {"zero", "0s", -1},
+      {"empty", "", -1},
+      {"unit only", "h", -1},
+      {"unknown unit", "5w", -1},
+      {"words", "soon", -1},
+      {"negative", "-5s", -1},
+      {"overflowing", "99999999999999999999h", -1},
+  };
+  for (const auto& c : cases) {
+    auto d = ParseDuration(c.text);
+    if (c.seconds < 0) {
+      EXPECT_FALSE(d.ok()) << c.description;
+    } else {
+      ASSERT_TRUE(d.ok()) << c.description << ": " << d.status().message();
+      EXPECT_EQ(d->count(), c.seconds) << c.description;
+    }
+  }
+}
+
+TEST(DaemonTest, ListenUnixMakesA0660SocketAndRefusesToReplaceALiveOne) {
+  char tmpl[] = "/tmp/ocs-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  std::string path = dir + "/sub/m.sock";
+  auto fd = ListenUnix(path, std::nullopt);
+  ASSERT_TRUE(fd.ok()) << fd.status().message();
+  struct stat st {};
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+
+  auto second = ListenUnix(path, std::nullopt);
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("already serving"), std::string::npos);
+
+  ::close(*fd);  // now stale: connect gets ECONNREFUSED
+  auto third = ListenUnix(path, std::nullopt);
+  EXPECT_TRUE(third.ok()) << third.status().message();
+  if (third.ok()) ::close(*third);
+  ::unlink(path.c_str());
+  ::rmdir((dir + "/sub").c_str());
+  ::rmdir(dir.c_str());
+}
+
+}  // namespace
+}  // namespace ocisecrets
