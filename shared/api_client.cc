@@ -6,8 +6,8 @@ namespace ocisecrets {
 namespace {
 
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 std::string Escape(std::string_view s, std::string_view also_keep) {
@@ -42,7 +42,9 @@ Result<std::string> ParseCreatedId(std::string_view body) {
   return Status::DataLoss("malformed answer from the manager: no ID");
 }
 
-Status DataLoss(const Status& s) { return Status::DataLoss("malformed answer from the manager: " + s.message()); }
+Status DataLoss(const Status& s) {
+  return Status::DataLoss("malformed answer from the manager: " + s.message());
+}
 
 }  // namespace
 
@@ -106,10 +108,10 @@ Result<Secret> ApiClient::InspectSecret(std::string_view name_or_id) {
 
 Status ApiClient::UpdateSecret(std::string_view name_or_id, std::uint64_t version,
                                const SecretSpec& spec) {
-  auto r = Call("POST",
-                "/v1/secrets/" + EscapePathSegment(name_or_id) +
-                    "/update?version=" + std::to_string(version),
-                ToJson(spec));
+  auto r = Call(
+      "POST",
+      "/v1/secrets/" + EscapePathSegment(name_or_id) + "/update?version=" + std::to_string(version),
+      ToJson(spec));
   return r.status();
 }
 
@@ -130,8 +132,8 @@ Result<std::vector<Service>> ApiClient::ListServices() {
 }
 
 Result<Service> ApiClient::InspectService(std::string_view name_or_id) {
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   Call("GET", "/v1/services/" + EscapePathSegment(name_or_id), ""), "");
+  ASSIGN_OR_RETURN(HttpResponse r, Call("GET", "/v1/services/" + EscapePathSegment(name_or_id), ""),
+                   "");
   auto s = ParseService(r.body);
   if (!s.ok()) return DataLoss(s.status());
   return s;

@@ -32,8 +32,8 @@ using WipedChars = std::vector<char, WipingAllocator<char>>;
 // Milliseconds left until `deadline`, rounded up so that a positive remainder never
 // becomes a 0 ms poll; 0 when it has passed.
 int MillisLeft(SteadyTime deadline) {
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
-                                                           std::chrono::steady_clock::now());
+  auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return 0;
   if (left.count() > 24 * 3600 * 1000) return 24 * 3600 * 1000;
   return static_cast<int>(left.count());
@@ -182,8 +182,9 @@ class UnixTransport : public Transport {
                        " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: oci-secrets\r\n"
                        "Accept: application/json\r\n";
     if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
-      head += "Content-Type: application/json\r\nContent-Length: " +
-              std::to_string(req.body.size()) + "\r\n";
+      head +=
+          "Content-Type: application/json\r\nContent-Length: " + std::to_string(req.body.size()) +
+          "\r\n";
     }
     head += "\r\n";
     iovec iov[2] = {{head.data(), head.size()},
@@ -201,8 +202,8 @@ class UnixTransport : public Transport {
           RETURN_IF_ERROR(Wait(POLLOUT, deadline), "");
           continue;
         }
-        *failure = (!wrote_any && (err == EPIPE || err == ECONNRESET)) ? Failure::kStale
-                                                                        : Failure::kFatal;
+        *failure =
+            (!wrote_any && (err == EPIPE || err == ECONNRESET)) ? Failure::kStale : Failure::kFatal;
         return Unreachable(err);
       }
       wrote_any = true;

@@ -69,7 +69,8 @@ int RunCli(int argc, char** argv) {
       "Examples:\n"
       "  echo -n 's3cret' | oci-secrets secret create redis_password -\n"
       "  oci-secrets service create --name redis --secret redis_password\n"
-      "  podman run --annotation org.oci-secrets.service=redis IMAGE cat /run/secrets/redis_password\n"
+      "  podman run --annotation org.oci-secrets.service=redis IMAGE cat "
+      "/run/secrets/redis_password\n"
       "\n"
       "Exit status: 0 success, 1 the command failed, 2 usage error.\n"
       "Run 'oci-secrets COMMAND --help' for more on a command.");

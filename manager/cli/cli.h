@@ -1,11 +1,10 @@
 // The `oci-secrets` command line: CLI11 subcommands over ApiClient. main() is RunCli.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "shared/api_client.h"
 #include "shared/status.h"

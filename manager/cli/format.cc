@@ -67,8 +67,8 @@ std::string Dump(const ordered_json& j, int indent) {
 }  // namespace
 
 std::string HumanDuration(std::chrono::nanoseconds d) {
-  using std::chrono::duration;
   using std::to_string;
+  using std::chrono::duration;
   double secs_f = duration<double>(d).count();
   if (secs_f < 0) secs_f = 0;
   auto seconds = static_cast<long long>(secs_f);

@@ -130,7 +130,8 @@ void RegisterSecretCommands(CLI::App& app, CliContext& ctx) {
       "the API. Containers get it through a service (see 'oci-secrets service --help').");
 
   CLI::App* create = secret->add_subcommand("create", "Create a secret from a file or stdin");
-  create->add_option("NAME", o->name, "Secret name: [a-zA-Z0-9][a-zA-Z0-9-_.]*, up to 64 characters")
+  create
+      ->add_option("NAME", o->name, "Secret name: [a-zA-Z0-9][a-zA-Z0-9-_.]*, up to 64 characters")
       ->required();
   create->add_option("FILE", o->file, "File to read the payload from, or - for stdin")
       ->required()
@@ -148,8 +149,9 @@ void RegisterSecretCommands(CLI::App& app, CliContext& ctx) {
   CLI::App* ls = secret->add_subcommand("ls", "List secrets");
   ls->alias("list");
   ls->add_flag("-q,--quiet", o->quiet, "Only print IDs");
-  ls->add_option("-f,--filter", o->filters,
-                 "Filter: name=NAME, id=ID-PREFIX, label=KEY or label=KEY=VALUE (repeatable, ANDed)")
+  ls->add_option(
+        "-f,--filter", o->filters,
+        "Filter: name=NAME, id=ID-PREFIX, label=KEY or label=KEY=VALUE (repeatable, ANDed)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
   ls->add_option("--format", o->format, "Output: table (default) or json (one object a line)")

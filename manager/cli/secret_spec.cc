@@ -72,8 +72,7 @@ Result<SecretReference> ParseSecretReference(std::string_view spec) {
     std::string_view field = rest.substr(0, comma);
     std::size_t eq = field.find('=');
     if (eq == std::string_view::npos) {
-      return wrap(Status::InvalidArgument("field '" + Shown(field) +
-                                          "' must be a key=value pair"));
+      return wrap(Status::InvalidArgument("field '" + Shown(field) + "' must be a key=value pair"));
     }
     std::string key(field.substr(0, eq));
     std::string_view value = field.substr(eq + 1);

@@ -26,7 +26,8 @@ struct ServiceOptions {
 
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -161,7 +162,8 @@ Status RemoveServices(const CliContext& ctx, const ServiceOptions& o) {
 
 void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<ServiceOptions>();
-  CLI::App* service = app.add_subcommand("service", "Manage services (which secrets a container gets)");
+  CLI::App* service =
+      app.add_subcommand("service", "Manage services (which secrets a container gets)");
   service->require_subcommand(1);
   service->footer(
       "A service names the secrets that containers started with the annotation\n"
@@ -173,8 +175,9 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
 
   CLI::App* create = service->add_subcommand("create", "Create a service");
   create->add_option("--name", o->name, "Service name")->required();
-  create->add_option("--secrets-dir", o->secrets_dir,
-                     "Absolute directory of the files in the container (default /run/secrets)")
+  create
+      ->add_option("--secrets-dir", o->secrets_dir,
+                   "Absolute directory of the files in the container (default /run/secrets)")
       ->type_name("DIR");
   create->add_option("--secret", o->secrets, kSpecHelp)->type_name("SPEC")->allow_extra_args(false);
   create->add_option("-l,--label", o->labels, "Label KEY=VALUE (repeatable)")
@@ -197,8 +200,9 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   update->add_option("--secret-rm", o->secret_rm, "Secret name or ID to take away (repeatable)")
       ->type_name("NAME")
       ->allow_extra_args(false);
-  CLI::Option* dir = update->add_option("--secrets-dir", o->secrets_dir,
-                                        "New directory of the files in the container")
+  CLI::Option* dir = update
+                         ->add_option("--secrets-dir", o->secrets_dir,
+                                      "New directory of the files in the container")
                          ->type_name("DIR");
   update->add_option("--label-add", o->labels, "Add or change label KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
@@ -209,9 +213,8 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
       "Examples:\n"
       "  oci-secrets service update --secret-rm redis_password redis\n"
       "  oci-secrets service update --secret-rm pw_v1 --secret-add source=pw_v2,target=pw redis");
-  update->callback([&ctx, o, dir] {
-    RunOrFail([&] { return UpdateService(ctx, *o, dir->count() > 0); });
-  });
+  update->callback(
+      [&ctx, o, dir] { RunOrFail([&] { return UpdateService(ctx, *o, dir->count() > 0); }); });
 
   CLI::App* ls = service->add_subcommand("ls", "List services");
   ls->alias("list");

@@ -1,14 +1,13 @@
 // The `oci-secrets` CLI driven as a user would, against a real oci-secretsd started per
 // test in its own temp dir (harness Daemon).
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/integration/harness.h"
 
@@ -86,7 +85,8 @@ TEST_F(CliTest, CreatesFromStdinAndFileListsInspectsAndRemoves) {
   // ls: Docker's columns and widths, sorted by name, ages in words.
   std::vector<std::string> table = Lines(Ok({"secret", "ls"}));
   ASSERT_EQ(table.size(), 3u);
-  EXPECT_EQ(table[0].rfind("ID                          NAME             DRIVER    CREATED  ", 0), 0u)
+  EXPECT_EQ(table[0].rfind("ID                          NAME             DRIVER    CREATED  ", 0),
+            0u)
       << table[0];
   EXPECT_EQ(table[1].rfind(pw_id + "   redis_password             ", 0), 0u) << table[1];
   EXPECT_EQ(table[2].rfind(cert_id + "   tls_cert                   ", 0), 0u) << table[2];
@@ -160,7 +160,8 @@ TEST_F(CliTest, BadSecretInputIsRefusedAndChangesNothing) {
       {"65 characters", {"secret", "create", std::string(65, 'a'), "-"}, "invalid secret name"},
       {"slash", {"secret", "create", "a/b", "-"}, "invalid secret name"},
       {"same name in another case", {"secret", "create", "REDIS_password", "-"}, "already exists"},
-      {"missing file", {"secret", "create", "x", "/nonexistent/cert.pem"},
+      {"missing file",
+       {"secret", "create", "x", "/nonexistent/cert.pem"},
        "open /nonexistent/cert.pem: No such file or directory"},
       {"empty label key", {"secret", "create", "x", "-", "--label", "=v"}, "empty key"},
       {"bad filter", {"secret", "ls", "--filter", "color=red"}, "invalid filter"},
@@ -197,7 +198,8 @@ TEST_F(CliTest, ServicesCreateUpdateAndRemove) {
 
   std::vector<std::string> table = Lines(Ok({"service", "ls"}));
   ASSERT_EQ(table.size(), 2u);
-  EXPECT_EQ(table[0].rfind("ID                          NAME      SECRETS   LEASES    CREATED", 0), 0u)
+  EXPECT_EQ(table[0].rfind("ID                          NAME      SECRETS   LEASES    CREATED", 0),
+            0u)
       << table[0];
   EXPECT_NE(table[1].find("redis     2         0"), std::string::npos) << table[1];
 
@@ -233,7 +235,8 @@ TEST_F(CliTest, BadServiceInputIsRefusedAndChangesNothing) {
     std::vector<std::string> args;
     const char* error_part;
   } cases[] = {
-      {"unknown secret", {"service", "create", "--name", "web", "--secret", "nosuch"},
+      {"unknown secret",
+       {"service", "create", "--name", "web", "--secret", "nosuch"},
        "secret not found: nosuch"},
       {"unknown secret, long syntax",
        {"service", "create", "--name", "web", "--secret", "source=nosuch,target=x"},
@@ -245,29 +248,38 @@ TEST_F(CliTest, BadServiceInputIsRefusedAndChangesNothing) {
       {"dotdot in target",
        {"service", "create", "--name", "web", "--secret", "source=tls_cert,target=../../etc/x"},
        "\"..\""},
-      {"bad mode", {"service", "create", "--name", "web", "--secret", "source=tls_cert,mode=0999"},
+      {"bad mode",
+       {"service", "create", "--name", "web", "--secret", "source=tls_cert,mode=0999"},
        "invalid mode '0999'"},
       {"setuid mode",
-       {"service", "create", "--name", "web", "--secret", "source=tls_cert,mode=4444"}, "setuid"},
-      {"bad uid", {"service", "create", "--name", "web", "--secret", "source=tls_cert,uid=x"},
+       {"service", "create", "--name", "web", "--secret", "source=tls_cert,mode=4444"},
+       "setuid"},
+      {"bad uid",
+       {"service", "create", "--name", "web", "--secret", "source=tls_cert,uid=x"},
        "invalid uid 'x'"},
-      {"unknown field", {"service", "create", "--name", "web", "--secret", "source=tls_cert,own=1"},
+      {"unknown field",
+       {"service", "create", "--name", "web", "--secret", "source=tls_cert,own=1"},
        "unknown field 'own'"},
-      {"bad service name", {"service", "create", "--name", "bad name", "--secret", "tls_cert"},
+      {"bad service name",
+       {"service", "create", "--name", "bad name", "--secret", "tls_cert"},
        "invalid service name"},
       {"relative secrets dir",
        {"service", "create", "--name", "web", "--secrets-dir", "run/s", "--secret", "tls_cert"},
        "must be an absolute path"},
       {"service name taken",
-       {"service", "create", "--name", "REDIS", "--secret", "tls_cert"}, "already exists"},
-      {"update: unknown secret", {"service", "update", "--secret-add", "nosuch", "redis"},
+       {"service", "create", "--name", "REDIS", "--secret", "tls_cert"},
+       "already exists"},
+      {"update: unknown secret",
+       {"service", "update", "--secret-add", "nosuch", "redis"},
        "secret not found: nosuch"},
       {"update: duplicate target",
        {"service", "update", "--secret-add", "source=tls_cert,target=redis_password", "redis"},
        "duplicate secret target"},
       {"update: removing what is not there",
-       {"service", "update", "--secret-rm", "tls_cert", "redis"}, "has no secret tls_cert"},
-      {"update: unknown service", {"service", "update", "--secret-add", "tls_cert", "nosuch"},
+       {"service", "update", "--secret-rm", "tls_cert", "redis"},
+       "has no secret tls_cert"},
+      {"update: unknown service",
+       {"service", "update", "--secret-add", "tls_cert", "nosuch"},
        "not found"},
   };
   for (const auto& c : cases) {
@@ -303,8 +315,8 @@ TEST_F(CliTest, NonAdminCallerIsRefused) {
   ASSERT_EQ(::chmod(d_.socket_path().c_str(), 0666), 0);
   ExpectError(d_.CliAs(RunAs{}, {"secret", "create", "x", "-"}, "payload"),
               "permission denied: uid 65534 is not root", "create as nobody");
-  ExpectError(d_.CliAs(RunAs{}, {"secret", "rm", "redis_password"}),
-              "permission denied: uid 65534", "rm as nobody");
+  ExpectError(d_.CliAs(RunAs{}, {"secret", "rm", "redis_password"}), "permission denied: uid 65534",
+              "rm as nobody");
   ExpectError(d_.CliAs(RunAs{}, {"service", "create", "--name", "s", "--secret", "redis_password"}),
               "permission denied: uid 65534", "service create as nobody");
   EXPECT_EQ(State(), before);
@@ -361,7 +373,8 @@ TEST_F(CliTest, EveryCommandHasHelpWithAnExample) {
     EXPECT_NE(r.out.find("Usage: " + what), std::string::npos) << what << "\n" << r.out;
     if (args.size() > 2) {
       EXPECT_NE(r.out.find("oci-secrets " + args[0] + " " + args[1]), std::string::npos)
-          << what << " has no example\n" << r.out;
+          << what << " has no example\n"
+          << r.out;
     }
   }
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,8 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "shared/api_client.h"
 
@@ -85,8 +84,7 @@ std::vector<char*> CStrings(std::vector<std::string>& v) {
     ::_exit(127);
   }
   if (run_as) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(run_as->gid) != 0 ||
-        ::setuid(run_as->uid) != 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(run_as->gid) != 0 || ::setuid(run_as->uid) != 0) {
       int e = errno;
       (void)!::write(report_fd, &e, sizeof(e));
       ::_exit(127);
@@ -157,8 +155,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in, std::string_vi
   std::vector<char*> envp = CStrings(env_copy);
 
   int in[2], out[2], err[2], report[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
-      ::pipe2(err, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) {
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
+      ::pipe2(report, O_CLOEXEC) != 0) {
     result.err = std::string("RunCommand: pipe: ") + std::strerror(errno);
     return result;
   }
@@ -257,8 +255,8 @@ Daemon::~Daemon() {
 
 Status Daemon::Start() {
   if (running()) return Status::FailedPrecondition("daemon already running");
-  std::vector<std::string> args = {BinPath("oci-secretsd"), "--state-dir", state_dir_,
-                                   "--socket", socket_};
+  std::vector<std::string> args = {BinPath("oci-secretsd"), "--state-dir", state_dir_, "--socket",
+                                   socket_};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::vector<std::string> env = MergeEnv(options_.env);
   std::vector<char*> argv = CStrings(args);
@@ -272,7 +270,8 @@ Status Daemon::Start() {
   }
   pid_t pid = ::fork();
   if (pid < 0) return PosixError("daemon: fork", errno);
-  if (pid == 0) ExecChild(null_fd, log_fd, log_fd, report[1], std::nullopt, argv.data(), envp.data());
+  if (pid == 0)
+    ExecChild(null_fd, log_fd, log_fd, report[1], std::nullopt, argv.data(), envp.data());
   ::close(log_fd);
   ::close(null_fd);
   ::close(report[1]);
@@ -291,9 +290,8 @@ Status Daemon::Start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return Status::Unavailable("daemon exited with status " +
-                                 std::to_string(DecodeWait(status)) + " before it was healthy; log:\n" +
-                                 Log());
+      return Status::Unavailable("daemon exited with status " + std::to_string(DecodeWait(status)) +
+                                 " before it was healthy; log:\n" + Log());
     }
     auto transport = MakeTransport(host());
     if (!transport.ok()) {
@@ -307,8 +305,8 @@ Status Daemon::Start() {
     SleepMs(20);
   }
   Kill();
-  return Status::DeadlineExceeded("daemon not healthy within 20 s: " + last.message() +
-                                  "; log:\n" + Log());
+  return Status::DeadlineExceeded("daemon not healthy within 20 s: " + last.message() + "; log:\n" +
+                                  Log());
 }
 
 int Daemon::Stop() {

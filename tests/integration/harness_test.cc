@@ -1,12 +1,11 @@
 // The harness itself: what other integration tests rely on.
 #include "tests/integration/harness.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 namespace ocisecrets::itest {
 namespace {
@@ -18,7 +17,7 @@ TEST(HarnessTest, TempDirIsShortPrivateAndRemoved) {
     path = dir.path();
     EXPECT_EQ(path.rfind("/tmp/ocs-", 0), 0u) << path;
     EXPECT_LT(dir.Join("m.sock").size(), 108u);
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0700u);
     dir.WriteFile("a", "content");

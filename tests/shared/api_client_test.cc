@@ -1,9 +1,9 @@
 // ApiClient against a fake Transport: the requests it builds and how it reads answers.
 #include "shared/api_client.h"
 
-#include <deque>
-
 #include <gtest/gtest.h>
+
+#include <deque>
 
 namespace ocisecrets {
 namespace {

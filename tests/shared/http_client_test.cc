@@ -1,6 +1,7 @@
 // The unix transport against a tiny scripted server on a real socket in a temp dir.
 #include "shared/http_client.h"
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -13,8 +14,6 @@
 #include <functional>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace ocisecrets {
 namespace {
@@ -174,8 +173,9 @@ TEST(HttpClientTest, ReadsAChunkedAnswerSentInPieces) {
   ScriptedServer server([&](int conn, int) {
     ReadRequest(conn);
     // Split inside the header, inside a chunk size and inside chunk data.
-    const char* pieces[] = {"HTTP/1.1 200 OK\r\nTransfer-Enc", "oding: chunked\r\n\r\n",
-                            "5\r\nhel", "lo\r\n", "1", "\r\n,\r\n6\r\n world\r\n0\r\n\r\n"};
+    const char* pieces[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Enc",  "oding: chunked\r\n\r\n", "5\r\nhel", "lo\r\n", "1",
+        "\r\n,\r\n6\r\n world\r\n0\r\n\r\n"};
     for (const char* p : pieces) {
       WriteAll(conn, p);
       ::poll(nullptr, 0, 5);
@@ -314,12 +314,10 @@ TEST(StatusFromHttpTest, MapsStatusCodesAndKeepsTheServersMessage) {
        StatusCode::kPermissionDenied, "permission denied: uid 65534 is not an admin"},
       {"missing", 404, R"({"message":"secret x not found"})", StatusCode::kNotFound,
        "secret x not found"},
-      {"name taken", 409, R"({"message":"secret x already exists"})",
-       StatusCode::kAlreadyExists, "secret x already exists"},
-      {"in use", 409,
-       R"({"message":"secret 'x' is in use by the following service: redis"})",
-       StatusCode::kFailedPrecondition,
-       "secret 'x' is in use by the following service: redis"},
+      {"name taken", 409, R"({"message":"secret x already exists"})", StatusCode::kAlreadyExists,
+       "secret x already exists"},
+      {"in use", 409, R"({"message":"secret 'x' is in use by the following service: redis"})",
+       StatusCode::kFailedPrecondition, "secret 'x' is in use by the following service: redis"},
       {"too large", 413, R"({"message":"body too large"})", StatusCode::kInvalidArgument,
        "body too large"},
       {"sealed", 503, R"({"message":"manager is sealed"})", StatusCode::kUnavailable,

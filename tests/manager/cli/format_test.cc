@@ -59,8 +59,7 @@ TEST(SecretsTableTest, ShowsAgesAndAnEmptyDriver) {
 }
 
 TEST(SecretsTableTest, EmptyListIsJustTheHeader) {
-  EXPECT_EQ(SecretsTable({}, TimePoint{}),
-            "ID        NAME      DRIVER    CREATED   UPDATED\n");
+  EXPECT_EQ(SecretsTable({}, TimePoint{}), "ID        NAME      DRIVER    CREATED   UPDATED\n");
 }
 
 TEST(InspectJsonTest, SecretsUseDockersKeyOrderAndIndent) {

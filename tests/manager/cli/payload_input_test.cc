@@ -1,12 +1,11 @@
 #include "manager/cli/payload_input.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace ocisecrets {
 namespace {
