@@ -15,8 +15,8 @@ fi
 STATE_DIR=${OCI_SECRETS_STATE_DIR:-/var/lib/oci-secrets}
 SOCKET=${OCI_SECRETS_SOCKET:-/run/oci-secrets/manager.sock}
 WORK_DIR=${OCI_SECRETS_QUICKSTART_DIR:-/var/lib/oci-secrets-quickstart}
-LOG_DIR=/var/log/oci-secrets
-PID_FILE=/run/oci-secrets/quickstart-manager.pid
+LOG_DIR=${OCI_SECRETS_LOG_DIR:-/var/log/oci-secrets}
+PID_FILE=$(dirname "$SOCKET")/quickstart-manager.pid
 BUILD_DIR=${BUILD_DIR:-build}
 
 echo "==> packages"
@@ -114,8 +114,8 @@ cat <<EOT
 
 ==> done. The secret lived only in the container's tmpfs; nothing of it is left on disk.
   CLI:          $BIN/oci-secrets --host unix://$SOCKET secret ls   (or export OCI_SECRETS_HOST=unix://$SOCKET)
-  Add secrets:  echo -n s3cret | $BIN/oci-secrets secret create db_password -
-  Grant them:   $BIN/oci-secrets service update --secret-add db_password demo
+  Add secrets:  $BIN/oci-secrets --host unix://$SOCKET secret create db_password ./password.txt
+  Grant them:   $BIN/oci-secrets --host unix://$SOCKET service update --secret-add db_password demo
   Run again:    runc run --bundle $BUNDLE oci-secrets-demo
   Hook log:     $LOG_DIR/hook.log
   Engines:      runtime-config/ (hooks.d for Podman/CRI-O, Docker and containerd through oci-secrets-runtime)
