@@ -26,6 +26,7 @@ OCI_BUILD_PACKAGES=(
 # What the integration tests drive.
 OCI_TEST_PACKAGES=(
   runc crun busybox-static uidmap procps
+  podman containerd docker.io
 )
 
 # What the sanitizer build and the libFuzzer targets need (packaging/test.sh, packaging/fuzz.sh).

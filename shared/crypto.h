@@ -27,8 +27,9 @@ inline constexpr std::size_t kSealOverhead = 1 + kAeadNonceSize + kAeadTagSize;
 inline constexpr std::size_t kObjectIdLength = 25;
 
 // An allocator on OpenSSL's secure heap (mlocked, excluded from core dumps, wiped on
-// free). Before InitSecureHeap, or when it failed, OpenSSL falls back to the ordinary heap
-// (still wiped on free). Throws std::bad_alloc when the secure heap is full.
+// free). Before InitSecureHeap, when it failed, or when the secure heap is full, blocks
+// come from the ordinary heap (still wiped on free: OpenSSL's secure free tells the two
+// apart). Throws std::bad_alloc only when both are exhausted.
 template <typename T>
 struct SecureHeapAllocator {
   using value_type = T;
@@ -37,10 +38,17 @@ struct SecureHeapAllocator {
   SecureHeapAllocator(const SecureHeapAllocator<U>&) noexcept {}  // NOLINT
   T* allocate(std::size_t n) {
     void* p = OPENSSL_secure_malloc(n * sizeof(T));
+    if (p == nullptr) p = OPENSSL_malloc(n * sizeof(T));
     if (p == nullptr) throw std::bad_alloc();
     return static_cast<T*>(p);
   }
-  void deallocate(T* p, std::size_t n) noexcept { OPENSSL_secure_clear_free(p, n * sizeof(T)); }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (CRYPTO_secure_allocated(p)) {
+      OPENSSL_secure_clear_free(p, n * sizeof(T));
+    } else {
+      OPENSSL_clear_free(p, n * sizeof(T));
+    }
+  }
   template <typename U>
   bool operator==(const SecureHeapAllocator<U>&) const noexcept { return true; }
 };

@@ -77,9 +77,20 @@ Status ValidatePathComponents(std::string_view path, std::string_view what) {
   return Status::Ok();
 }
 
-bool LooksLikeWindowsPath(std::string_view p) {
-  if (p.size() >= 2 && IsAlnum(p[0]) && p[1] == ':') return true;  // C:\ or C:/
-  return p.starts_with("\\\\") || p.find('\\') != std::string_view::npos;
+bool IsDriveLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+bool IsWindowsSeparator(char c) { return c == '\\' || c == '/'; }
+
+// CON, PRN, AUX, NUL, COM1-9, LPT1-9, alone or before an extension ("nul.txt", "NUL .x").
+bool IsReservedWindowsName(std::string_view component) {
+  std::string base(component.substr(0, component.find('.')));
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  for (char& ch : base) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  if (base == "CON" || base == "PRN" || base == "AUX" || base == "NUL") return true;
+  return base.size() == 4 && (base.starts_with("COM") || base.starts_with("LPT")) &&
+         base[3] >= '1' && base[3] <= '9';
 }
 
 }  // namespace
@@ -130,13 +141,56 @@ Status ValidateUnixId(std::uint64_t id, std::string_view what) {
   return Status::Ok();
 }
 
+bool LooksLikeWindowsPath(std::string_view p) {
+  if (p.size() >= 2 && IsDriveLetter(p[0]) && p[1] == ':') return true;  // C:\ or C:/
+  return p.starts_with("\\\\") || p.find('\\') != std::string_view::npos;
+}
+
+Status ValidateWindowsPath(std::string_view path) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("invalid windows path " + Quote(path) + ": " + why);
+  };
+  constexpr std::size_t kMaxWindowsPath = 259;  // MAX_PATH less the terminating NUL
+  if (path.empty()) return bad("must not be empty");
+  if (path.starts_with("\\\\") || path.starts_with("//")) {
+    return bad("UNC paths are not allowed, use a drive letter (C:\\...)");
+  }
+  if (path.size() > kMaxWindowsPath) return bad("longer than 259 characters");
+  if (path.size() < 3 || !IsDriveLetter(path[0]) || path[1] != ':' ||
+      !IsWindowsSeparator(path[2])) {
+    return bad("must start with a drive letter, a colon and a separator (C:\\...)");
+  }
+  std::string_view rest = path.substr(3);
+  if (rest.empty()) return bad("must not be the drive root");
+  while (true) {
+    std::size_t end = 0;
+    while (end < rest.size() && !IsWindowsSeparator(rest[end])) ++end;
+    std::string_view comp = rest.substr(0, end);
+    bool last = end == rest.size() || end + 1 == rest.size();  // one trailing separator is fine
+    if (comp.empty()) return bad("has an empty path component");
+    if (comp == "." || comp == "..") return bad("must not contain a \".\" or \"..\" component");
+    if (comp.size() > kMaxPathComponent) return bad("has a component longer than 255 bytes");
+    for (char ch : comp) {
+      if (static_cast<unsigned char>(ch) < 0x20) return bad("contains a control character");
+      if (std::string_view("<>:\"|?*").find(ch) != std::string_view::npos) {
+        return bad(std::string("contains the forbidden character '") + ch + "'");
+      }
+    }
+    if (comp.back() == ' ' || comp.back() == '.') {
+      return bad("a component must not end with a space or a dot");
+    }
+    if (IsReservedWindowsName(comp)) {
+      return bad(Quote(comp) + " is a reserved device name");
+    }
+    if (last) break;
+    rest.remove_prefix(end + 1);
+  }
+  return Status::Ok();
+}
+
 Status ValidateSecretsDir(std::string_view dir) {
   if (dir.empty()) return Status::Ok();
-  if (LooksLikeWindowsPath(dir)) {
-    // Replaced by ValidateWindowsPath(dir) when the hook engineer lands it.
-    return Status::InvalidArgument("invalid secrets dir " + Quote(dir) +
-                                   ": Windows secrets dirs are not supported yet");
-  }
+  if (LooksLikeWindowsPath(dir)) return ValidateWindowsPath(dir).WithContext("secrets dir");
   if (dir.front() != '/') {
     return Status::InvalidArgument("invalid secrets dir " + Quote(dir) +
                                    ": must be an absolute path");

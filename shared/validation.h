@@ -45,9 +45,21 @@ Status ValidateUnixId(std::uint64_t id, std::string_view what);
 Status ValidateSecretsDir(std::string_view dir);
 
 // --- Windows paths -------------------------------------------------------------------
-// RESERVED for the hook engineer: `Status ValidateWindowsPath(std::string_view path);`
-// goes here (drive-letter and UNC rules). Until it lands, ValidateSecretsDir refuses
-// Windows paths with "Windows secrets dirs are not supported yet".
+// Docker's default secrets dir in a Windows container.
+inline constexpr std::string_view kWindowsDefaultSecretsDir = "C:\\ProgramData\\Docker\\secrets";
+
+// True when `path` is meant as a Windows path: a drive letter and a colon ("C:"), a
+// leading "\\" (UNC), or any backslash. Such a path is checked by ValidateWindowsPath.
+bool LooksLikeWindowsPath(std::string_view path);
+
+// OK when `path` is an absolute Windows directory usable as a secrets dir: "X:\" then
+// components separated by '\' or '/' (one trailing separator allowed); no empty, "." or
+// ".." component, none ending in a space or a dot, no reserved device name (CON, PRN, AUX,
+// NUL, COM1-9, LPT1-9, also with an extension: "nul.txt"), no character of <>:"|?* or
+// below 0x20, at most 255 bytes a component and 259 in all, not the drive root. UNC paths
+// (\\server\share) are refused: a container's secrets dir is on its own drive.
+// InvalidArgument names the rule the path breaks.
+Status ValidateWindowsPath(std::string_view path);
 // --------------------------------------------------------------------------------------
 
 // A whole service spec without store lookups: name, secrets dir, every reference's

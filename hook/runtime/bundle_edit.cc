@@ -46,20 +46,41 @@ bool HasEntry(const Json& list, const ShimConfig& config, const std::string& sta
 
 }  // namespace
 
-Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config) {
+Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config,
+                                  std::string_view service) {
   Json doc = Json::parse(config_json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::InvalidArgument("not valid JSON");
   if (!doc.is_object()) return Status::InvalidArgument("not a JSON object");
   ConfigEdit edit;
+  bool changed = false;
+  const std::string key(kServiceAnnotation);
   auto annotations = doc.find("annotations");
-  if (annotations == doc.end() || annotations->is_null()) return edit;
-  if (!annotations->is_object()) return Status::InvalidArgument("annotations: not an object");
-  if (!annotations->contains(std::string(kServiceAnnotation))) return edit;
+  if (annotations != doc.end() && !annotations->is_null() && !annotations->is_object()) {
+    return Status::InvalidArgument("annotations: not an object");
+  }
+  bool annotated = annotations != doc.end() && annotations->is_object() &&
+                   annotations->contains(key);
+  if (!service.empty()) {
+    if (annotated) {
+      const Json& current = (*annotations)[key];
+      if (!current.is_string() || current.get<std::string>() != service) {
+        return Status::InvalidArgument("annotation " + key +
+                                       " differs from this runtime's service " +
+                                       std::string(service));
+      }
+    } else {
+      Json& list = doc["annotations"];
+      if (list.is_null()) list = Json::object();
+      list[key] = std::string(service);
+      changed = true;
+    }
+  } else if (!annotated) {
+    return edit;
+  }
 
   Json& hooks = doc["hooks"];
   if (hooks.is_null()) hooks = Json::object();
   if (!hooks.is_object()) return Status::InvalidArgument("hooks: not an object");
-  bool changed = false;
   for (const std::string& stage : {config.hook_stage, std::string("poststop")}) {
     Json& list = hooks[stage];
     if (list.is_null()) list = Json::array();
@@ -83,10 +104,10 @@ Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig
 }
 
 Result<EditOutcome> InjectHooksIntoBundle(const std::string& bundle_dir,
-                                          const ShimConfig& config) {
+                                          const ShimConfig& config, std::string_view service) {
   std::string path = bundle_dir + "/config.json";
   ASSIGN_OR_RETURN(std::string text, ReadFileBounded(path, kMaxConfigJsonBytes), "read");
-  ASSIGN_OR_RETURN(ConfigEdit edit, AddHookEntries(text, config), path);
+  ASSIGN_OR_RETURN(ConfigEdit edit, AddHookEntries(text, config, service), path);
   if (edit.outcome != EditOutcome::kAdded) return edit.outcome;
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);

@@ -27,11 +27,16 @@ struct ConfigEdit {
 // changes. Otherwise the missing entries (path, args, a fixed env and a timeout) are
 // appended to hooks.<stage> and hooks.poststop, every other member kept in its order.
 // Invalid JSON, or hooks of the wrong shape, is InvalidArgument.
-Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config);
+// `service`, when not empty, is the service this runtime is bound to (the shim's
+// --oci-secrets-service, for engines that cannot pass annotations, e.g. Docker < 24): the
+// annotation is set to it when absent; a different annotation already there is refused.
+Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config,
+                                  std::string_view service = {});
 
 // Reads BUNDLE/config.json (bounded), applies AddHookEntries and, for kAdded, rewrites
 // the file atomically with the same mode and owner. Returns the outcome.
 Result<EditOutcome> InjectHooksIntoBundle(const std::string& bundle_dir,
-                                          const ShimConfig& config);
+                                          const ShimConfig& config,
+                                          std::string_view service = {});
 
 }  // namespace ocisecrets

@@ -14,6 +14,7 @@
 
 #include "hook/runtime/bundle_edit.h"
 #include "hook/runtime/runtime_args.h"
+#include "shared/validation.h"
 
 namespace ocisecrets {
 namespace {
@@ -94,8 +95,30 @@ Result<std::string> ResolveRuntime(const std::string& runtime) {
 }
 
 int RunShim(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
   RuntimeInvocation inv;
+  // The shim's own option comes first (Docker's runtimeArgs are put before runc's global
+  // flags) and is removed before the real runtime sees the arguments.
+  std::string service;
+  int first = 1;
+  if (argc > 1) {
+    std::string_view a = argv[1];
+    constexpr std::string_view kFlag = "--oci-secrets-service";
+    if (a == kFlag) {
+      if (argc < 3) {
+        return Fail(inv, Status::InvalidArgument("--oci-secrets-service needs a value"), 2);
+      }
+      service = argv[2];
+      first = 3;
+    } else if (a.substr(0, kFlag.size() + 1) == std::string(kFlag) + "=") {
+      service = std::string(a.substr(kFlag.size() + 1));
+      first = 2;
+    }
+    if (first > 1) {
+      Status valid = ValidateServiceName(service);
+      if (!valid.ok()) return Fail(inv, valid.WithContext("--oci-secrets-service"), 2);
+    }
+  }
+  std::vector<std::string> args(argv + first, argv + argc);
   Result<RuntimeInvocation> parsed = ParseRuntimeArgs(args);
   if (!parsed.ok()) return Fail(inv, parsed.status().WithContext("arguments"), 2);
   inv = std::move(parsed).value();
@@ -107,7 +130,7 @@ int RunShim(int argc, char** argv) {
     std::string bundle = inv.bundle.value_or(".");
     if (bundle.empty()) bundle = ".";
     std::string context = inv.subcommand + ": bundle " + bundle;
-    Result<EditOutcome> outcome = InjectHooksIntoBundle(bundle, *config);
+    Result<EditOutcome> outcome = InjectHooksIntoBundle(bundle, *config, service);
     if (!outcome.ok()) return Fail(inv, outcome.status().WithContext(context), 1);
     if (*outcome != EditOutcome::kNoAnnotation && access(config->hook_path.c_str(), X_OK) != 0) {
       return Fail(inv, PosixError("hook " + config->hook_path, errno).WithContext(context), 1);
@@ -118,7 +141,7 @@ int RunShim(int argc, char** argv) {
   if (!runtime.ok()) return Fail(inv, runtime.status(), 1);
   std::vector<char*> exec_argv;
   exec_argv.push_back(runtime->data());
-  for (int i = 1; i < argc; ++i) exec_argv.push_back(argv[i]);
+  for (int i = first; i < argc; ++i) exec_argv.push_back(argv[i]);
   exec_argv.push_back(nullptr);
   execv(runtime->c_str(), exec_argv.data());
   return Fail(inv, PosixError("exec " + *runtime, errno), 1);

@@ -15,7 +15,8 @@ namespace ocisecrets {
 // NotFound when no executable candidate exists.
 Result<std::string> ResolveRuntime(const std::string& runtime);
 
-// Runs the shim for argv (argv[0] is the shim). Returns only on failure, with the exit
+// Runs the shim for argv (argv[0] is the shim). A leading "--oci-secrets-service NAME"
+// binds this runtime to one service (see AddHookEntries) and is not passed on. Returns only on failure, with the exit
 // code to use, after writing one line to stderr (and to the runtime's --log, if given).
 int RunShim(int argc, char** argv);
 

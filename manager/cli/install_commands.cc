@@ -1,8 +1,95 @@
-// Stub: the engines part replaces this file with the install/uninstall commands.
 #include "manager/cli/install_commands.h"
 
-namespace ocisecrets {
+#include <cstdio>
+#include <memory>
+#include <string>
 
-void RegisterInstallCommands(CLI::App& app) {}
+#include "manager/cli/cli.h"
+#include "manager/cli/install/install.h"
+
+namespace ocisecrets {
+namespace {
+
+struct InstallArgs {
+  std::string engine;
+  InstallOptions options;
+};
+
+void PrintReport(const InstallReport& report, bool dry_run) {
+  for (const std::string& line : report.lines) std::printf("%s\n", line.c_str());
+  if (!report.changed) {
+    std::printf("nothing changed%s\n", dry_run ? " (dry run)" : "");
+  } else if (!report.restart.empty()) {
+    std::printf("%s%s\n", dry_run ? "then: " : "next: ", report.restart.c_str());
+  } else {
+    std::printf("no restart needed\n");
+  }
+  std::fflush(stdout);
+}
+
+void Run(const InstallArgs& args, bool install) {
+  RunOrFail([&]() -> Status {
+    const char* verb = install ? "install" : "uninstall";
+    ASSIGN_OR_RETURN(Engine engine, ParseEngine(args.engine), verb);
+    ASSIGN_OR_RETURN(InstallReport report,
+                     install ? Install(engine, args.options) : Uninstall(engine, args.options),
+                     "");
+    PrintReport(report, args.options.dry_run);
+    return Status::Ok();
+  });
+}
+
+void AddCommonOptions(CLI::App* cmd, InstallArgs* args) {
+  cmd->add_option("engine", args->engine, "docker, containerd, podman, crio or runc")
+      ->required();
+  cmd->add_option("--root", args->options.root,
+                  "Prefix for every file touched (an image or test tree); default /");
+  cmd->add_flag("--dry-run", args->options.dry_run, "Say what would change; write nothing");
+  cmd->add_option("--bundle", args->options.bundle,
+                  "runc: the bundle directory whose config.json gets the hook entries");
+}
+
+}  // namespace
+
+void RegisterInstallCommands(CLI::App& app) {
+  auto install_args = std::make_shared<InstallArgs>();
+  CLI::App* install = app.add_subcommand(
+      "install",
+      "Configure an engine to run the oci-secrets hook.\n"
+      "  docker      adds runtimes.oci-secrets to /etc/docker/daemon.json (backup kept);\n"
+      "              run: docker run --runtime oci-secrets --annotation "
+      "org.oci-secrets.service=S\n"
+      "              (--service S also adds runtime oci-secrets-S, for Docker < 24)\n"
+      "  containerd  writes /etc/containerd/conf.d/oci-secrets.toml (CRI runtime\n"
+      "              \"oci-secrets\") and imports it from /etc/containerd/config.toml\n"
+      "  podman,crio write the hooks.d files oci-secrets-{prestart,poststop}.json in\n"
+      "              /usr/share/containers/oci/hooks.d\n"
+      "  runc        adds hook entries to BUNDLE/config.json (--bundle)\n"
+      "What was written is recorded in /var/lib/oci-secrets/install-manifest.json;\n"
+      "running it again changes nothing.");
+  AddCommonOptions(install, install_args.get());
+  install->add_option("--shim", install_args->options.shim_path,
+                      "The runc-compatible shim the engine runs")
+      ->capture_default_str();
+  install->add_option("--hook", install_args->options.hook_path, "The OCI hook binary")
+      ->capture_default_str();
+  install->add_option("--hook-config", install_args->options.hook_config,
+                      "Passed to the hook as --config FILE (default: the hook's own)");
+  install->add_option("--hook-timeout", install_args->options.hook_timeout,
+                      "Seconds the runtime allows the hook")
+      ->capture_default_str();
+  install->add_option("--service", install_args->options.services,
+                      "docker: also a runtime oci-secrets-NAME bound to service NAME "
+                      "(repeatable)");
+  install->callback([install_args] { Run(*install_args, /*install=*/true); });
+
+  auto uninstall_args = std::make_shared<InstallArgs>();
+  CLI::App* uninstall = app.add_subcommand(
+      "uninstall",
+      "Remove exactly what \"install ENGINE\" wrote (keys and files changed since are\n"
+      "kept and named); restores daemon.json and config.toml to their original JSON/lines.");
+  AddCommonOptions(uninstall, uninstall_args.get());
+  uninstall->callback([uninstall_args] { Run(*uninstall_args, /*install=*/false); });
+}
 
 }  // namespace ocisecrets

@@ -1,13 +1,13 @@
-// `oci-secrets install|uninstall ENGINE`: writes (and removes exactly) the hook
-// configuration for a container engine. Owned by the engines part.
+// The "install" and "uninstall" subcommands of the oci-secrets CLI.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 namespace ocisecrets {
 
-// Adds the install and uninstall subcommands to `app`. Their callbacks use RunOrFail
-// (manager/cli/cli.h) so errors print "Error: ..." and exit 1 like every other command.
+// Adds "install ENGINE" and "uninstall ENGINE" (docker, containerd, podman, crio, runc)
+// to `app`. They print one line per file they touched and whether the engine must be
+// restarted; errors go through RunOrFail (manager/cli/cli.h): "Error: ..." and exit 1.
 void RegisterInstallCommands(CLI::App& app);
 
 }  // namespace ocisecrets

@@ -289,4 +289,16 @@ Result<SecretBytes> Keyring::OpenPayload(std::string_view record_key, std::strin
   return Status::DataLoss("open payload: sealed with unknown keyring term " + std::to_string(term));
 }
 
+Result<std::optional<std::string>> Keyring::Reseal(std::string_view record_key,
+                                                   std::string_view secret_id,
+                                                   std::uint64_t version, std::string_view sealed) {
+  ASSIGN_OR_RETURN(std::uint32_t term, TermOf(sealed), "reseal");
+  if (term == current_term()) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(SecretBytes plain, OpenPayload(record_key, secret_id, version, sealed),
+                   "reseal");
+  ASSIGN_OR_RETURN(std::string resealed, SealPayload(record_key, secret_id, version, plain),
+                   "reseal");
+  return std::optional<std::string>(std::move(resealed));
+}
+
 }  // namespace ocisecrets

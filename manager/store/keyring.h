@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -51,6 +52,13 @@ class Keyring {
   // is unknown (after reloading the keyring once, for terms made by another manager).
   Result<SecretBytes> OpenPayload(std::string_view record_key, std::string_view secret_id,
                                   std::uint64_t version, std::string_view sealed);
+
+  // Re-encrypts a payload sealed under an older term with the current term (the
+  // background re-encryption after Rotate). nullopt when it already uses the current term.
+  // Errors as OpenPayload; the caller stores the result with a compare on mod_revision.
+  Result<std::optional<std::string>> Reseal(std::string_view record_key,
+                                            std::string_view secret_id, std::uint64_t version,
+                                            std::string_view sealed);
 
   // Adds a term with a new random KEK and makes it current; returns it. Blobs sealed
   // under older terms still open (re-encrypting them is the caller's background job).

@@ -171,6 +171,24 @@ TEST_F(KeyringTest, RotateAddsATermAndOldPayloadsStillOpen) {
   EXPECT_EQ(ToString(*(*reopened)->OpenPayload("secrets/a", "a", 1, old_sealed)), "old");
 }
 
+TEST_F(KeyringTest, ResealMovesAnOldPayloadToTheCurrentTerm) {
+  std::string old_sealed = SealOrDie("secrets/a", "a", 4, "rewrap me");
+  Result<std::optional<std::string>> same = ring_->Reseal("secrets/a", "a", 4, old_sealed);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_FALSE(same->has_value()) << "already on the current term";
+
+  ASSERT_EQ(*ring_->Rotate(), 2u);
+  Result<std::optional<std::string>> moved = ring_->Reseal("secrets/a", "a", 4, old_sealed);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  ASSERT_TRUE(moved->has_value());
+  EXPECT_EQ(*Keyring::TermOf(**moved), 2u);
+  EXPECT_EQ(ToString(*ring_->OpenPayload("secrets/a", "a", 4, **moved)), "rewrap me");
+  EXPECT_EQ(ring_->OpenPayload("secrets/b", "a", 4, **moved).status().code(),
+            StatusCode::kDataLoss) << "still bound to its record";
+  EXPECT_EQ(ring_->Reseal("secrets/b", "a", 4, old_sealed).status().code(),
+            StatusCode::kDataLoss) << "a moved blob is not laundered by a reseal";
+}
+
 TEST_F(KeyringTest, AnotherManagersRotationIsPickedUpOnOpen) {
   // Two keyrings on one store stand for two managers sharing etcd.
   Result<std::unique_ptr<Keyring>> other = Keyring::Open(tmp_.File("root.key"), *kv_);

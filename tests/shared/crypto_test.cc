@@ -212,6 +212,18 @@ TEST(CryptoTest, KeysLiveInTheSecureHeapOnceItIsSetUp) {
   EXPECT_TRUE(CRYPTO_secure_allocated(key->data()));
 }
 
+TEST(CryptoTest, KeyBytesFallBackToTheOrdinaryHeapWhenTheSecureHeapIsFull) {
+  Status s = InitSecureHeap();
+  if (!s.ok()) GTEST_SKIP() << "no secure heap here: " << s.ToString();
+  // Larger than the whole secure heap: must still allocate, outside it.
+  KeyBytes big(1 << 20, 0x5a);
+  EXPECT_FALSE(CRYPTO_secure_allocated(big.data()));
+  EXPECT_EQ(big[(1 << 20) - 1], 0x5a);
+  Result<KeyBytes> key = RandomKey();
+  ASSERT_TRUE(key.ok());
+  EXPECT_TRUE(CRYPTO_secure_allocated(key->data())) << "small keys still go to the secure heap";
+}
+
 TEST(CryptoTest, ConstantTimeEqualsComparesContentAndLength) {
   EXPECT_TRUE(ConstantTimeEquals(AsBytes("abc"), AsBytes("abc")));
   EXPECT_FALSE(ConstantTimeEquals(AsBytes("abc"), AsBytes("abd")));

@@ -147,7 +147,8 @@ TEST(ValidationTest, SecretsDirs) {
       {"dot-dot", "/run/../etc", false},
       {"trailing slash", "/run/secrets/", false},
       {"root alone", "/", false},
-      {"windows drive (not yet supported)", "C:\\ProgramData\\Docker\\secrets", false},
+      {"windows default", "C:\\ProgramData\\Docker\\secrets", true},
+      {"windows reserved name", "C:\\app\\CON", false},
   };
   for (const auto& c : cases) {
     Status s = ValidateSecretsDir(c.name);

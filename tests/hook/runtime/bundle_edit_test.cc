@@ -161,6 +161,25 @@ TEST_F(BundleEditTest, KeepsExistingHooksAndAppendsOnlyTheMissingEntry) {
   EXPECT_EQ(out["hooks"]["poststop"].size(), 1u);
 }
 
+TEST_F(BundleEditTest, RuntimeBoundToServiceAddsAnnotationAndHooks) {
+  Result<ConfigEdit> e = AddHookEntries(R"({"ociVersion":"1.0.2"})", config_, "redis");
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  ASSERT_EQ(e->outcome, EditOutcome::kAdded);
+  Json doc = Json::parse(e->new_config);
+  EXPECT_EQ(doc["annotations"]["org.oci-secrets.service"], "redis");
+  EXPECT_EQ(doc["hooks"]["prestart"].size(), 1u);
+  EXPECT_EQ(doc["hooks"]["poststop"].size(), 1u);
+  Result<ConfigEdit> again = AddHookEntries(e->new_config, config_, "redis");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, EditOutcome::kAlreadyPresent);
+}
+
+TEST_F(BundleEditTest, RuntimeBoundToServiceRefusesAnotherServiceAnnotation) {
+  Result<ConfigEdit> e = AddHookEntries(kWithAnnotation, config_, "web");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("differs"), std::string::npos);
+}
+
 struct BadBundle {
   std::string description;
   std::string json;

@@ -1,0 +1,74 @@
+// oci-secrets-hook: the OCI hook. `oci-secrets-hook [--config FILE] STAGE` with the
+// container's state JSON on stdin. See hook/stages/stages.h.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "hook/stages/stages.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: oci-secrets-hook [--config FILE] [prestart|createRuntime|poststop]\n"
+    "  Run by an OCI runtime with the container's state JSON on stdin. Mounts the secrets of\n"
+    "  the service named by the annotation org.oci-secrets.service in a read-only tmpfs at\n"
+    "  the service's secrets dir (default /run/secrets); poststop ends the lease. Without a\n"
+    "  stage (hooks.d files), the state's status picks it: created/creating or stopped.\n"
+    "  Config: --config FILE, else $OCI_SECRETS_HOOK_CONFIG, else /etc/oci-secrets/hook.json\n"
+    "  (optional; keys manager, deadline_ms, secrets_dir, windows_secrets_dir,\n"
+    "  tmpfs_size_bytes, log_file).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First thing: no core dump and no ptrace by the unprivileged may ever see a payload.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+
+  using ocisecrets::hook::ConfigSource;
+  ConfigSource source;
+  const char* stage_name = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      source.path = argv[++i];
+      source.must_exist = true;
+    } else if (arg.rfind("--config=", 0) == 0) {
+      source.path = arg.substr(9);
+      source.must_exist = true;
+    } else if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (stage_name == nullptr && !arg.empty() && arg[0] != '-') {
+      stage_name = argv[i];
+    } else {
+      std::fputs(kUsage, stderr);
+      return 2;
+    }
+  }
+  std::optional<ocisecrets::hook::Stage> stage = ocisecrets::hook::Stage::kFromState;
+  if (stage_name != nullptr) {
+    stage = ocisecrets::hook::ParseStage(stage_name);
+  } else if (isatty(STDIN_FILENO)) {
+    stage = std::nullopt;  // run by hand without a state: show how it is meant to be run
+  }
+  if (!stage) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  if (!source.must_exist) {
+    const char* env = std::getenv(std::string(ocisecrets::hook::kConfigEnv).c_str());
+    if (env != nullptr && *env != '\0') {
+      source.path = env;
+      source.must_exist = true;
+    }
+  }
+  return ocisecrets::hook::RunStage(*stage, STDIN_FILENO, source,
+                                    ocisecrets::hook::MakeApiLeaseClient, stderr);
+}

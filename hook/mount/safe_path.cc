@@ -1,0 +1,225 @@
+#include "hook/mount/safe_path.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "hook/mount/syscalls.h"
+#include "hook/oci/oci_state.h"
+
+namespace ocisecrets::hook {
+namespace {
+
+constexpr std::uint64_t kResolveInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+constexpr std::uint64_t kResolveChild =
+    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+
+// File systems that must never receive a directory or a mount from the hook.
+bool IsPseudoFs(long type) {
+  switch (static_cast<unsigned long>(type)) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case DEVPTS_SUPER_MAGIC:
+    case SECURITYFS_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case BPF_FS_MAGIC:
+    case SELINUX_MAGIC:
+    case PSTOREFS_MAGIC:
+    case EFIVARFS_MAGIC:
+    case NSFS_MAGIC:
+    case BINFMTFS_MAGIC:
+    case 0x19800202:  // mqueue
+    case 0x62656570:  // configfs
+    case 0x65735543:  // fusectl
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status RefusePseudoFs(int fd, std::string_view where) {
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) != 0) return PosixError("statfs " + std::string(where), errno);
+  if (IsPseudoFs(sfs.f_type)) {
+    return Status::FailedPrecondition(std::string(where) +
+                                      ": is on a pseudo file system (proc, sysfs, cgroup, ...)");
+  }
+  return Status::Ok();
+}
+
+Status ResolveError(const std::string& where, int err) {
+  switch (err) {
+    case ENOTDIR:
+      return Status::FailedPrecondition(where + ": not a directory");
+    case ELOOP:
+      return Status::FailedPrecondition(where + ": symlink refused (loop, or leads nowhere)");
+    case EXDEV:
+      return Status::FailedPrecondition(where + ": escapes the container's root");
+    default:
+      return PosixError(where, err);
+  }
+}
+
+std::string Display(const std::vector<std::string>& comps, std::size_t upto) {
+  std::string s;
+  for (std::size_t i = 0; i <= upto && i < comps.size(); ++i) s += "/" + comps[i];
+  return s.empty() ? "/" : s;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> SplitContainerPath(std::string_view path) {
+  if (path.empty() || path.front() != '/') {
+    return Status::InvalidArgument("path must be absolute: " + std::string(path));
+  }
+  std::vector<std::string> comps;
+  std::size_t start = 1;
+  while (start < path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view c = path.substr(start, end - start);
+    if (c.empty()) return Status::InvalidArgument("empty component in " + std::string(path));
+    if (c == "." || c == "..") {
+      return Status::InvalidArgument("\".\" or \"..\" in " + std::string(path));
+    }
+    if (c.find('\0') != std::string_view::npos || c.size() > 255) {
+      return Status::InvalidArgument("bad component in " + std::string(path));
+    }
+    comps.emplace_back(c);
+    start = end + 1;
+  }
+  if (comps.empty()) return Status::InvalidArgument("path must not be \"/\"");
+  return comps;
+}
+
+Result<ScopedFd> OpenRootDir(const std::string& root_path) {
+  int fd = open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open rootfs " + root_path, errno);
+  return ScopedFd(fd);
+}
+
+Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner owner) {
+  ASSIGN_OR_RETURN(std::vector<std::string> comps, SplitContainerPath(path), "");
+  ScopedFd cur(openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!cur.valid()) return PosixError("open rootfs", errno);
+  std::string prefix;
+  bool creating = false;
+  for (std::size_t i = 0; i < comps.size(); ++i) {
+    const std::string& c = comps[i];
+    std::string where = Display(comps, i);
+    if (!creating) {
+      prefix += (prefix.empty() ? "" : "/") + c;
+      open_how how{};
+      how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+      how.resolve = kResolveInRoot;
+      int fd = sys::Openat2(root_fd, prefix.c_str(), &how);
+      if (fd >= 0) {
+        cur.Reset(fd);
+        continue;
+      }
+      if (errno != ENOENT) return ResolveError(where, errno);
+      creating = true;  // this and every later component get created under `cur`
+    }
+    RETURN_IF_ERROR(RefusePseudoFs(cur.get(), i == 0 ? "/" : Display(comps, i - 1)),
+                    "create " + where);
+    bool created = mkdirat(cur.get(), c.c_str(), 0755) == 0;
+    if (!created && errno != EEXIST) {
+      int err = errno;
+      if (err == EROFS) {
+        return Status::FailedPrecondition(
+            "create " + where +
+            ": read-only file system (add the directory to the image, or mount a tmpfs "
+            "on its parent)");
+      }
+      return PosixError("mkdir " + where, err);
+    }
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = kResolveChild;
+    int fd = sys::Openat2(cur.get(), c.c_str(), &how);
+    if (fd < 0) {
+      int err = errno;
+      struct stat st {};
+      if (fstatat(cur.get(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        return Status::FailedPrecondition(
+            where + ": symlink refused (it leads nowhere inside the container's root)");
+      }
+      return ResolveError(where, err);
+    }
+    cur.Reset(fd);
+    if (created && fchownat(cur.get(), "", owner.uid, owner.gid, AT_EMPTY_PATH) != 0) {
+      return PosixError("chown " + where, errno);
+    }
+  }
+  RETURN_IF_ERROR(RefusePseudoFs(cur.get(), path), "");
+  RETURN_IF_ERROR(RefuseMountPoint(cur.get()), std::string(path));
+  return cur;
+}
+
+Status RefuseMountPoint(int dir_fd) {
+  struct statx stx {};
+  if (statx(dir_fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &stx) !=
+      0) {
+    return PosixError("statx", errno);
+  }
+  if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) {
+    if (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) {
+      return Status::FailedPrecondition("already a mount point");
+    }
+    return Status::Ok();
+  }
+  // Older kernels: a mount root has another mount id than its parent.
+  struct statx parent {};
+  if (statx(dir_fd, "..", AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &parent) != 0) {
+    return PosixError("statx ..", errno);
+  }
+  if (!(stx.stx_mask & STATX_MNT_ID) || !(parent.stx_mask & STATX_MNT_ID)) {
+    return Status::FailedPrecondition("cannot tell whether it is a mount point");
+  }
+  if (stx.stx_mnt_id != parent.stx_mnt_id) return Status::FailedPrecondition("already a mount point");
+  return Status::Ok();
+}
+
+Status RefuseSharedMount(int dir_fd) {
+  struct statx stx {};
+  if (statx(dir_fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) {
+    return PosixError("statx", errno);
+  }
+  if (!(stx.stx_mask & STATX_MNT_ID)) return Status::FailedPrecondition("no mount id (kernel too old)");
+  int fd = open("/proc/thread-self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open /proc/thread-self/mountinfo", errno);
+  Result<std::string> text = ReadAllBounded(fd, 64 << 20);
+  close(fd);
+  if (!text.ok()) return text.status().WithContext("read /proc/thread-self/mountinfo");
+  std::string want = std::to_string(stx.stx_mnt_id) + " ";
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    std::size_t eol = text->find('\n', pos);
+    if (eol == std::string::npos) eol = text->size();
+    std::string_view line(text->data() + pos, eol - pos);
+    if (line.starts_with(want)) {
+      // Optional fields sit between the 6th field and the " - " separator.
+      std::size_t sep = line.find(" - ");
+      std::string_view head = line.substr(0, sep);
+      if (head.find(" shared:") != std::string_view::npos) {
+        return Status::FailedPrecondition(
+            "the mount holding it has shared propagation (a mount here would reach other "
+            "namespaces); use rootfsPropagation private or slave");
+      }
+      return Status::Ok();
+    }
+    pos = eol + 1;
+  }
+  return Status::FailedPrecondition("mount " + std::to_string(stx.stx_mnt_id) +
+                                    " not in mountinfo");
+}
+
+}  // namespace ocisecrets::hook

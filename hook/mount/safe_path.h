@@ -1,0 +1,47 @@
+// Resolving and creating the secrets dir inside a container's rootfs without ever leaving
+// it: every step is relative to a directory fd, never a path string resolved in user space.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hook/mount/scoped_fd.h"
+#include "shared/status.h"
+
+namespace ocisecrets::hook {
+
+// Owner given to the directories the hook creates (the container's root, mapped).
+struct DirOwner {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Splits an absolute container path ("/run/secrets") into its components. Refuses (as
+// InvalidArgument) a relative path, "/", ".", ".." and empty components.
+Result<std::vector<std::string>> SplitContainerPath(std::string_view path);
+
+// Opens the rootfs directory (a host path in the current mount namespace) as an O_PATH
+// directory fd.
+Result<ScopedFd> OpenRootDir(const std::string& root_path);
+
+// Returns an O_PATH fd on the directory `path` (absolute, as the container sees it) inside
+// `root_fd`. Existing components resolve with openat2(RESOLVE_IN_ROOT |
+// RESOLVE_NO_MAGICLINKS), so symlinks in the image stay inside the root. Missing
+// components are created one mkdirat at a time (mode 0755, chowned to `owner`) and opened
+// with RESOLVE_NO_SYMLINKS, so a dangling symlink is refused, never followed. Refused with
+// FailedPrecondition: a component that is not a directory, a target that is already a
+// mount point, a pseudo file system (proc, sysfs, cgroup, ...) on the way.
+Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner owner);
+
+// FailedPrecondition when `dir_fd` is the root of a mount (something is mounted there).
+Status RefuseMountPoint(int dir_fd);
+
+// FailedPrecondition when the mount holding `dir_fd` has shared propagation: a mount
+// made under it would be copied to its peers, possibly the host's mount table. Reads
+// /proc/thread-self/mountinfo of the current mount namespace.
+Status RefuseSharedMount(int dir_fd);
+
+}  // namespace ocisecrets::hook

@@ -1,0 +1,782 @@
+#include "manager/cli/install/install.h"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "hook/runtime/file_util.h"
+#include "hook/runtime/shim_config.h"
+#include "shared/validation.h"
+
+namespace ocisecrets {
+namespace {
+
+using Json = nlohmann::ordered_json;
+using Pointer = Json::json_pointer;
+
+constexpr std::size_t kMaxFileBytes = 4 * 1024 * 1024;
+constexpr std::string_view kBackupSuffix = ".oci-secrets.bak";
+constexpr std::string_view kDaemonJson = "/etc/docker/daemon.json";
+constexpr std::string_view kContainerdConfig = "/etc/containerd/config.toml";
+constexpr std::string_view kContainerdDropIn = "/etc/containerd/conf.d/oci-secrets.toml";
+constexpr std::string_view kHooksDir = "/usr/share/containers/oci/hooks.d";
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+// The state of one run of install or uninstall: options, manifest, report.
+class Session {
+ public:
+  Session(Engine engine, const InstallOptions& options)
+      : options_(options), name_(EngineName(engine)) {}
+
+  Status LoadManifest() {
+    ASSIGN_OR_RETURN(std::optional<std::string> text, ReadOptional(std::string(kManifestPath)),
+                     "manifest");
+    if (!text) {
+      manifest_ = Json{{"version", 1}, {"engines", Json::object()}};
+    } else {
+      manifest_ = Json::parse(*text, nullptr, false);
+      if (manifest_.is_discarded() || !manifest_.is_object() ||
+          !manifest_.contains("engines") || !manifest_["engines"].is_object()) {
+        return Status::DataLoss(Host(std::string(kManifestPath)) + ": not a valid manifest");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status SaveManifest() {
+    if (options_.dry_run || !manifest_dirty_) return Status::Ok();
+    Json& engines = manifest_["engines"];
+    if (engines.contains(name_) && Record().empty()) engines.erase(name_);
+    std::string path = Host(std::string(kManifestPath));
+    if (engines.empty()) {
+      if (unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError("remove " + path, errno);
+      return Status::Ok();
+    }
+    return WriteHostFile(std::string(kManifestPath), manifest_.dump(2) + "\n", 0600);
+  }
+
+  // This engine's record in the manifest.
+  Json& Record() {
+    Json& r = manifest_["engines"][name_];
+    if (r.is_null()) r = Json::object();
+    return r;
+  }
+
+  void Say(std::string line) { report_.lines.push_back(std::move(line)); }
+  void Changed() { report_.changed = true; }
+  InstallReport& report() { return report_; }
+  const InstallOptions& options() const { return options_; }
+  std::string Verb(std::string_view done, std::string_view would) const {
+    return std::string(options_.dry_run ? would : done);
+  }
+
+  std::string Host(const std::string& path) const { return options_.root + path; }
+
+  Result<std::optional<std::string>> ReadOptional(const std::string& path) const {
+    Result<std::string> text = ReadFileBounded(Host(path), kMaxFileBytes);
+    if (!text.ok()) {
+      if (text.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+      return text.status();
+    }
+    return std::optional<std::string>(std::move(text).value());
+  }
+
+  // Writes `path` (unprefixed) atomically, keeping the mode and owner of an existing
+  // file, creating missing parent directories (0755).
+  Status WriteHostFile(const std::string& path, const std::string& content, mode_t new_mode) {
+    std::string host = Host(path);
+    struct stat st{};
+    mode_t mode = new_mode;
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    if (stat(host.c_str(), &st) == 0) {
+      mode = st.st_mode & 07777;
+      uid = st.st_uid;
+      gid = st.st_gid;
+    } else {
+      RETURN_IF_ERROR(MakeParents(host), "write " + host);
+    }
+    return ReplaceFileAtomically(host, content, mode, uid, gid).WithContext("write " + host);
+  }
+
+  Status RemoveHostFile(const std::string& path) {
+    std::string host = Host(path);
+    if (unlink(host.c_str()) != 0 && errno != ENOENT) return PosixError("remove " + host, errno);
+    return Status::Ok();
+  }
+
+  // Copies the current bytes of `path` to path.oci-secrets.bak unless a backup exists.
+  Result<std::string> Backup(const std::string& path, const std::string& bytes) {
+    std::string backup = path + std::string(kBackupSuffix);
+    struct stat st{};
+    if (stat(Host(backup).c_str(), &st) == 0) return backup;  // the first original stays
+    if (!options_.dry_run) {
+      struct stat orig{};
+      mode_t mode = stat(Host(path).c_str(), &orig) == 0 ? (orig.st_mode & 07777) : 0600;
+      RETURN_IF_ERROR(WriteHostFile(backup, bytes, mode), "backup");
+    }
+    return backup;
+  }
+
+  void MarkManifestDirty() { manifest_dirty_ = true; }
+
+  // True when another engine's record lists the owned file `path`.
+  bool OwnedByOtherEngine(const std::string& path) const {
+    for (const auto& [engine, record] : manifest_["engines"].items()) {
+      if (engine == name_ || !record.contains("files")) continue;
+      for (const Json& f : record["files"]) {
+        if (f.value("path", "") == path) return true;
+      }
+    }
+    return false;
+  }
+
+  // The recorded hash of an owned file, from any engine's record.
+  std::optional<std::string> RecordedHash(const std::string& path) const {
+    for (const auto& [engine, record] : manifest_["engines"].items()) {
+      if (!record.contains("files")) continue;
+      for (const Json& f : record["files"]) {
+        if (f.value("path", "") == path) return f.value("sha256", "");
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  static Status MakeParents(const std::string& file) {
+    std::size_t pos = 1;
+    while ((pos = file.find('/', pos)) != std::string::npos) {
+      std::string dir = file.substr(0, pos);
+      if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        return PosixError("mkdir " + dir, errno);
+      }
+      ++pos;
+    }
+    return Status::Ok();
+  }
+
+  const InstallOptions& options_;
+  std::string name_;
+  Json manifest_;
+  bool manifest_dirty_ = false;
+  InstallReport report_;
+};
+
+// ---- files we own entirely (hooks.d JSON, drop-ins) ----
+
+Status InstallOwnedFile(Session& s, const std::string& path, const std::string& content) {
+  std::string host = s.Host(path);
+  ASSIGN_OR_RETURN(std::optional<std::string> current, s.ReadOptional(path), "read " + host);
+  std::string hash = Sha256Hex(content);
+  Json& files = s.Record()["files"];
+  if (files.is_null()) files = Json::array();
+  bool recorded = std::any_of(files.begin(), files.end(),
+                              [&](const Json& f) { return f.value("path", "") == path; });
+  if (current && *current == content) {
+    std::optional<std::string> known = s.RecordedHash(path);
+    if (!known) {
+      s.Say("unchanged: " + host + " (already there, not written by install: uninstall leaves it)");
+      return Status::Ok();
+    }
+    s.Say("unchanged: " + host);
+    if (recorded) return Status::Ok();
+    // Written for another engine: record it for this one too, so it stays until both go.
+  } else {
+    if (current) {
+      std::optional<std::string> known = s.RecordedHash(path);
+      if (!known || *known != Sha256Hex(*current)) {
+        return Status::FailedPrecondition(host +
+                                          ": exists and was not written by oci-secrets; "
+                                          "not overwriting it (move it away and retry)");
+      }
+    }
+    if (!s.options().dry_run) RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
+    s.Say(s.Verb("wrote ", "would write ") + host);
+    s.Changed();
+  }
+  {
+    files.erase(std::remove_if(files.begin(), files.end(),
+                               [&](const Json& f) { return f.value("path", "") == path; }),
+                files.end());
+    files.push_back(Json{{"path", path}, {"sha256", hash}});
+    s.MarkManifestDirty();
+  }
+  return Status::Ok();
+}
+
+Status UninstallOwnedFiles(Session& s) {
+  Json& record = s.Record();
+  if (!record.contains("files")) return Status::Ok();
+  for (const Json& f : record["files"]) {
+    std::string path = f.value("path", "");
+    std::string host = s.Host(path);
+    if (s.OwnedByOtherEngine(path)) {
+      s.Say("kept " + host + ": also installed for another engine");
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::optional<std::string> current, s.ReadOptional(path), "read " + host);
+    if (!current) {
+      s.Say("already gone: " + host);
+      continue;
+    }
+    if (Sha256Hex(*current) != f.value("sha256", "")) {
+      s.Say("kept " + host + ": changed since install; remove it by hand if unwanted");
+      continue;
+    }
+    if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(path), "");
+    s.Say(s.Verb("removed ", "would remove ") + host);
+    s.Changed();
+  }
+  record.erase("files");
+  s.MarkManifestDirty();
+  return Status::Ok();
+}
+
+// ---- additions to JSON files the user owns (daemon.json, a bundle's config.json) ----
+
+struct JsonAdd {
+  std::string pointer;  // the object or array added to
+  std::string name;     // member name; empty: append to an array
+  Json value;
+};
+
+Result<Json> ParseUserJson(const std::string& host, const std::string& text) {
+  Json doc = Json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return Status::InvalidArgument(host + ": not valid JSON");
+  if (!doc.is_object()) return Status::InvalidArgument(host + ": not a JSON object");
+  return doc;
+}
+
+// Makes sure the container at `pointer` exists, creating objects (and, for the last
+// level when `array`, an array); appends the pointers it created to `created`.
+Status EnsureContainer(Json& doc, const std::string& pointer, bool array,
+                       std::vector<std::string>& created) {
+  Pointer ptr(pointer);
+  std::vector<std::string> tokens;
+  for (Pointer p = ptr; !p.empty(); p.pop_back()) tokens.insert(tokens.begin(), p.back());
+  Json* node = &doc;
+  std::string path;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    path += "/" + tokens[i];
+    bool last = i + 1 == tokens.size();
+    if (!node->contains(tokens[i]) || (*node)[tokens[i]].is_null()) {
+      (*node)[tokens[i]] = (last && array) ? Json::array() : Json::object();
+      created.push_back(path);
+    }
+    node = &(*node)[tokens[i]];
+    bool ok = (last && array) ? node->is_array() : node->is_object();
+    if (!ok) {
+      return Status::InvalidArgument(path.substr(1) + ": not " +
+                                     ((last && array) ? "an array" : "an object"));
+    }
+  }
+  return Status::Ok();
+}
+
+Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<JsonAdd>& adds,
+                       std::string_view what) {
+  std::string host = s.Host(path);
+  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
+  Json doc = Json::object();
+  if (text) {
+    ASSIGN_OR_RETURN(doc, ParseUserJson(host, *text), "");
+  }
+  std::vector<std::string> created;
+  std::vector<JsonAdd> done;
+  for (const JsonAdd& add : adds) {
+    RETURN_IF_ERROR(EnsureContainer(doc, add.pointer, add.name.empty(), created), host);
+    Json& container = doc[Pointer(add.pointer)];
+    if (add.name.empty()) {
+      if (std::find(container.begin(), container.end(), add.value) != container.end()) continue;
+      container.push_back(add.value);
+    } else {
+      if (container.contains(add.name)) {
+        if (container[add.name] == add.value) continue;
+        return Status::FailedPrecondition(host + ": " + add.pointer.substr(1) + "." + add.name +
+                                          " is already defined differently; not changing it");
+      }
+      container[add.name] = add.value;
+    }
+    done.push_back(add);
+  }
+  if (done.empty()) {
+    s.Say("unchanged: " + host + " (" + std::string(what) + " already there)");
+    return Status::Ok();
+  }
+  Json& edits = s.Record()["json_edits"];
+  if (edits.is_null()) edits = Json::array();
+  Json* edit = nullptr;
+  for (Json& e : edits) {
+    if (e.value("path", "") == path) edit = &e;
+  }
+  // Back up the user's original only: a later install (e.g. one more --service) edits
+  // a file that already holds our earlier additions.
+  std::string backup = edit != nullptr ? (*edit).value("backup", "") : "";
+  if (text && edit == nullptr) {
+    ASSIGN_OR_RETURN(backup, s.Backup(path, *text), "");
+  }
+  if (!s.options().dry_run) {
+    RETURN_IF_ERROR(s.WriteHostFile(path, doc.dump(2) + "\n", 0644), "");
+  }
+  std::string line = s.Verb("updated ", "would update ") + host + ": added " + std::string(what);
+  if (!backup.empty()) line += "; backup " + s.Host(backup);
+  s.Say(line);
+  s.Changed();
+
+  if (edit == nullptr) {
+    edits.push_back(Json{{"path", path}, {"created_file", !text}, {"backup", backup},
+                         {"created", Json::array()}, {"adds", Json::array()}});
+    edit = &edits.back();
+  }
+  for (const std::string& c : created) (*edit)["created"].push_back(c);
+  for (const JsonAdd& a : done) {
+    (*edit)["adds"].push_back(Json{{"pointer", a.pointer}, {"name", a.name}, {"value", a.value}});
+  }
+  s.MarkManifestDirty();
+  return Status::Ok();
+}
+
+Status UninstallJsonAdds(Session& s) {
+  Json& record = s.Record();
+  if (!record.contains("json_edits")) return Status::Ok();
+  for (const Json& edit : record["json_edits"]) {
+    std::string path = edit.value("path", "");
+    std::string host = s.Host(path);
+    ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
+    if (!text) {
+      s.Say("already gone: " + host);
+      continue;
+    }
+    ASSIGN_OR_RETURN(Json doc, ParseUserJson(host, *text), "");
+    std::vector<std::string> kept;
+    const Json before = doc;
+    const Json& adds = edit["adds"];
+    for (auto it = adds.rbegin(); it != adds.rend(); ++it) {
+      std::string pointer = it->value("pointer", "");
+      std::string name = it->value("name", "");
+      const Json& value = (*it)["value"];
+      Pointer ptr(pointer);
+      bool removed = false;
+      if (doc.contains(ptr)) {
+        Json& container = doc[ptr];
+        if (name.empty() && container.is_array()) {
+          auto found = std::find(container.begin(), container.end(), value);
+          if (found != container.end()) {
+            container.erase(found);
+            removed = true;
+          }
+        } else if (!name.empty() && container.is_object() && container.contains(name) &&
+                   container[name] == value) {
+          container.erase(name);
+          removed = true;
+        }
+      }
+      if (!removed) kept.push_back(pointer.substr(1) + (name.empty() ? "" : "." + name));
+    }
+    std::vector<std::string> created = edit["created"].get<std::vector<std::string>>();
+    std::sort(created.begin(), created.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const std::string& c : created) {
+      Pointer ptr(c);
+      if (doc.contains(ptr) && doc[ptr].empty()) doc[ptr.parent_pointer()].erase(ptr.back());
+    }
+    if (doc == before) {
+      s.Say("unchanged: " + host);
+    } else if (edit.value("created_file", false) && doc.empty()) {
+      if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(path), "");
+      s.Say(s.Verb("removed ", "would remove ") + host + " (install had created it)");
+      s.Changed();
+    } else {
+      if (!s.options().dry_run) {
+        RETURN_IF_ERROR(s.WriteHostFile(path, doc.dump(2) + "\n", 0644), "");
+      }
+      s.Say(s.Verb("updated ", "would update ") + host + ": removed what install added");
+      s.Changed();
+    }
+    for (const std::string& k : kept) {
+      s.Say("kept " + k + " in " + host + ": changed since install; remove it by hand");
+    }
+    std::string backup = edit.value("backup", "");
+    if (!backup.empty()) {
+      ASSIGN_OR_RETURN(std::optional<std::string> saved, s.ReadOptional(backup), "backup");
+      if (saved) {
+        Json original = Json::parse(*saved, nullptr, false);
+        if (!original.is_discarded() && original == doc) {
+          if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(backup), "");
+          s.Say(s.Verb("removed backup ", "would remove backup ") + s.Host(backup) +
+                " (same JSON as the file now)");
+        } else {
+          s.Say("kept backup " + s.Host(backup) + ": differs from the file now");
+        }
+      }
+    }
+  }
+  record.erase("json_edits");
+  s.MarkManifestDirty();
+  return Status::Ok();
+}
+
+// ---- one line of a TOML file the user owns (containerd's imports) ----
+
+std::string Trim(std::string_view s) {
+  std::size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  std::size_t e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) out += l + "\n";
+  return out;
+}
+
+bool IsImportsLine(const std::string& line) {
+  std::string t = Trim(line);
+  if (t.rfind("imports", 0) != 0) return false;
+  return Trim(t.substr(7)).rfind('=', 0) == 0;
+}
+
+// Refuses, before anything is written, a config.toml whose imports we cannot edit.
+Status CheckContainerdImports(Session& s) {
+  const std::string path(kContainerdConfig);
+  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + s.Host(path));
+  if (!text) return Status::Ok();
+  std::vector<std::string> lines = SplitLines(*text);
+  auto imports = std::find_if(lines.begin(), lines.end(), IsImportsLine);
+  if (imports == lines.end()) return Status::Ok();
+  std::size_t open = imports->find('[');
+  std::size_t close = imports->rfind(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    return Status::FailedPrecondition(s.Host(path) +
+                                      ": its imports list spans several lines; add \"" +
+                                      std::string(kContainerdDropIn) +
+                                      "\" to it by hand, then run install again");
+  }
+  return Status::Ok();
+}
+
+Status InstallContainerdImport(Session& s) {
+  const std::string path(kContainerdConfig);
+  std::string host = s.Host(path);
+  const std::string quoted = "\"" + std::string(kContainerdDropIn) + "\"";
+  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
+  Json record{{"path", path}, {"created_file", !text}};
+  std::string content;
+  if (!text) {
+    record["original"] = nullptr;
+    record["line"] = "imports = [" + quoted + "]";
+    content = "version = 2\n" + record["line"].get<std::string>() + "\n";
+  } else {
+    std::vector<std::string> lines = SplitLines(*text);
+    auto imports = std::find_if(lines.begin(), lines.end(), IsImportsLine);
+    if (imports != lines.end() && imports->find(quoted) != std::string::npos) {
+      s.Say("unchanged: " + host + " (imports " + std::string(kContainerdDropIn) + ")");
+      return Status::Ok();
+    }
+    if (imports == lines.end()) {
+      // Top-level keys must come before the first table.
+      auto table = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return Trim(l).rfind('[', 0) == 0;
+      });
+      record["original"] = nullptr;
+      record["line"] = "imports = [" + quoted + "]";
+      lines.insert(table, record["line"].get<std::string>());
+    } else {
+      std::size_t open = imports->find('[');
+      std::size_t close = imports->rfind(']');
+      if (open == std::string::npos || close == std::string::npos || close < open) {
+        return Status::FailedPrecondition(
+            host + ": its imports list spans several lines; add " + quoted +
+            " to it by hand, then run install again");
+      }
+      std::string inner = Trim(imports->substr(open + 1, close - open - 1));
+      std::string updated = imports->substr(0, close) + (inner.empty() ? "" : ", ") + quoted +
+                            imports->substr(close);
+      if (inner.empty()) updated = imports->substr(0, open + 1) + quoted + imports->substr(close);
+      record["original"] = *imports;
+      record["line"] = updated;
+      *imports = updated;
+    }
+    content = JoinLines(lines);
+    ASSIGN_OR_RETURN(std::string backup, s.Backup(path, *text), "");
+    record["backup"] = backup;
+  }
+  if (!s.options().dry_run) RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
+  s.Say(s.Verb("updated ", "would update ") + host + ": imports " +
+        std::string(kContainerdDropIn));
+  s.Changed();
+  s.Record()["line_edit"] = record;
+  s.MarkManifestDirty();
+  return Status::Ok();
+}
+
+Status UninstallContainerdImport(Session& s) {
+  Json& r = s.Record();
+  if (!r.contains("line_edit")) return Status::Ok();
+  const Json& edit = r["line_edit"];
+  std::string path = edit.value("path", "");
+  std::string host = s.Host(path);
+  std::string line = edit.value("line", "");
+  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
+  if (!text) {
+    s.Say("already gone: " + host);
+  } else {
+    std::vector<std::string> lines = SplitLines(*text);
+    auto it = std::find(lines.begin(), lines.end(), line);
+    if (it == lines.end()) {
+      s.Say("kept " + host + ": its imports line changed since install; remove " +
+            std::string(kContainerdDropIn) + " from it by hand");
+    } else {
+      if (edit["original"].is_null()) {
+        lines.erase(it);
+      } else {
+        *it = edit["original"].get<std::string>();
+      }
+      std::string content = JoinLines(lines);
+      bool remove = edit.value("created_file", false) && Trim(content) == "version = 2";
+      if (!s.options().dry_run) {
+        if (remove) {
+          RETURN_IF_ERROR(s.RemoveHostFile(path), "");
+        } else {
+          RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
+        }
+      }
+      s.Say(s.Verb(remove ? "removed " : "updated ", remove ? "would remove " : "would update ") +
+            host + (remove ? " (install had created it)" : ": restored its imports line"));
+      s.Changed();
+      std::string backup = edit.value("backup", "");
+      if (!backup.empty()) {
+        ASSIGN_OR_RETURN(std::optional<std::string> saved, s.ReadOptional(backup), "backup");
+        if (saved && *saved == content) {
+          if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(backup), "");
+          s.Say(s.Verb("removed backup ", "would remove backup ") + s.Host(backup));
+        } else if (saved) {
+          s.Say("kept backup " + s.Host(backup) + ": differs from the file now");
+        }
+      }
+    }
+  }
+  r.erase("line_edit");
+  s.MarkManifestDirty();
+  return Status::Ok();
+}
+
+// ---- what each engine gets ----
+
+Json HookEntry(const InstallOptions& o, std::string_view stage) {
+  Json args = Json::array({"oci-secrets-hook"});
+  if (!o.hook_config.empty()) {
+    args.push_back("--config");
+    args.push_back(o.hook_config);
+  }
+  args.push_back(std::string(stage));
+  return Json{{"path", o.hook_path},
+              {"args", args},
+              {"env", Json::array({std::string(kHookEnvPath)})},
+              {"timeout", o.hook_timeout}};
+}
+
+std::string ContainerdDropIn(const InstallOptions& o) {
+  const std::string table =
+      "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-secrets]";
+  return "# Written by \"oci-secrets install containerd\"; \"oci-secrets uninstall containerd\""
+         " removes it.\n"
+         "# A CRI runtime (RuntimeClass handler) \"oci-secrets\": runc behind the oci-secrets"
+         " shim.\nversion = 2\n\n" +
+         table + "\n  runtime_type = \"io.containerd.runc.v2\"\n" + table.substr(0, table.size() - 1) +
+         ".options]\n    BinaryName = " + Json(o.shim_path).dump() + "\n";
+}
+
+Status CheckOptions(const InstallOptions& o) {
+  for (const std::string* p : {&o.shim_path, &o.hook_path}) {
+    if (p->empty() || (*p)[0] != '/') {
+      return Status::InvalidArgument("\"" + *p + "\": the shim and hook paths must be absolute");
+    }
+  }
+  if (!o.hook_config.empty() && o.hook_config[0] != '/') {
+    return Status::InvalidArgument("--hook-config must be an absolute path");
+  }
+  if (!o.root.empty() && o.root[0] != '/') {
+    return Status::InvalidArgument("--root must be an absolute path");
+  }
+  if (o.hook_timeout < 1 || o.hook_timeout > 300) {
+    return Status::InvalidArgument("--hook-timeout must be 1 to 300 seconds");
+  }
+  for (const std::string& service : o.services) {
+    RETURN_IF_ERROR(ValidateServiceName(service), "--service");
+  }
+  return Status::Ok();
+}
+
+std::string BundleConfigPath(const InstallOptions& o) {
+  std::string bundle = o.bundle;
+  while (bundle.size() > 1 && bundle.back() == '/') bundle.pop_back();
+  return bundle + "/config.json";
+}
+
+}  // namespace
+
+Result<Engine> ParseEngine(std::string_view name) {
+  if (name == "docker") return Engine::kDocker;
+  if (name == "containerd") return Engine::kContainerd;
+  if (name == "podman") return Engine::kPodman;
+  if (name == "crio" || name == "cri-o") return Engine::kCrio;
+  if (name == "runc") return Engine::kRunc;
+  return Status::InvalidArgument("unknown engine \"" + std::string(name) +
+                                 "\" (docker, containerd, podman, crio, runc)");
+}
+
+std::string_view EngineName(Engine engine) {
+  switch (engine) {
+    case Engine::kDocker:
+      return "docker";
+    case Engine::kContainerd:
+      return "containerd";
+    case Engine::kPodman:
+      return "podman";
+    case Engine::kCrio:
+      return "crio";
+    case Engine::kRunc:
+      return "runc";
+  }
+  return "unknown";
+}
+
+std::string HooksDJson(const InstallOptions& options, std::string_view stage) {
+  Json doc{{"version", "1.0.0"},
+           {"hook", HookEntry(options, stage)},
+           {"when", Json{{"annotations", Json{{"^org\\.oci-secrets\\.service$", ".*"}}}}},
+           {"stages", Json::array({std::string(stage)})}};
+  return doc.dump(2) + "\n";
+}
+
+Result<InstallReport> Install(Engine engine, const InstallOptions& o) {
+  RETURN_IF_ERROR(CheckOptions(o), "install");
+  Session s(engine, o);
+  std::string context = "install " + std::string(EngineName(engine));
+  RETURN_IF_ERROR(s.LoadManifest(), context);
+  switch (engine) {
+    case Engine::kDocker: {
+      std::vector<JsonAdd> adds;
+      adds.push_back({"/runtimes", "oci-secrets", Json{{"path", o.shim_path}}});
+      std::string what = "runtimes.oci-secrets";
+      for (const std::string& service : o.services) {
+        adds.push_back({"/runtimes", "oci-secrets-" + service,
+                        Json{{"path", o.shim_path},
+                             {"runtimeArgs", Json::array({"--oci-secrets-service", service})}}});
+        what += ", runtimes.oci-secrets-" + service;
+      }
+      RETURN_IF_ERROR(InstallJsonAdds(s, std::string(kDaemonJson), adds, what), context);
+      if (s.report().changed) {
+        s.report().restart =
+            "reload dockerd to load the runtime: systemctl reload docker (or kill -HUP the "
+            "dockerd process)";
+      }
+      break;
+    }
+    case Engine::kContainerd:
+      RETURN_IF_ERROR(CheckContainerdImports(s), context);
+      RETURN_IF_ERROR(InstallOwnedFile(s, std::string(kContainerdDropIn), ContainerdDropIn(o)),
+                      context);
+      RETURN_IF_ERROR(InstallContainerdImport(s), context);
+      if (s.report().changed) {
+        s.report().restart = "restart containerd: systemctl restart containerd";
+      }
+      break;
+    case Engine::kPodman:
+    case Engine::kCrio:
+      for (const char* stage : {"prestart", "poststop"}) {
+        RETURN_IF_ERROR(InstallOwnedFile(s,
+                                         std::string(kHooksDir) + "/oci-secrets-" + stage +
+                                             ".json",
+                                         HooksDJson(o, stage)),
+                        context);
+      }
+      if (s.report().changed && engine == Engine::kCrio) {
+        s.report().restart =
+            "CRI-O watches its hooks directories; restart crio if its hooks_dir does not "
+            "list " + std::string(kHooksDir);
+      }
+      break;
+    case Engine::kRunc: {
+      // The bundle is a path on the target system, so under --root like every other.
+      if (o.bundle.empty() || o.bundle[0] != '/') {
+        return Status::InvalidArgument(
+            context + ": runc has no global configuration: give --bundle /ABSOLUTE/DIR, the "
+                      "bundle whose config.json gets the hook entries");
+      }
+      RETURN_IF_ERROR(InstallJsonAdds(s, BundleConfigPath(o),
+                                      {{"/hooks/prestart", "", HookEntry(o, "prestart")},
+                                       {"/hooks/poststop", "", HookEntry(o, "poststop")}},
+                                      "hooks.prestart and hooks.poststop entries"),
+                      context);
+      break;
+    }
+  }
+  RETURN_IF_ERROR(s.SaveManifest(), context + ": manifest");
+  return std::move(s.report());
+}
+
+Result<InstallReport> Uninstall(Engine engine, const InstallOptions& o) {
+  if (!o.root.empty() && o.root[0] != '/') {
+    return Status::InvalidArgument("uninstall: --root must be an absolute path");
+  }
+  Session s(engine, o);
+  std::string context = "uninstall " + std::string(EngineName(engine));
+  RETURN_IF_ERROR(s.LoadManifest(), context);
+  if (s.Record().empty()) {
+    s.Say("nothing recorded for " + std::string(EngineName(engine)) + ": nothing to remove");
+    return std::move(s.report());
+  }
+  RETURN_IF_ERROR(UninstallContainerdImport(s), context);
+  RETURN_IF_ERROR(UninstallJsonAdds(s), context);
+  RETURN_IF_ERROR(UninstallOwnedFiles(s), context);
+  if (s.report().changed) {
+    switch (engine) {
+      case Engine::kDocker:
+        s.report().restart =
+            "reload dockerd: systemctl reload docker (containers using the runtime keep "
+            "running)";
+        break;
+      case Engine::kContainerd:
+        s.report().restart = "restart containerd: systemctl restart containerd";
+        break;
+      default:
+        break;
+    }
+  }
+  RETURN_IF_ERROR(s.SaveManifest(), context + ": manifest");
+  return std::move(s.report());
+}
+
+}  // namespace ocisecrets

@@ -1,0 +1,64 @@
+// "oci-secrets install|uninstall ENGINE": writes (and removes exactly) the configuration
+// that makes an engine run the oci-secrets hook. What was written is recorded in a
+// manifest so that uninstall removes that and nothing else.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+enum class Engine { kDocker, kContainerd, kPodman, kCrio, kRunc };
+
+inline constexpr std::string_view kInstalledShimPath =
+    "/usr/libexec/oci-secrets/oci-secrets-runtime";
+inline constexpr std::string_view kInstalledHookPath = "/usr/libexec/oci-secrets/oci-secrets-hook";
+// Under the root prefix.
+inline constexpr std::string_view kManifestPath = "/var/lib/oci-secrets/install-manifest.json";
+
+// "docker", "containerd", "podman", "crio", "runc"; anything else is InvalidArgument.
+Result<Engine> ParseEngine(std::string_view name);
+std::string_view EngineName(Engine engine);
+
+struct InstallOptions {
+  // Prefix for every file written (tests use a temporary tree); empty means "/". The
+  // paths written inside configuration files are the unprefixed ones.
+  std::string root;
+  std::string shim_path = std::string(kInstalledShimPath);
+  std::string hook_path = std::string(kInstalledHookPath);
+  // Passed to the hook as "--config FILE" by the hooks.d files and runc entries.
+  std::string hook_config;
+  int hook_timeout = 10;
+  // docker: also one runtime "oci-secrets-NAME" per service, bound to it, for daemons
+  // older than 24.0 that cannot pass --annotation.
+  std::vector<std::string> services;
+  // runc: the bundle whose config.json gets the entries (runc has no global config).
+  std::string bundle;
+  // Say what would change, write nothing.
+  bool dry_run = false;
+};
+
+struct InstallReport {
+  std::vector<std::string> lines;  // one per file: what changed, or that nothing did
+  bool changed = false;
+  std::string restart;  // what the engine needs to see the change ("" if nothing)
+};
+
+// Writes the engine's configuration, merging into files the user owns (daemon.json,
+// containerd's config.toml) with a backup, writing our own drop-in files, and records it
+// in the manifest. Idempotent: a second run changes nothing. Fails, writing nothing
+// more, when a file is malformed or holds a different definition under our names.
+Result<InstallReport> Install(Engine engine, const InstallOptions& options);
+
+// Removes what Install recorded for the engine: keys it added (if still as written),
+// files it created (if unchanged, and not also recorded for another engine), the
+// backup when the file is back to its original JSON. Nothing recorded: nothing done.
+Result<InstallReport> Uninstall(Engine engine, const InstallOptions& options);
+
+// The hooks.d JSON (Podman, CRI-O) for one stage ("prestart" or "poststop").
+std::string HooksDJson(const InstallOptions& options, std::string_view stage);
+
+}  // namespace ocisecrets

@@ -1,0 +1,81 @@
+// What the hook's integration tests share: a busybox-static rootfs, a bundle whose
+// config.json is what `runc spec` writes plus our hooks, and a run through real runc or
+// crun. Every file lives in the test's TempDir.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "shared/api_client.h"
+#include "tests/integration/harness.h"
+
+namespace ocisecrets::itest {
+
+// The runtimes the hook must work with.
+struct Runtime {
+  std::string name;  // "runc", "crun"
+  std::string path;  // absolute path of the binary
+};
+// runc and crun as installed (/usr/sbin/runc, /usr/bin/crun; found on a fixed PATH).
+std::vector<Runtime> Runtimes();
+
+// crun refuses cgroup v1+v2 hybrids while the unified hierarchy holds controllers: moves
+// hugetlb to a v1 mount, once, only when needed (idempotent).
+void EnsureCrunCgroupFix();
+
+// A bundle in `dir`: rootfs/ with /bin/busybox and links for sh, cat, ls, grep, ...
+// (and no /run), and a config.json like `runc spec`'s, with our hooks.
+class Bundle {
+ public:
+  Bundle(const TempDir& dir, std::string hook_config);
+
+  const std::string& path() const { return path_; }
+  std::string rootfs() const { return path_ + "/rootfs"; }
+  nlohmann::json& config() { return config_; }
+
+  // The command the container runs (through /bin/sh -c).
+  void SetScript(const std::string& script);
+  void SetUser(unsigned uid, unsigned gid);
+  void SetAnnotation(const std::string& key, const std::string& value);
+  // Adds a user namespace mapping container ids 0..65535 to host ids base.. .
+  void UseUserNamespace(unsigned base);
+  // Installs the hook at prestart (and poststop unless `poststop` is false), with an
+  // explicit env and timeout, as the install commands do.
+  void InstallHook(bool poststop = true);
+
+  // Writes config.json and runs `RUNTIME --root STATE run --bundle PATH ID`.
+  CommandResult Run(const Runtime& runtime, const std::string& id);
+
+ private:
+  std::string path_;
+  std::string state_;
+  std::string hook_config_;
+  nlohmann::json config_;
+};
+
+// Lines of the host's /proc/self/mountinfo, minus the parts that differ between reads.
+std::vector<std::string> HostMounts();
+// The mounts in `after` and not in `before`.
+std::vector<std::string> NewMounts(const std::vector<std::string>& before,
+                                   const std::vector<std::string>& after);
+
+// Paths of files under `roots` holding `needle` (grep -rlF, devices and /proc skipped).
+std::vector<std::string> FilesHolding(const std::string& needle,
+                                      const std::vector<std::string>& roots);
+
+// An API client for the daemon (the tests set up secrets and services through the API,
+// as `oci-secrets` does).
+ApiClient ClientFor(const Daemon& daemon);
+
+// Creates secret `name` with `payload`, and service `service` granting it as `file`.
+// Fails the test on error.
+void CreateSecretAndService(const Daemon& daemon, const std::string& name,
+                            const std::string& payload, const std::string& service,
+                            const SecretFile& file, const std::string& secrets_dir = "");
+
+// A unique printable payload, so a search for it cannot hit anything else.
+std::string UniquePayload();
+
+}  // namespace ocisecrets::itest

@@ -1,0 +1,345 @@
+#include "manager/cli/install/install.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "manager/cli/install_commands.h"
+
+namespace ocisecrets {
+namespace {
+
+using Json = nlohmann::ordered_json;
+namespace fs = std::filesystem;
+
+// Each test gets its own root tree under /tmp, removed afterwards.
+class InstallTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ocs-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    options_.root = root_;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string Host(const std::string& path) const { return root_ + path; }
+
+  void Write(const std::string& path, const std::string& text) {
+    fs::create_directories(fs::path(Host(path)).parent_path());
+    std::ofstream(Host(path)) << text;
+  }
+  std::string Read(const std::string& path) const {
+    std::ifstream in(Host(path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  bool Exists(const std::string& path) const { return fs::exists(Host(path)); }
+
+  // Every regular file under the root, for "nothing else was written" checks.
+  std::vector<std::string> Files() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(root_)) {
+      if (e.is_regular_file()) out.push_back(e.path().string().substr(root_.size()));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::string root_;
+  InstallOptions options_;
+};
+
+constexpr char kDaemonJson[] = "/etc/docker/daemon.json";
+constexpr char kUserDaemonJson[] =
+    "{\n  \"log-driver\": \"json-file\",\n  \"runtimes\": {\"other\": {\"path\": \"/x\"}},\n"
+    "  \"debug\": true,\n  \"default-ulimits\": {\"nofile\": {\"Hard\": 64000}}\n}\n";
+
+TEST_F(InstallTest, DockerInstallMergesAndUninstallRestoresSameJson) {
+  Write(kDaemonJson, kUserDaemonJson);
+  Result<InstallReport> r = Install(Engine::kDocker, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->changed);
+  EXPECT_NE(r->restart.find("reload"), std::string::npos);
+
+  Json doc = Json::parse(Read(kDaemonJson));
+  EXPECT_EQ(doc["runtimes"]["oci-secrets"]["path"],
+            "/usr/libexec/oci-secrets/oci-secrets-runtime");
+  EXPECT_EQ(doc["runtimes"]["other"]["path"], "/x");
+  EXPECT_EQ(doc["debug"], true);
+  EXPECT_EQ(doc["log-driver"], "json-file");
+  EXPECT_EQ(Read(std::string(kDaemonJson) + ".oci-secrets.bak"), kUserDaemonJson);
+
+  const std::string installed = Read(kDaemonJson);
+  Result<InstallReport> again = Install(Engine::kDocker, options_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(Read(kDaemonJson), installed) << "a second install changes nothing";
+
+  Result<InstallReport> u = Uninstall(Engine::kDocker, options_);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_TRUE(u->changed);
+  EXPECT_EQ(Json::parse(Read(kDaemonJson)), Json::parse(kUserDaemonJson));
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson})
+      << "backup and manifest are removed with the rest";
+}
+
+TEST_F(InstallTest, DockerInstallCreatesDaemonJsonAndUninstallRemovesIt) {
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  EXPECT_TRUE(Exists(kDaemonJson));
+  EXPECT_FALSE(Exists(std::string(kDaemonJson) + ".oci-secrets.bak"));
+  ASSERT_TRUE(Uninstall(Engine::kDocker, options_).ok());
+  EXPECT_TRUE(Files().empty());
+}
+
+TEST_F(InstallTest, DockerServiceRuntimesAreBoundToTheirService) {
+  options_.services = {"redis", "web"};
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  Json doc = Json::parse(Read(kDaemonJson));
+  EXPECT_EQ(doc["runtimes"]["oci-secrets-redis"]["runtimeArgs"],
+            Json::array({"--oci-secrets-service", "redis"}));
+  EXPECT_TRUE(doc["runtimes"].contains("oci-secrets-web"));
+  // Adding one more later only adds that one; uninstall removes all of them.
+  options_.services = {"db"};
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  EXPECT_EQ(Json::parse(Read(kDaemonJson))["runtimes"].size(), 4u);
+  ASSERT_TRUE(Uninstall(Engine::kDocker, options_).ok());
+  EXPECT_TRUE(Files().empty());
+}
+
+TEST_F(InstallTest, DockerRejectsBadServiceName) {
+  options_.services = {"bad name"};
+  EXPECT_FALSE(Install(Engine::kDocker, options_).ok());
+  EXPECT_TRUE(Files().empty());
+}
+
+TEST_F(InstallTest, DockerRefusesToOverwriteADifferentRuntimeDefinition) {
+  const std::string user = R"({"runtimes":{"oci-secrets":{"path":"/elsewhere"}}})";
+  Write(kDaemonJson, user);
+  Result<InstallReport> r = Install(Engine::kDocker, options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("already defined differently"), std::string::npos);
+  EXPECT_EQ(Read(kDaemonJson), user);
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson});
+}
+
+TEST_F(InstallTest, DockerRejectsMalformedDaemonJsonAndChangesNothing) {
+  for (const std::string bad : {"{\"runtimes\": ", "[]", R"({"runtimes": []})"}) {
+    Write(kDaemonJson, bad);
+    Result<InstallReport> r = Install(Engine::kDocker, options_);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(Read(kDaemonJson), bad);
+    EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson}) << bad;
+  }
+}
+
+TEST_F(InstallTest, DryRunWritesNothing) {
+  Write(kDaemonJson, kUserDaemonJson);
+  options_.dry_run = true;
+  for (Engine e : {Engine::kDocker, Engine::kContainerd, Engine::kPodman}) {
+    Result<InstallReport> r = Install(e, options_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->changed);
+    EXPECT_EQ(r->lines[0].find("would"), 0u) << r->lines[0];
+  }
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson});
+  EXPECT_EQ(Read(kDaemonJson), kUserDaemonJson);
+}
+
+TEST_F(InstallTest, UninstallKeepsAKeyTheUserChangedSinceInstall) {
+  Write(kDaemonJson, kUserDaemonJson);
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  Json doc = Json::parse(Read(kDaemonJson));
+  doc["runtimes"]["oci-secrets"]["path"] = "/custom/shim";
+  Write(kDaemonJson, doc.dump());
+  Result<InstallReport> u = Uninstall(Engine::kDocker, options_);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(Json::parse(Read(kDaemonJson))["runtimes"]["oci-secrets"]["path"], "/custom/shim");
+  bool said = false;
+  for (const std::string& line : u->lines) said |= line.find("kept runtimes.oci-secrets") == 0;
+  EXPECT_TRUE(said);
+  EXPECT_TRUE(Exists(std::string(kDaemonJson) + ".oci-secrets.bak"))
+      << "the backup stays while the file differs from it";
+}
+
+TEST_F(InstallTest, UninstallWithoutInstallDoesNothing) {
+  Write(kDaemonJson, kUserDaemonJson);
+  Result<InstallReport> u = Uninstall(Engine::kDocker, options_);
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(u->changed);
+  EXPECT_EQ(Read(kDaemonJson), kUserDaemonJson);
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson});
+}
+
+constexpr char kContainerdConfig[] = "/etc/containerd/config.toml";
+constexpr char kContainerdDropIn[] = "/etc/containerd/conf.d/oci-secrets.toml";
+constexpr char kDebianContainerdConfig[] =
+    "version = 2\n\n[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\"]\n"
+    "    [plugins.\"io.containerd.grpc.v1.cri\".cni]\n      bin_dir = \"/usr/lib/cni\"\n";
+
+TEST_F(InstallTest, ContainerdWritesDropInAndImportAndUninstallRestoresBytes) {
+  Write(kContainerdConfig, kDebianContainerdConfig);
+  options_.shim_path = "/opt/shim";
+  Result<InstallReport> r = Install(Engine::kContainerd, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(r->restart.find("restart containerd"), std::string::npos);
+  std::string dropin = Read(kContainerdDropIn);
+  EXPECT_NE(dropin.find("BinaryName = \"/opt/shim\""), std::string::npos) << dropin;
+  EXPECT_NE(dropin.find("containerd.runtimes.oci-secrets]"), std::string::npos) << dropin;
+  std::string config = Read(kContainerdConfig);
+  std::size_t imports = config.find("imports = [\"/etc/containerd/conf.d/oci-secrets.toml\"]");
+  ASSERT_NE(imports, std::string::npos) << config;
+  EXPECT_LT(imports, config.find("[plugins]")) << "a top-level key, before the first table";
+
+  const std::string installed = Read(kContainerdConfig);
+  Result<InstallReport> again = Install(Engine::kContainerd, options_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(Read(kContainerdConfig), installed);
+
+  ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
+  EXPECT_EQ(Read(kContainerdConfig), kDebianContainerdConfig);
+  EXPECT_EQ(Files(), std::vector<std::string>{kContainerdConfig});
+}
+
+TEST_F(InstallTest, ContainerdAppendsToAnExistingImportsList) {
+  const std::string user = "version = 2\nimports = [\"/etc/containerd/a.toml\"]\n[plugins]\n";
+  Write(kContainerdConfig, user);
+  ASSERT_TRUE(Install(Engine::kContainerd, options_).ok());
+  EXPECT_NE(Read(kContainerdConfig)
+                .find("imports = [\"/etc/containerd/a.toml\", "
+                      "\"/etc/containerd/conf.d/oci-secrets.toml\"]"),
+            std::string::npos)
+      << Read(kContainerdConfig);
+  ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
+  EXPECT_EQ(Read(kContainerdConfig), user);
+}
+
+TEST_F(InstallTest, ContainerdRefusesAMultiLineImportsListAndWritesNothing) {
+  const std::string user = "version = 2\nimports = [\n  \"/a.toml\",\n]\n";
+  Write(kContainerdConfig, user);
+  Result<InstallReport> r = Install(Engine::kContainerd, options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("by hand"), std::string::npos);
+  EXPECT_EQ(Read(kContainerdConfig), user);
+  EXPECT_EQ(Files(), std::vector<std::string>{kContainerdConfig});
+}
+
+TEST_F(InstallTest, ContainerdWithoutConfigCreatesAndRemovesIt) {
+  ASSERT_TRUE(Install(Engine::kContainerd, options_).ok());
+  EXPECT_EQ(Read(kContainerdConfig),
+            "version = 2\nimports = [\"/etc/containerd/conf.d/oci-secrets.toml\"]\n");
+  ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
+  EXPECT_TRUE(Files().empty()) << testing::PrintToString(Files());
+}
+
+constexpr char kPrestartHook[] = "/usr/share/containers/oci/hooks.d/oci-secrets-prestart.json";
+constexpr char kPoststopHook[] = "/usr/share/containers/oci/hooks.d/oci-secrets-poststop.json";
+
+TEST_F(InstallTest, PodmanWritesHooksDFilesWithEnvTimeoutAndAnnotationCondition) {
+  options_.hook_config = "/etc/oci-secrets/hook.json";
+  Result<InstallReport> r = Install(Engine::kPodman, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->restart.empty()) << "Podman reads hooks.d at every run";
+  for (const auto& [path, stage] :
+       {std::pair{kPrestartHook, "prestart"}, std::pair{kPoststopHook, "poststop"}}) {
+    Json doc = Json::parse(Read(path));
+    EXPECT_EQ(doc["version"], "1.0.0");
+    EXPECT_EQ(doc["stages"], Json::array({stage}));
+    EXPECT_EQ(doc["hook"]["args"], Json::array({"oci-secrets-hook", "--config",
+                                                "/etc/oci-secrets/hook.json", stage}));
+    EXPECT_EQ(doc["hook"]["env"], Json::array({"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}));
+    EXPECT_EQ(doc["hook"]["timeout"], 10);
+    EXPECT_EQ(doc["when"]["annotations"]["^org\\.oci-secrets\\.service$"], ".*");
+  }
+  ASSERT_TRUE(Uninstall(Engine::kPodman, options_).ok());
+  EXPECT_TRUE(Files().empty());
+}
+
+TEST_F(InstallTest, SharedHooksFilesStayUntilTheLastEngineIsUninstalled) {
+  ASSERT_TRUE(Install(Engine::kPodman, options_).ok());
+  ASSERT_TRUE(Install(Engine::kCrio, options_).ok());
+  ASSERT_TRUE(Uninstall(Engine::kPodman, options_).ok());
+  EXPECT_TRUE(Exists(kPrestartHook));
+  EXPECT_TRUE(Exists(kPoststopHook));
+  ASSERT_TRUE(Uninstall(Engine::kCrio, options_).ok());
+  EXPECT_TRUE(Files().empty());
+}
+
+TEST_F(InstallTest, DoesNotOverwriteOrClaimAForeignFile) {
+  Write(kPrestartHook, "{\"mine\": true}\n");
+  Result<InstallReport> r = Install(Engine::kPodman, options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not written by oci-secrets"), std::string::npos);
+  EXPECT_EQ(Read(kPrestartHook), "{\"mine\": true}\n");
+  EXPECT_EQ(Files(), std::vector<std::string>{kPrestartHook});
+}
+
+TEST_F(InstallTest, RuncBundleGetsEntriesAndUninstallRestoresSameJson) {
+  const std::string bundle_config =
+      R"({"ociVersion":"1.0.2","hooks":{"prestart":[{"path":"/bin/other"}]},)"
+      R"("root":{"path":"rootfs"}})";
+  Write("/b/config.json", bundle_config);
+  options_.bundle = "/b";
+  ASSERT_TRUE(Install(Engine::kRunc, options_).ok());
+  Json doc = Json::parse(Read("/b/config.json"));
+  ASSERT_EQ(doc["hooks"]["prestart"].size(), 2u);
+  EXPECT_EQ(doc["hooks"]["prestart"][1]["args"].back(), "prestart");
+  EXPECT_EQ(doc["hooks"]["poststop"][0]["args"].back(), "poststop");
+  Result<InstallReport> again = Install(Engine::kRunc, options_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->changed);
+  ASSERT_TRUE(Uninstall(Engine::kRunc, options_).ok());
+  EXPECT_EQ(Json::parse(Read("/b/config.json")), Json::parse(bundle_config));
+}
+
+TEST_F(InstallTest, RuncNeedsABundle) {
+  Result<InstallReport> r = Install(Engine::kRunc, options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("--bundle"), std::string::npos);
+}
+
+TEST(ParseEngineTest, KnowsTheFiveEnginesAndRejectsOthers) {
+  for (const char* name : {"docker", "containerd", "podman", "crio", "runc"}) {
+    Result<Engine> e = ParseEngine(name);
+    ASSERT_TRUE(e.ok()) << name;
+    EXPECT_EQ(EngineName(*e), name);
+  }
+  EXPECT_FALSE(ParseEngine("lxc").ok());
+  EXPECT_FALSE(ParseEngine("").ok());
+}
+
+TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {
+  auto run = [](std::vector<std::string> args) {
+    CLI::App app("oci-secrets");
+    app.require_subcommand(1);
+    RegisterInstallCommands(app);
+    std::vector<const char*> argv{"oci-secrets"};
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    try {
+      app.parse(static_cast<int>(argv.size()), argv.data());
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      return e.get_exit_code();
+    }
+  };
+  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis"}), 0);
+  EXPECT_TRUE(Json::parse(Read(kDaemonJson))["runtimes"].contains("oci-secrets-redis"));
+  EXPECT_EQ(run({"install", "nosuch", "--root", root_}), 1);
+  EXPECT_EQ(run({"uninstall", "docker", "--root", root_}), 0);
+  EXPECT_TRUE(Files().empty());
+}
+
+}  // namespace
+}  // namespace ocisecrets
