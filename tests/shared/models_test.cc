@@ -140,6 +140,33 @@ TEST(ModelsTest, LeaseGrantJsonMatchesGenericSerializer) {
   }
 }
 
+TEST(ModelsTest, ListsAreWrittenAsTheWholeArraysDump) {
+  std::vector<Secret> secrets(3);
+  nlohmann::json want = nlohmann::json::array();
+  for (std::size_t i = 0; i < secrets.size(); ++i) {
+    secrets[i].id = std::string(25, static_cast<char>('a' + i));
+    secrets[i].version = i + 7;
+    secrets[i].spec.name = "s" + std::to_string(i);
+    if (i == 1) secrets[i].spec.labels = {{"env", "prod"}, {"q\"", "v"}};
+    want.push_back(nlohmann::json::parse(ToJson(secrets[i])));
+  }
+  EXPECT_EQ(ToJson(secrets), want.dump());
+  EXPECT_EQ(ToJson(std::vector<Secret>{}), "[]");
+  auto back = ParseSecretList(ToJson(secrets));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[1].spec.labels.at("env"), "prod");
+
+  std::vector<Service> services(2);
+  nlohmann::json want_services = nlohmann::json::array();
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    services[i].id = std::string(25, static_cast<char>('k' + i));
+    services[i].spec.name = "svc" + std::to_string(i);
+    want_services.push_back(nlohmann::json::parse(ToJson(services[i])));
+  }
+  EXPECT_EQ(ToJson(services), want_services.dump());
+}
+
 TEST(ModelsTest, ParseErrorsNameTheField) {
   auto r = ParseServiceSpec(R"({"Name":"x","Secrets":[{"File":{"UID":"abc"}}]})");
   ASSERT_FALSE(r.ok());
