@@ -1,0 +1,80 @@
+// What the engine tests share: one manager with one secret for the whole suite, a
+// hook.json that can be pointed at a dead socket ("manager down"), a busybox rootfs
+// tarball to import as an image, and long-running engine daemons (containerd, dockerd)
+// started in their own process group and stopped even when a test fails.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+
+namespace ocisecrets::itest {
+
+inline constexpr char kEngineService[] = "redis";
+inline constexpr char kEngineSecret[] = "pw";
+inline constexpr char kEngineAnnotation[] = "org.oci-secrets.service";
+
+// A daemon process (containerd, dockerd) in its own session, output to `log_path`.
+// The destructor sends SIGTERM to its process group, waits up to 20 s, then SIGKILLs.
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const std::string& log_path,
+             const std::vector<std::string>& env = {});
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  bool running() const { return pid_ > 0; }
+  void Stop();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// The suite's manager and files: a running oci-secretsd holding secret "pw" (a unique
+// payload, mode 0444, uid/gid 0) granted to service "redis", and hook.json pointing at it.
+struct EngineWorld {
+  TempDir dir;
+  Daemon daemon;
+  std::string payload;
+  std::string hook_config;  // dir/hook.json
+  std::string rootfs_tar;   // dir/rootfs.tar: busybox-static, sh, cat, stat, ...
+
+  // Starts the manager, creates the secret and service, writes hook.json and the
+  // rootfs tarball. Fails the test (ADD_FAILURE) and returns false on error.
+  bool Init();
+  // Rewrites hook.json to name a socket nobody listens on; the destructor of the
+  // returned guard restores it.
+  struct ManagerDown {
+    explicit ManagerDown(EngineWorld* world);
+    ~ManagerDown();
+    EngineWorld* world;
+  };
+  void WriteHookConfig(const std::string& manager_host) const;
+  // The log of the last Background started by a test, for failure messages.
+  std::string ReadFile(const std::string& path) const;
+};
+
+// containerd in world.dir/containerd (root, state, socket containerd/c.sock) with a
+// runtime.json for the shim (runc behind oci-secrets-runtime, the built hook, the
+// world's hook.json) in its environment, so every shim containerd's runc.v2 starts reads
+// it. Waits until `ctr version` answers; returns null (and fails the test) otherwise.
+std::unique_ptr<Background> StartContainerd(const EngineWorld& world);
+inline constexpr char kCtr[] = "/usr/bin/ctr";
+std::string ContainerdSocket(const EngineWorld& world);
+
+// Polls `argv` (e.g. `ctr version`) until it exits 0, up to `seconds`.
+bool WaitUntilAnswers(const std::vector<std::string>& argv, int seconds);
+
+// The same-named applet check used by every "readable with its mode" test.
+inline std::string ReadSecretScript() {
+  return "cat /run/secrets/pw; echo; stat -c '%a %u %g' /run/secrets/pw";
+}
+inline std::string AbsentScript() {
+  return "if [ -e /run/secrets ]; then echo present; else echo absent; fi";
+}
+
+}  // namespace ocisecrets::itest
