@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hook/stages/stages.h"
+#include "shared/sandbox.h"
 
 namespace {
 
@@ -30,6 +31,13 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
+  // Memory locked (no payload in swap), then the seccomp allow-list (SECURITY.md).
+  std::string harden_warning;
+  (void)ocisecrets::HardenProcess({}, &harden_warning);
+  if (auto s = ocisecrets::InstallSyscallFilter(ocisecrets::SyscallPolicy::kHook); !s.ok()) {
+    std::fprintf(stderr, "oci-secrets-hook: sandbox: %s\n", s.message().c_str());
+    return 1;
+  }
 
   using ocisecrets::hook::ConfigSource;
   ConfigSource source;
