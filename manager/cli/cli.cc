@@ -41,6 +41,25 @@ Result<ApiClient> Connect(const CliContext& ctx) {
   return ApiClient(std::move(transport), ctx.timeout);
 }
 
+Status RemoveEach(const std::vector<std::string>& names,
+                  const std::function<Status(const std::string&)>& remove) {
+  Status last;
+  for (const auto& n : names) {
+    Status s = remove(n);
+    if (s.ok()) {
+      std::cout << n << "\n";
+      continue;
+    }
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
+        s.code() == StatusCode::kPermissionDenied) {
+      return s;
+    }
+    if (!last.ok()) std::cerr << "Error: " << last.message() << "\n";
+    last = s;
+  }
+  return last;
+}
+
 void RunOrFail(const std::function<Status()>& body) {
   Status s = body();
   if (s.ok()) return;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "shared/api_client.h"
 #include "shared/status.h"
@@ -20,6 +21,13 @@ struct CliContext {
 // A client for ctx.host; InvalidArgument for a bad --host. Connecting happens on the
 // first call.
 Result<ApiClient> Connect(const CliContext& ctx);
+
+// Removes each name with remove(name), printing the name on success. Like Docker it goes
+// on past a failure (printing all but the last error) and returns the last one; a
+// failure that would fail every other name too (manager unreachable, slow, or refusing
+// the caller) is returned at once.
+Status RemoveEach(const std::vector<std::string>& names,
+                  const std::function<Status(const std::string&)>& remove);
 
 // Runs a command's body. On error prints one line "Error: <message>" to stderr and
 // throws CLI::RuntimeError(1), which RunCli turns into exit status 1. Every command

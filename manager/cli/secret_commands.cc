@@ -102,21 +102,7 @@ Status UpdateSecret(const CliContext& ctx, const SecretOptions& o) {
 // Removes each; like Docker, goes on past failures and fails at the end if any did.
 Status RemoveSecrets(const CliContext& ctx, const SecretOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  Status last;
-  for (const auto& n : o.names) {
-    Status s = client.RemoveSecret(n);
-    if (s.ok()) {
-      std::cout << n << "\n";
-      continue;
-    }
-    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
-        s.code() == StatusCode::kPermissionDenied) {
-      return s;
-    }
-    if (!last.ok()) std::cerr << "Error: " << last.message() << "\n";
-    last = s;
-  }
-  return last;
+  return RemoveEach(o.names, [&](const std::string& n) { return client.RemoveSecret(n); });
 }
 
 }  // namespace

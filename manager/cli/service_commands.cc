@@ -141,21 +141,7 @@ Status InspectServices(const CliContext& ctx, const ServiceOptions& o) {
 
 Status RemoveServices(const CliContext& ctx, const ServiceOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  Status last;
-  for (const auto& n : o.names) {
-    Status s = client.RemoveService(n);
-    if (s.ok()) {
-      std::cout << n << "\n";
-      continue;
-    }
-    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
-        s.code() == StatusCode::kPermissionDenied) {
-      return s;
-    }
-    if (!last.ok()) std::cerr << "Error: " << last.message() << "\n";
-    last = s;
-  }
-  return last;
+  return RemoveEach(o.names, [&](const std::string& n) { return client.RemoveService(n); });
 }
 
 }  // namespace
