@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . packaging/deps.sh
 
+# The payload scan (tests/integration/payload_scan_test.cc) reads only files written
+# since this run began, so what other checkouts or earlier runs left on the machine
+# cannot fail it, and what this run leaves behind still does.
+export OCI_SECRETS_SCAN_SINCE=${OCI_SECRETS_SCAN_SINCE:-$(date +%s)}
+
 oci_install_packages "${OCI_BUILD_PACKAGES[@]}" "${OCI_TEST_PACKAGES[@]}"
 
 BUILD_DIR=${BUILD_DIR:-build}
