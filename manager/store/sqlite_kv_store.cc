@@ -101,8 +101,9 @@ Status Exec(sqlite3* db, const char* sql, std::string_view context) {
   return Status::Ok();
 }
 
-// The single integer a pragma returns.
-Result<std::int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view context) {
+// Runs sql and returns extract() of the first column of its single row.
+template <typename T, typename Extract>
+Result<T> QueryOne(sqlite3* db, const char* sql, std::string_view context, Extract extract) {
   sqlite3_stmt* s = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db, rc, context);
@@ -112,25 +113,22 @@ Result<std::int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view con
     sqlite3_finalize(s);
     return st;
   }
-  std::int64_t v = sqlite3_column_int64(s, 0);
+  T v = extract(s);
   sqlite3_finalize(s);
   return v;
 }
 
+// The single integer a pragma returns.
+Result<std::int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view context) {
+  return QueryOne<std::int64_t>(db, sql, context,
+                                [](sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); });
+}
+
 Result<std::string> QueryText(sqlite3* db, const char* sql, std::string_view context) {
-  sqlite3_stmt* s = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql, -1, &s, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, context);
-  rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW) {
-    Status st = SqliteError(db, rc, context);
-    sqlite3_finalize(s);
-    return st;
-  }
-  const unsigned char* t = sqlite3_column_text(s, 0);
-  std::string v = t != nullptr ? reinterpret_cast<const char*>(t) : "";
-  sqlite3_finalize(s);
-  return v;
+  return QueryOne<std::string>(db, sql, context, [](sqlite3_stmt* s) {
+    const unsigned char* t = sqlite3_column_text(s, 0);
+    return std::string(t != nullptr ? reinterpret_cast<const char*>(t) : "");
+  });
 }
 
 // The smallest key greater than every key that starts with prefix (etcd's "range end"):
