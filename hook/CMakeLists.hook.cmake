@@ -6,6 +6,7 @@ add_library(oci_secrets_hook STATIC
   mount/tmpfs_builder.cc
   oci/id_mapping.cc
   oci/oci_state.cc
+  sandbox/hook_filter.cc
   stages/api_lease_client.cc
   stages/hook_log.cc
   stages/stages.cc
@@ -13,13 +14,41 @@ add_library(oci_secrets_hook STATIC
 target_include_directories(oci_secrets_hook PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(oci_secrets_hook PUBLIC oci_secrets_shared)
 
+# The hook's seccomp program, compiled once by the build (hook/sandbox/hook_filter.h).
+# A cross build cannot run the generator: its hook compiles the filter at start instead.
+if(NOT CMAKE_CROSSCOMPILING)
+  add_executable(hook_filter_gen sandbox/hook_filter_gen.cc)
+  target_link_libraries(hook_filter_gen PRIVATE oci_secrets_shared)
+  set_target_properties(hook_filter_gen PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set(OCI_HOOK_FILTER_HEADER
+    ${CMAKE_CURRENT_BINARY_DIR}/generated/hook/sandbox/hook_filter_bpf.h)
+  add_custom_command(
+    OUTPUT ${OCI_HOOK_FILTER_HEADER}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_CURRENT_BINARY_DIR}/generated/hook/sandbox
+    COMMAND hook_filter_gen ${OCI_HOOK_FILTER_HEADER}
+    DEPENDS hook_filter_gen
+    COMMENT "Compiling the hook's seccomp filter")
+  target_sources(oci_secrets_hook PRIVATE ${OCI_HOOK_FILTER_HEADER})
+  target_include_directories(oci_secrets_hook PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/generated)
+  set_source_files_properties(sandbox/hook_filter.cc PROPERTIES
+    COMPILE_DEFINITIONS OCI_SECRETS_HOOK_FILTER_PRECOMPILED=1
+    OBJECT_DEPENDS ${OCI_HOOK_FILTER_HEADER})
+endif()
+
 # The hook runs at every container start: link it static-ish (libstdc++, libgcc and
 # libcrypto's few used objects inside) so starting it costs about what /bin/true costs.
 add_executable(oci-secrets-hook main.cc)
 find_library(OCI_LIBCRYPTO_STATIC NAMES libcrypto.a)
+find_library(OCI_LIBSECCOMP_STATIC NAMES libseccomp.a)
 if(OCI_LIBCRYPTO_STATIC AND NOT OCI_SECRETS_SANITIZE AND NOT OCI_SECRETS_FUZZ)
+  # libseccomp.a too when there is one: one shared object less for ld.so to map at start.
+  set(OCI_HOOK_STATIC_LIBS ${OCI_LIBCRYPTO_STATIC})
+  if(OCI_LIBSECCOMP_STATIC)
+    list(APPEND OCI_HOOK_STATIC_LIBS ${OCI_LIBSECCOMP_STATIC})
+  endif()
   target_link_libraries(oci-secrets-hook PRIVATE
-    oci_secrets_hook oci_secrets_shared ${OCI_LIBCRYPTO_STATIC})
+    oci_secrets_hook oci_secrets_shared ${OCI_HOOK_STATIC_LIBS})
   target_link_options(oci-secrets-hook PRIVATE
     -static-libstdc++ -static-libgcc -Wl,--as-needed -Wl,--gc-sections)
 else()

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "hook/sandbox/hook_filter.h"
 #include "hook/stages/stages.h"
 #include "shared/sandbox.h"
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   // Memory locked (no payload in swap), then the seccomp allow-list (SECURITY.md).
   std::string harden_warning;
   (void)ocisecrets::HardenProcess({}, &harden_warning);
-  if (auto s = ocisecrets::InstallSyscallFilter(ocisecrets::SyscallPolicy::kHook); !s.ok()) {
+  if (auto s = ocisecrets::hook::InstallHookSyscallFilter(); !s.ok()) {
     std::fprintf(stderr, "oci-secrets-hook: sandbox: %s\n", s.message().c_str());
     return 1;
   }

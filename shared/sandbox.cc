@@ -1,12 +1,14 @@
 #include "shared/sandbox.h"
 
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -108,7 +110,7 @@ Status AddRules(scmp_filter_ctx ctx, std::uint32_t action, const std::vector<std
   return Status::Ok();
 }
 
-Status AddHookRules(scmp_filter_ctx ctx) {
+Status AddHookRules(scmp_filter_ctx ctx, pid_t self_pid) {
   RETURN_IF_ERROR(AddRules(ctx, SCMP_ACT_ALLOW, kHookSyscalls), "hook allow-list");
   if (kSanitized) {
     RETURN_IF_ERROR(AddRules(ctx, SCMP_ACT_ALLOW, kSanitizerSyscalls), "sanitizer runtime");
@@ -129,7 +131,7 @@ Status AddHookRules(scmp_filter_ctx ctx) {
                        SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(CLONE_NEWNS))),
                   "hook setns");
   // Signals: to ourselves only (abort() raises SIGABRT through tgkill).
-  const auto self = static_cast<scmp_datum_t>(getpid());
+  const auto self = static_cast<scmp_datum_t>(self_pid);
   RETURN_IF_ERROR(rule("kill", SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, self)), "hook kill");
   RETURN_IF_ERROR(rule("tgkill", SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self)), "hook tgkill");
   // ioctl: terminal queries and non-blocking I/O only (no TIOCSTI injection).
@@ -166,7 +168,10 @@ Status HardenProcess(const HardenOptions& options, std::string* warning) {
   return Status::Ok();
 }
 
-Status InstallSyscallFilter(SyscallPolicy policy) {
+namespace {
+
+// The policy's filter, not yet loaded. kHook's kill and tgkill rules name `self_pid`.
+Result<Ctx> BuildFilter(SyscallPolicy policy, pid_t self_pid) {
   const bool hook = policy == SyscallPolicy::kHook;
   Ctx ctx(seccomp_init(hook ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_ALLOW));
   if (!ctx) return Status::Internal("seccomp_init failed");
@@ -175,7 +180,7 @@ Status InstallSyscallFilter(SyscallPolicy policy) {
   rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
   if (rc < 0) return SeccompError("seccomp tsync", rc);
   if (hook) {
-    RETURN_IF_ERROR(AddHookRules(ctx.get()), "seccomp");
+    RETURN_IF_ERROR(AddHookRules(ctx.get(), self_pid), "seccomp");
   } else {
     std::vector<std::string> denied = kManagerDenied;
     if (kSanitized) {
@@ -194,8 +199,61 @@ Status InstallSyscallFilter(SyscallPolicy policy) {
     rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     if (rc < 0) return SeccompError("seccomp_rule_add clone3", rc);
   }
-  rc = seccomp_load(ctx.get());
+  return ctx;
+}
+
+}  // namespace
+
+Status InstallSyscallFilter(SyscallPolicy policy) {
+  ASSIGN_OR_RETURN(Ctx ctx, BuildFilter(policy, getpid()), "");
+  int rc = seccomp_load(ctx.get());
   if (rc < 0) return SeccompError("seccomp_load", rc);
+  return Status::Ok();
+}
+
+Result<std::vector<sock_filter>> ExportSyscallFilter(SyscallPolicy policy, pid_t self_pid) {
+  ASSIGN_OR_RETURN(Ctx ctx, BuildFilter(policy, self_pid), "");
+  int fd = memfd_create("oci-secrets-bpf", MFD_CLOEXEC);
+  if (fd < 0) return PosixError("memfd_create", errno);
+  std::vector<sock_filter> program;
+  Status status = [&]() -> Status {
+    int rc = seccomp_export_bpf(ctx.get(), fd);
+    if (rc < 0) return SeccompError("seccomp_export_bpf", rc);
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size < 0) return PosixError("lseek", errno);
+    if (size == 0 || size % sizeof(sock_filter) != 0) {
+      return Status::Internal("seccomp_export_bpf: " + std::to_string(size) +
+                              " bytes, not a whole number of instructions");
+    }
+    program.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    if (pread(fd, program.data(), static_cast<std::size_t>(size), 0) != size) {
+      return PosixError("read the exported filter", errno);
+    }
+    return Status::Ok();
+  }();
+  close(fd);
+  RETURN_IF_ERROR(status, "");
+  return program;
+}
+
+Status LoadSyscallFilterProgram(const std::vector<sock_filter>& program) {
+  if (program.empty() || program.size() > BPF_MAXINSNS) {
+    return Status::InvalidArgument("seccomp program of " + std::to_string(program.size()) +
+                                   " instructions");
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return PosixError("prctl PR_SET_NO_NEW_PRIVS", errno);
+  }
+  sock_fprog fprog{};
+  fprog.len = static_cast<unsigned short>(program.size());
+  fprog.filter = const_cast<sock_filter*>(program.data());
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);
+  if (rc != 0) {
+    // With TSYNC, a positive result names a thread that could not be synchronised.
+    return rc < 0 ? PosixError("seccomp", errno)
+                  : Status::Internal("seccomp: thread " + std::to_string(rc) +
+                                     " could not take the filter");
+  }
   return Status::Ok();
 }
 

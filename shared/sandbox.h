@@ -6,6 +6,9 @@
 //    cannot exec, mount by path, ptrace, load modules or open network sockets it never needs.
 #pragma once
 
+#include <linux/filter.h>
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -42,6 +45,15 @@ enum class SyscallPolicy {
 // setting no_new_privs. Irreversible, and filters only stack, so a second call can only
 // narrow further. Returns an error naming the libseccomp step that failed.
 Status InstallSyscallFilter(SyscallPolicy policy);
+
+// The policy's filter as the classic BPF program InstallSyscallFilter would load in a
+// process whose pid is `self_pid` (kHook allows kill and tgkill on that pid only). Lets a
+// build compile the hook's filter once instead of at every start (hook/sandbox).
+Result<std::vector<sock_filter>> ExportSyscallFilter(SyscallPolicy policy, pid_t self_pid);
+
+// Loads a program from ExportSyscallFilter as InstallSyscallFilter does: no_new_privs, then
+// seccomp(SECCOMP_SET_MODE_FILTER) on every thread (TSYNC). Irreversible.
+Status LoadSyscallFilterProgram(const std::vector<sock_filter>& program);
 
 // The syscalls kHook allows without argument conditions (for documentation and tests).
 const std::vector<std::string>& HookAllowedSyscalls();

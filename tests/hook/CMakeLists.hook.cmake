@@ -2,6 +2,7 @@
 oci_add_test(hook_test
   SOURCES
     hook_config_test.cc
+    hook_filter_test.cc
     id_mapping_test.cc
     oci_state_test.cc
     safe_path_test.cc
