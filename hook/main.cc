@@ -39,9 +39,12 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
-  // Memory locked (no payload in swap), then the seccomp allow-list (SECURITY.md).
-  std::string harden_warning;
-  (void)ocisecrets::HardenProcess({}, &harden_warning);
+  // Then the seccomp allow-list (SECURITY.md). Memory is locked (no payload in swap) just
+  // before the lease, the only way a payload enters this process: a container that did not
+  // opt in does not pay for mlockall.
+  ocisecrets::HardenOptions harden;
+  harden.lock_memory = false;
+  (void)ocisecrets::HardenProcess(harden, nullptr);
   if (auto s = ocisecrets::hook::InstallHookSyscallFilter(); !s.ok()) {
     std::fprintf(stderr, "oci-secrets-hook: sandbox: %s\n", s.message().c_str());
     return 1;

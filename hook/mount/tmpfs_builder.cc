@@ -130,8 +130,12 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
   }
   for (const TmpfsFile& f : files) {
     ASSIGN_OR_RETURN(std::vector<std::string> comps, SplitRelative(f.path), "");
-    ASSIGN_OR_RETURN(ScopedFd dir, OpenParent(mnt.get(), comps, options), "file " + f.path);
-    ScopedFd fd(openat(dir.get(), comps.back().c_str(),
+    // A file at the top (the common case) is created through the tmpfs's own descriptor.
+    ScopedFd dir;
+    if (comps.size() > 1) {
+      ASSIGN_OR_RETURN(dir, OpenParent(mnt.get(), comps, options), "file " + f.path);
+    }
+    ScopedFd fd(openat(comps.size() > 1 ? dir.get() : mnt.get(), comps.back().c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return PosixError("create file " + f.path, errno);
     RETURN_IF_ERROR(WriteAll(fd.get(), *f.data), "file " + f.path);

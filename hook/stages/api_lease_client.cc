@@ -2,6 +2,7 @@
 #include "hook/stages/lease_client.h"
 #include "shared/api_client.h"
 #include "shared/http_client.h"
+#include "shared/sandbox.h"
 
 namespace ocisecrets::hook {
 namespace {
@@ -10,6 +11,8 @@ class ApiLeaseClient : public LeaseClient {
  public:
   explicit ApiLeaseClient(ApiClient client) : client_(std::move(client)) {}
   Result<LeaseGrant> Lease(const LeaseRequest& request) override {
+    // Payloads arrive with the grant: lock memory first (best effort; see hook/main.cc).
+    (void)HardenProcess({}, nullptr);
     return client_.Lease(request);
   }
   Status EndLease(std::string_view container_id) override {
