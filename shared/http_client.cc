@@ -274,7 +274,7 @@ class UnixTransport : public Transport {
       result = Unreachable(err);
       break;
     }
-    OPENSSL_cleanse(chunk, sizeof(chunk));
+    SecureWipe(chunk, sizeof(chunk));
     if (!result.ok()) {
       if (*failure == Failure::kNone) *failure = Failure::kFatal;
       return result;

@@ -1,7 +1,7 @@
-// Memory for payloads and keys: wiped with OPENSSL_cleanse before it is freed.
+// Memory for payloads and keys: wiped with SecureWipe before it is freed.
 #pragma once
 
-#include <openssl/crypto.h>
+#include <string.h>  // explicit_bzero
 
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +9,11 @@
 #include <vector>
 
 namespace ocisecrets {
+
+// Overwrites n bytes at p with zeros; the compiler may not elide it (explicit_bzero, as
+// OPENSSL_cleanse). Used instead of OPENSSL_cleanse so that the hook links no libcrypto,
+// whose start-up CPU probe costs every container start.
+inline void SecureWipe(void* p, std::size_t n) noexcept { explicit_bzero(p, n); }
 
 // An allocator that wipes every block before returning it to the heap. Used so that
 // payload bytes do not linger in freed memory (and so in a core dump or swap).
@@ -20,7 +25,7 @@ struct WipingAllocator {
   WipingAllocator(const WipingAllocator<U>&) noexcept {}  // NOLINT
   T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
   void deallocate(T* p, std::size_t n) noexcept {
-    OPENSSL_cleanse(p, n * sizeof(T));
+    SecureWipe(p, n * sizeof(T));
     std::allocator<T>().deallocate(p, n);
   }
   template <typename U>
@@ -33,7 +38,7 @@ using SecretBytes = std::vector<std::uint8_t, WipingAllocator<std::uint8_t>>;
 
 // Wipes a std::string that held secret material (e.g. an HTTP body) in place.
 inline void WipeString(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+  if (!s.empty()) SecureWipe(s.data(), s.size());
   s.clear();
 }
 

@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <openssl/crypto.h>
 
 #include "hook/mount/safe_path.h"
 #include "hook/mount/syscalls.h"
@@ -17,6 +16,7 @@
 #include "hook/oci/id_mapping.h"
 #include "hook/oci/oci_state.h"
 #include "hook/stages/hook_log.h"
+#include "shared/secure_buffer.h"
 #include "shared/validation.h"
 
 namespace ocisecrets::hook {
@@ -78,7 +78,7 @@ Result<std::vector<TmpfsFile>> PlanFiles(const LeaseGrant& grant, const BundleCo
 
 void WipeGrant(LeaseGrant& grant) {
   for (LeasedFile& f : grant.files) {
-    if (!f.data.empty()) OPENSSL_cleanse(f.data.data(), f.data.size());
+    if (!f.data.empty()) SecureWipe(f.data.data(), f.data.size());
   }
   grant.files.clear();
 }
