@@ -218,14 +218,26 @@ TEST_P(HookHostileImageTest, TargetAlreadyABindMountFailsClosed) {
   ExpectFailedClosed(Run(), "already a mount point");
 }
 
-// /run is a read-only bind of a host dir without "secrets": it cannot be created there.
+// /run is a read-only bind of a host dir without "secrets": the hook makes nothing in a
+// bound host dir (crun makes the bind read-only only after the prestart hooks, so the
+// read-only flag alone would not stop a mkdir there).
 TEST_P(HookHostileImageTest, ReadOnlyBindWithoutSecretsDirFailsClosed) {
   DecoyDir("ro");
   AddMount({{"destination", "/run"},
             {"type", "bind"},
             {"source", decoy_.Join("ro")},
             {"options", {"rbind", "ro"}}});
-  ExpectFailedClosed(Run(), "read-only file system");
+  ExpectFailedClosed(Run(), "bind mount of another directory");
+}
+
+// The same with a writable bind.
+TEST_P(HookHostileImageTest, WritableBindWithoutSecretsDirFailsClosed) {
+  DecoyDir("rw");
+  AddMount({{"destination", "/run"},
+            {"type", "bind"},
+            {"source", decoy_.Join("rw")},
+            {"options", {"rbind", "rw"}}});
+  ExpectFailedClosed(Run(), "bind mount of another directory");
 }
 
 // /run is a read-only bind of a host dir that has "secrets": the tmpfs goes on it, in the
