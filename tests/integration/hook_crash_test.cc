@@ -254,6 +254,18 @@ std::string CoreLimits(pid_t pid) {
   return "?";
 }
 
+// Whether `sig` is in the SigBlk mask of /proc/PID/status.
+bool SignalBlocked(pid_t pid, int sig) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigBlk:", 0) != 0) continue;
+    unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+    return (mask >> (sig - 1)) & 1;
+  }
+  return true;
+}
+
 class HookCrashTest : public ::testing::TestWithParam<Runtime> {
  protected:
   void SetUp() override {
@@ -322,12 +334,13 @@ class HookCrashTest : public ::testing::TestWithParam<Runtime> {
     });
     pid_t pid = proxy.WaitHeld(std::chrono::seconds(30));
     std::string hook_cwd, hook_exe, core_limits;
-    bool killed = false;
+    bool killed = false, blocked = true;
     if (pid > 0) {
       std::string proc = "/proc/" + std::to_string(pid);
       hook_exe = ReadLink(proc + "/exe");
       hook_cwd = ReadLink(proc + "/cwd");
       core_limits = CoreLimits(pid);
+      blocked = SignalBlocked(pid, sig);
       killed = kill(pid, sig) == 0;
     }
     runner.join();
@@ -335,7 +348,11 @@ class HookCrashTest : public ::testing::TestWithParam<Runtime> {
     ASSERT_GT(pid, 0) << "the hook never got the lease reply: " << r.err;
     EXPECT_EQ(hook_exe, BinPath("oci-secrets-hook"));
     EXPECT_EQ(core_limits, "0 0") << "the hook's RLIMIT_CORE (soft hard)";
+    EXPECT_FALSE(blocked) << "the hook blocks the signal: it would not die of it";
     EXPECT_TRUE(killed);
+    // It died of the signal: a hook that ended by itself logs why.
+    EXPECT_EQ(ReadFile(dir_.Join("hook.log")).find("prestart"), std::string::npos)
+        << ReadFile(dir_.Join("hook.log"));
 
     EXPECT_NE(r.exit_code, 0) << r.out;
     EXPECT_EQ(r.out.find("CONTENT"), std::string::npos) << r.out;

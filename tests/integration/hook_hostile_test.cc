@@ -2,8 +2,9 @@
 // own rootfs or fails closed, and nothing is ever written or mounted outside the rootfs.
 //
 // Every case also checks, after the run (TearDown): no new host mount of ours, the decoy
-// dir on the host (a place a hostile image points at) exactly as the test made it, and the
-// payload in no file under the test's dir or the decoy.
+// dir on the host (a place a hostile image points at) exactly as the test made it, the
+// host's /etc/secrets, /run/secrets, /tmp/x neither made nor removed, and the payload in
+// no file under the test's dir or the decoy.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@ class HookHostileImageTest : public ::testing::TestWithParam<Runtime> {
     // The decoy: a host dir the images below point at. It holds an empty "secrets" dir,
     // so a hook that followed a link out of the rootfs would find a target there.
     DecoyDir("secrets");
+    for (const char* p : kHostTargets) host_targets_before_.push_back(std::filesystem::exists(p));
     mounts_before_ = HostMounts();
   }
   void TearDown() override {
@@ -55,6 +57,10 @@ class HookHostileImageTest : public ::testing::TestWithParam<Runtime> {
       ADD_FAILURE() << "new host mount: " << m;
     }
     EXPECT_EQ(ListTree(decoy_.path()), decoy_entries_) << "the host decoy dir was changed";
+    for (std::size_t i = 0; i < std::size(kHostTargets); ++i) {
+      EXPECT_EQ(std::filesystem::exists(kHostTargets[i]), host_targets_before_[i])
+          << kHostTargets[i] << " appeared or went on the host";
+    }
     EXPECT_EQ(FilesHolding(payload_, {dir_.path(), decoy_.path()}),
               std::vector<std::string>{});
   }
@@ -99,9 +105,15 @@ class HookHostileImageTest : public ::testing::TestWithParam<Runtime> {
     EXPECT_NE(r.out.find("CONTENT " + payload_), std::string::npos) << r.out << r.err;
   }
 
+  // Host paths the images below aim at, besides the decoy: a hook that left the rootfs
+  // would make them.
+  static constexpr const char* kHostTargets[] = {"/etc/secrets", "/run/secrets", "/tmp/x",
+                                                 "/real/secrets", "/tmp/x/secrets"};
+
   Daemon daemon_;
   TempDir dir_;
   TempDir decoy_;
+  std::vector<bool> host_targets_before_;
   std::vector<std::string> decoy_entries_;
   std::string payload_;
   std::optional<Bundle> bundle_;
