@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,6 +40,12 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
+  // crun runs hooks with every signal blocked: unblock them, so SIGTERM or a crash signal
+  // sent to the hook acts as on any process (SIGPIPE ignored, as it was: EPIPE instead).
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   // Then the seccomp allow-list (SECURITY.md). Memory is locked (no payload in swap) just
   // before the lease, the only way a payload enters this process: a container that did not
   // opt in does not pay for mlockall.
