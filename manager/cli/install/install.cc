@@ -613,7 +613,11 @@ std::string ContainerdDropIn(const InstallOptions& o) {
          " removes it.\n"
          "# A CRI runtime (RuntimeClass handler) \"oci-secrets\": runc behind the oci-secrets"
          " shim.\nversion = 2\n\n" +
-         table + "\n  runtime_type = \"io.containerd.runc.v2\"\n" + table.substr(0, table.size() - 1) +
+         table + "\n  runtime_type = \"io.containerd.runc.v2\"\n" +
+         "  # The CRI plugin passes into the OCI config only the annotations listed here.\n"
+         "  pod_annotations = [\"org.oci-secrets.service\"]\n"
+         "  container_annotations = [\"org.oci-secrets.service\"]\n" +
+         table.substr(0, table.size() - 1) +
          ".options]\n    BinaryName = " + Json(o.shim_path).dump() + "\n";
 }
 
