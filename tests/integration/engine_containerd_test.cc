@@ -4,9 +4,11 @@
 // is the busybox rootfs imported by Podman and saved as an OCI archive. Needs root.
 // The CRI runtime that `oci-secrets install containerd` defines is selected by a
 // RuntimeClass, which only a CRI client (crictl, a kubelet) can ask for; none is packaged
-// for Debian 12, so the test shows what containerd makes of the installed drop-in.
+// for Debian 12, so the test shows that containerd loads it from the installed config.
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -94,40 +96,63 @@ TEST_F(EngineContainerdTest, ManagerDownFailsTheStartWithTheHooksLine) {
       << r.err;
 }
 
-// `oci-secrets install containerd` into a temp root; containerd 1.6 merges the drop-in it
-// wrote (imported from a config like the one install edits) into a runtime "oci-secrets":
-// runc.v2 with the shim as BinaryName, passing the opt-in annotation from pods and
-// containers into the OCI config.
-TEST_F(EngineContainerdTest, InstalledDropInIsTheShimRuntimeWithTheAnnotationPassedOn) {
-  std::string root = world_->dir.Join("install-root");
+// `oci-secrets install containerd` on a copy of Debian's config.toml (plus a root, state
+// and socket of the test's): containerd 1.6 started on the result loads its CRI plugin
+// with the runtime oci-secrets (runc.v2, BinaryName = the shim, the opt-in annotation
+// passed on), runc still there as the default, and Debian's CNI setting kept.
+TEST_F(EngineContainerdTest, InstalledConfigLoadsTheCriRuntimeAndKeepsTheUsersSettings) {
+  const std::string root = world_->dir.Join("install-root");
+  const std::string base = world_->dir.Join("cri");
+  std::filesystem::create_directories(root + "/etc/containerd");
+  std::filesystem::create_directories(base);
+  const std::string config = root + "/etc/containerd/config.toml";
+  const std::string socket = base + "/c.sock";
+  {
+    std::ofstream out(config);
+    out << "version = 2\nroot = \"" << base << "/root\"\nstate = \"" << base
+        << "/state\"\n[grpc]\n  address = \"" << socket << "\"\n\n[plugins]\n"
+        << "  [plugins.\"io.containerd.grpc.v1.cri\"]\n"
+        << "    [plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
+        << "      bin_dir = \"/usr/lib/cni\"\n      conf_dir = \"/etc/cni/net.d\"\n";
+  }
   CommandResult installed = RunCommand({BinPath("oci-secrets"), "install", "containerd",
                                         "--root", root, "--shim", BinPath("oci-secrets-runtime")});
   ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
-  std::string dropin = root + "/etc/containerd/conf.d/oci-secrets.toml";
-  std::string config_toml = world_->ReadFile(root + "/etc/containerd/config.toml");
-  EXPECT_NE(config_toml.find("imports = [\"/etc/containerd/conf.d/oci-secrets.toml\"]"),
-            std::string::npos)
-      << config_toml;
-  std::string config = world_->dir.WriteFile(
-      "dropin-check.toml", "version = 2\nimports = [\"" + dropin + "\"]\n", 0644);
+
   CommandResult dump = RunCommand({"/usr/bin/containerd", "--config", config, "config", "dump"});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
-  const std::string table = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-secrets]";
-  std::size_t at = dump.out.find(table);
+  const std::string runtimes = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
+  std::size_t at = dump.out.find(runtimes + "oci-secrets]");
   ASSERT_NE(at, std::string::npos) << dump.out;
   // The runtime's own table and its options, up to the next runtime's table.
-  std::size_t end = dump.out.find("[plugins.\"io.containerd.grpc.v1.cri\".containerd.",
-                                  dump.out.find(".options]", at));
-  std::string runtime = dump.out.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  EXPECT_NE(runtime.find("runtime_type = \"io.containerd.runc.v2\""), std::string::npos) << runtime;
-  EXPECT_NE(runtime.find("pod_annotations = [\"org.oci-secrets.service\"]"), std::string::npos)
-      << runtime;
-  EXPECT_NE(runtime.find("container_annotations = [\"org.oci-secrets.service\"]"),
-            std::string::npos)
-      << runtime;
-  EXPECT_NE(runtime.find("BinaryName = \"" + BinPath("oci-secrets-runtime") + "\""),
-            std::string::npos)
-      << runtime;
+  std::string runtime = dump.out.substr(at, dump.out.find(runtimes, at + 1) - at);
+  std::size_t options = dump.out.find(runtimes + "oci-secrets.options]");
+  ASSERT_NE(options, std::string::npos) << dump.out;
+  runtime += dump.out.substr(options, dump.out.find("\n\n", options) - options);
+  for (const std::string& want :
+       {std::string("runtime_type = \"io.containerd.runc.v2\""),
+        std::string("pod_annotations = [\"org.oci-secrets.service\"]"),
+        std::string("container_annotations = [\"org.oci-secrets.service\"]"),
+        "BinaryName = \"" + BinPath("oci-secrets-runtime") + "\""}) {
+    EXPECT_NE(runtime.find(want), std::string::npos) << want << "\n" << runtime;
+  }
+  EXPECT_NE(dump.out.find(runtimes + "runc]"), std::string::npos) << dump.out;
+  EXPECT_NE(dump.out.find("bin_dir = \"/usr/lib/cni\""), std::string::npos) << dump.out;
+
+  // containerd itself on that configuration: the CRI plugin loads (a runtime list without
+  // runc, or a replaced CRI section, makes it fail with "no corresponding runtime").
+  Background containerd({"/usr/bin/containerd", "--config", config}, base + "/containerd.log");
+  ASSERT_TRUE(WaitUntilAnswers({kCtr, "-a", socket, "version"}, 30))
+      << world_->ReadFile(base + "/containerd.log");
+  CommandResult plugins = RunCommand({kCtr, "-a", socket, "plugins", "ls"});
+  ASSERT_EQ(plugins.exit_code, 0) << plugins.err;
+  std::size_t cri = plugins.out.find("io.containerd.grpc.v1 ");
+  bool cri_ok = false;
+  for (; cri != std::string::npos; cri = plugins.out.find("io.containerd.grpc.v1 ", cri + 1)) {
+    std::string line = plugins.out.substr(cri, plugins.out.find('\n', cri) - cri);
+    if (line.find(" cri ") != std::string::npos) cri_ok = line.find(" ok") != std::string::npos;
+  }
+  EXPECT_TRUE(cri_ok) << plugins.out << world_->ReadFile(base + "/containerd.log");
 }
 
 }  // namespace
