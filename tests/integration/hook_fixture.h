@@ -61,6 +61,16 @@ std::vector<std::string> HostMounts();
 std::vector<std::string> NewMounts(const std::vector<std::string>& before,
                                    const std::vector<std::string>& after);
 
+// New mounts (in `after`, not in `before`) that could be ours: a tmpfs, anything named
+// "secrets" or "oci-secrets", or anything under one of `paths`.
+std::vector<std::string> SuspiciousNewMounts(const std::vector<std::string>& before,
+                                             const std::vector<std::string>& after,
+                                             const std::vector<std::string>& paths);
+
+// Every entry under `dir` as a path relative to it ("a", "a/b"), sorted; symlinks are
+// listed, not followed.
+std::vector<std::string> ListTree(const std::string& dir);
+
 // Paths of files under `roots` holding `needle` (grep -rlF, devices and /proc skipped).
 std::vector<std::string> FilesHolding(const std::string& needle,
                                       const std::vector<std::string>& roots);
