@@ -3,6 +3,7 @@
 // crun. Every file lives in the test's TempDir.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct Runtime {
   std::string name;  // "runc", "crun"
   std::string path;  // absolute path of the binary
 };
+// GoogleTest prints a Runtime parameter by its name (test lists read ".../runc").
+inline void PrintTo(const Runtime& runtime, std::ostream* os) { *os << runtime.name; }
+
 // runc and crun as installed (/usr/sbin/runc, /usr/bin/crun; found on a fixed PATH).
 std::vector<Runtime> Runtimes();
 
