@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +39,12 @@ int main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
+  // crun runs hooks with every signal blocked: unblock them, so SIGTERM or a crash signal
+  // sent to the hook acts as on any process (SIGPIPE ignored, as it was: EPIPE instead).
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   // Memory locked (no payload in swap), then the seccomp allow-list (SECURITY.md).
   std::string harden_warning;
   (void)ocisecrets::HardenProcess({}, &harden_warning);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 
 #include "hook/mount/syscalls.h"
 #include "hook/oci/oci_state.h"
@@ -130,6 +131,8 @@ Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner own
     }
     RETURN_IF_ERROR(RefusePseudoFs(cur.get(), i == 0 ? "/" : Display(comps, i - 1)),
                     "create " + where);
+    RETURN_IF_ERROR(RefuseBindOfAnotherDir(root_fd, cur.get()),
+                    "create " + where + ": " + (i == 0 ? "/" : Display(comps, i - 1)));
     bool created = mkdirat(cur.get(), c.c_str(), 0755) == 0;
     if (!created && errno != EEXIST) {
       int err = errno;
@@ -188,38 +191,66 @@ Status RefuseMountPoint(int dir_fd) {
   return Status::Ok();
 }
 
-Status RefuseSharedMount(int dir_fd) {
+namespace {
+
+Result<std::uint64_t> MountId(int fd) {
   struct statx stx {};
-  if (statx(dir_fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) {
+  if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) {
     return PosixError("statx", errno);
   }
   if (!(stx.stx_mask & STATX_MNT_ID)) return Status::FailedPrecondition("no mount id (kernel too old)");
+  return stx.stx_mnt_id;
+}
+
+Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
   int fd = open("/proc/thread-self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return PosixError("open /proc/thread-self/mountinfo", errno);
   Result<std::string> text = ReadAllBounded(fd, 64 << 20);
   close(fd);
   if (!text.ok()) return text.status().WithContext("read /proc/thread-self/mountinfo");
-  std::string want = std::to_string(stx.stx_mnt_id) + " ";
+  std::string want = std::to_string(mnt_id) + " ";
   std::size_t pos = 0;
   while (pos < text->size()) {
     std::size_t eol = text->find('\n', pos);
     if (eol == std::string::npos) eol = text->size();
-    std::string_view line(text->data() + pos, eol - pos);
-    if (line.starts_with(want)) {
-      // Optional fields sit between the 6th field and the " - " separator.
-      std::size_t sep = line.find(" - ");
-      std::string_view head = line.substr(0, sep);
-      if (head.find(" shared:") != std::string_view::npos) {
-        return Status::FailedPrecondition(
-            "the mount holding it has shared propagation (a mount here would reach other "
-            "namespaces); use rootfsPropagation private or slave");
-      }
-      return Status::Ok();
+    if (std::string_view(text->data() + pos, eol - pos).starts_with(want)) {
+      return text->substr(pos, eol - pos);
     }
     pos = eol + 1;
   }
-  return Status::FailedPrecondition("mount " + std::to_string(stx.stx_mnt_id) +
-                                    " not in mountinfo");
+  return Status::FailedPrecondition("mount " + std::to_string(mnt_id) + " not in mountinfo");
+}
+
+}  // namespace
+
+Status RefuseSharedMount(int dir_fd) {
+  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "");
+  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "");
+  // Optional fields sit between the 6th field and the " - " separator.
+  std::string_view head = std::string_view(line).substr(0, line.find(" - "));
+  if (head.find(" shared:") != std::string_view::npos) {
+    return Status::FailedPrecondition(
+        "the mount holding it has shared propagation (a mount here would reach other "
+        "namespaces); use rootfsPropagation private or slave");
+  }
+  return Status::Ok();
+}
+
+Status RefuseBindOfAnotherDir(int root_fd, int dir_fd) {
+  ASSIGN_OR_RETURN(std::uint64_t root_id, MountId(root_fd), "");
+  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "");
+  if (id == root_id) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "");
+  // "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": ROOT is "/" unless a subtree is bound here.
+  std::istringstream fields(line);
+  std::string skip, root;
+  fields >> skip >> skip >> skip >> root;
+  if (root != "/") {
+    return Status::FailedPrecondition(
+        "is on a bind mount of another directory (the hook creates nothing there; create "
+        "the directory in the bound source, or mount a tmpfs instead)");
+  }
+  return Status::Ok();
 }
 
 }  // namespace ocisecrets::hook

@@ -33,11 +33,18 @@ Result<ScopedFd> OpenRootDir(const std::string& root_path);
 // components are created one mkdirat at a time (mode 0755, chowned to `owner`) and opened
 // with RESOLVE_NO_SYMLINKS, so a dangling symlink is refused, never followed. Refused with
 // FailedPrecondition: a component that is not a directory, a target that is already a
-// mount point, a pseudo file system (proc, sysfs, cgroup, ...) on the way.
+// mount point, a pseudo file system (proc, sysfs, cgroup, ...) on the way, a missing
+// component whose parent is on a bind mount of another directory (RefuseBindOfAnotherDir).
 Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner owner);
 
 // FailedPrecondition when `dir_fd` is the root of a mount (something is mounted there).
 Status RefuseMountPoint(int dir_fd);
+
+// FailedPrecondition when `dir_fd` is on a mount other than `root_fd`'s whose root is not
+// the root of its file system: a bind mount of some other directory (config.json binding
+// a host dir at /run), where a directory made would be made in that host dir. A fresh
+// tmpfs mounted in the container (root "/") passes. Reads /proc/thread-self/mountinfo.
+Status RefuseBindOfAnotherDir(int root_fd, int dir_fd);
 
 // FailedPrecondition when the mount holding `dir_fd` has shared propagation: a mount
 // made under it would be copied to its peers, possibly the host's mount table. Reads

@@ -111,7 +111,12 @@ Result<EditOutcome> InjectHooksIntoBundle(const std::string& bundle_dir,
   if (edit.outcome != EditOutcome::kAdded) return edit.outcome;
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return PosixError("stat " + path, errno);
-  RETURN_IF_ERROR(ReplaceFileAtomically(path, edit.new_config, st.st_mode, st.st_uid, st.st_gid),
+  // No fsync: the bundle is runtime state that does not outlive a crash of the machine
+  // (engines keep it on tmpfs or write it anew before each create), and the edit is made
+  // again on every create. The rename keeps the replacement atomic for the runtime; a
+  // config.json torn by a power loss is invalid JSON, which runc and this shim refuse.
+  RETURN_IF_ERROR(ReplaceFileAtomically(path, edit.new_config, st.st_mode, st.st_uid, st.st_gid,
+                                        Durability::kNoSync),
                   "rewrite");
   return edit.outcome;
 }

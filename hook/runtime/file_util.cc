@@ -70,7 +70,7 @@ Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_byt
 }
 
 Status ReplaceFileAtomically(const std::string& path, const std::string& content, mode_t mode,
-                             uid_t uid, gid_t gid) {
+                             uid_t uid, gid_t gid, Durability durability) {
   std::string dir = DirName(path);
   std::string tmpl = path + ".oci-secrets-XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
@@ -97,11 +97,13 @@ Status ReplaceFileAtomically(const std::string& path, const std::string& content
     }
     done += static_cast<std::size_t>(n);
   }
-  if (fsync(fd.get()) != 0) return fail(PosixError("fsync " + tmp, errno));
+  const bool sync = durability == Durability::kSync;
+  if (sync && fsync(fd.get()) != 0) return fail(PosixError("fsync " + tmp, errno));
   if (fd.Close() != 0) return fail(PosixError("close " + tmp, errno));
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     return fail(PosixError("rename " + tmp + " to " + path, errno));
   }
+  if (!sync) return Status::Ok();
   Fd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() < 0) return PosixError("open " + dir, errno);
   if (fsync(dfd.get()) != 0) return PosixError("fsync " + dir, errno);

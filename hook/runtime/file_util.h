@@ -14,10 +14,17 @@ namespace ocisecrets {
 // component. NotFound when missing; InvalidArgument when larger or not a regular file.
 Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes);
 
+// Whether ReplaceFileAtomically waits for the new file to reach the disk.
+enum class Durability {
+  kSync,    // fsync the file before the rename and the directory after it
+  kNoSync,  // atomic for readers and after a crash of the process, not after a power loss
+};
+
 // Replaces `path` with `content` atomically: a temporary file in the same directory
-// with the given mode and owner, written, fsync'ed, renamed over `path`, then the
-// directory fsync'ed. On failure the original is untouched and the temporary removed.
+// with the given mode and owner, written, (kSync: fsync'ed,) renamed over `path`, (kSync:
+// then the directory fsync'ed). On failure the original is untouched and the temporary
+// removed.
 Status ReplaceFileAtomically(const std::string& path, const std::string& content, mode_t mode,
-                             uid_t uid, gid_t gid);
+                             uid_t uid, gid_t gid, Durability durability = Durability::kSync);
 
 }  // namespace ocisecrets

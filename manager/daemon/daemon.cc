@@ -27,6 +27,7 @@
 #include "manager/store/sqlite_kv_store.h"
 #include "manager/store/state_dir.h"
 #include "shared/crypto.h"
+#include "shared/sandbox.h"
 
 #ifndef OCI_SECRETS_VERSION
 #define OCI_SECRETS_VERSION "0.0.0"
@@ -238,11 +239,23 @@ int RunDaemon(const DaemonOptions& options) {
     unlink(options.socket.c_str());
     return fail(s);
   }
+  // Startup is done (state dir, store, keyring, audit log open; socket bound): from here a
+  // bug exploited in request handling still cannot exec, ptrace, mount, load modules,
+  // change namespaces or ids. Fail closed when the filter cannot be installed.
+  if (options.syscall_filter) {
+    if (Status s = InstallSyscallFilter(SyscallPolicy::kManager); !s.ok()) {
+      unlink(options.socket.c_str());
+      return fail(s.WithContext("syscall filter (--no-seccomp to run without it)"));
+    }
+  } else {
+    Log("warning: --no-seccomp: serving without the syscall filter");
+  }
   {
     Maintainer maintainer(&registry);
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
         registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
-        (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) + ")");
+        (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) +
+        (options.syscall_filter ? ", seccomp on" : ", seccomp OFF") + ")");
     server.Run();
     maintainer.Stop();
   }
@@ -284,6 +297,11 @@ int DaemonMain(int argc, char** argv) {
                  "Audit log file, one JSON line per change and lease (default STATE_DIR/audit.log)");
   app.add_option("--threads", options.threads, "Server threads (default: hardware threads)")
       ->check(CLI::Range(0, 256));
+  bool no_seccomp = false;
+  app.add_flag("--no-seccomp", no_seccomp,
+               "Debugging only: serve without the seccomp filter. Without it a bug exploited in "
+               "request handling could exec programs, ptrace, mount or load kernel modules "
+               "with the daemon's root privileges");
   app.set_version_flag("--version", OCI_SECRETS_VERSION);
   try {
     app.parse(argc, argv);
@@ -296,6 +314,7 @@ int DaemonMain(int argc, char** argv) {
     return 2;
   }
   options.lease_ttl = *parsed;
+  options.syscall_filter = !no_seccomp;
   return RunDaemon(options);
 }
 

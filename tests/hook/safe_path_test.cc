@@ -209,6 +209,53 @@ TEST_F(SafePathTest, PseudoFileSystemIsRefused) {
   EXPECT_EQ(code, 0);
 }
 
+// config.json binding a host dir at /run: /run/secrets is not made in the host dir.
+TEST_F(SafePathTest, BindMountOfAnotherDirGetsNoDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
+  int code = InPrivateMountNamespace([&] {
+    if (mount(outside_.path().c_str(), (root_ + "/run").c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      return 2;
+    }
+    Result<ScopedFd> fd = OpenFresh();
+    if (fd.ok()) return 3;
+    if (fd.status().message().find("bind mount of another directory") == std::string::npos) {
+      return 4;
+    }
+    return 0;
+  });
+  EXPECT_EQ(code, 0);
+  EXPECT_FALSE(IsDir(outside_ / "secrets"));
+}
+
+// ... but a bound dir that already has the target is used as it is (nothing is made).
+TEST_F(SafePathTest, BindMountHoldingTheTargetIsUsed) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((outside_ / "secrets").c_str(), 0755), 0);
+  int code = InPrivateMountNamespace([&] {
+    if (mount(outside_.path().c_str(), (root_ + "/run").c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      return 2;
+    }
+    return OpenFresh().ok() ? 0 : 3;
+  });
+  EXPECT_EQ(code, 0);
+}
+
+// A tmpfs mounted at /run (as config.json does): the secrets dir is made in it.
+TEST_F(SafePathTest, FreshTmpfsAtRunGetsTheDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
+  int code = InPrivateMountNamespace([&] {
+    if (mount("tmpfs", (root_ + "/run").c_str(), "tmpfs", 0, nullptr) != 0) return 2;
+    Result<ScopedFd> fd = OpenFresh();
+    if (!fd.ok()) return 3;
+    return IsDir(root_ + "/run/secrets") ? 0 : 4;
+  });
+  EXPECT_EQ(code, 0);
+  EXPECT_FALSE(IsDir(root_ + "/run/secrets"));  // it was in the tmpfs, gone with it
+}
+
 // The detached tmpfs, checked through its mount fd without attaching it.
 class TmpfsBuilderTest : public ::testing::Test {
  protected:

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -178,6 +180,29 @@ std::vector<std::string> NewMounts(const std::vector<std::string>& before,
     for (const auto& b : before) seen = seen || b == line;
     if (!seen) out.push_back(line);
   }
+  return out;
+}
+
+std::vector<std::string> SuspiciousNewMounts(const std::vector<std::string>& before,
+                                             const std::vector<std::string>& after,
+                                             const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& m : NewMounts(before, after)) {
+    bool ours = m.find("secrets") != std::string::npos || m.find(" tmpfs ") != std::string::npos;
+    for (const auto& p : paths) ours = ours || m.find(p) != std::string::npos;
+    if (ours) out.push_back(m);
+  }
+  return out;
+}
+
+std::vector<std::string> ListTree(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    out.push_back(std::filesystem::relative(it->path(), dir, ec).string());
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

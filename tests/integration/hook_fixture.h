@@ -3,6 +3,7 @@
 // crun. Every file lives in the test's TempDir.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct Runtime {
   std::string name;  // "runc", "crun"
   std::string path;  // absolute path of the binary
 };
+// GoogleTest prints a Runtime parameter by its name (test lists read ".../runc").
+inline void PrintTo(const Runtime& runtime, std::ostream* os) { *os << runtime.name; }
+
 // runc and crun as installed (/usr/sbin/runc, /usr/bin/crun; found on a fixed PATH).
 std::vector<Runtime> Runtimes();
 
@@ -60,6 +64,16 @@ std::vector<std::string> HostMounts();
 // The mounts in `after` and not in `before`.
 std::vector<std::string> NewMounts(const std::vector<std::string>& before,
                                    const std::vector<std::string>& after);
+
+// New mounts (in `after`, not in `before`) that could be ours: a tmpfs, anything named
+// "secrets" or "oci-secrets", or anything under one of `paths`.
+std::vector<std::string> SuspiciousNewMounts(const std::vector<std::string>& before,
+                                             const std::vector<std::string>& after,
+                                             const std::vector<std::string>& paths);
+
+// Every entry under `dir` as a path relative to it ("a", "a/b"), sorted; symlinks are
+// listed, not followed.
+std::vector<std::string> ListTree(const std::string& dir);
 
 // Paths of files under `roots` holding `needle` (grep -rlF, devices and /proc skipped).
 std::vector<std::string> FilesHolding(const std::string& needle,

@@ -563,6 +563,83 @@ TEST(ManagerDaemonTest, StateDirAndAuditLogNeverHoldAPayload) {
   }
 }
 
+// The pid of the process serving on `socket`, from the kernel (SO_PEERCRED); -1 if none.
+pid_t ServerPid(const std::string& socket) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
+  pid_t pid = -1;
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    pid = cred.pid;
+  }
+  ::close(fd);
+  return pid;
+}
+
+// The value of "KEY:\tVALUE" in /proc/PID/status; "" when absent.
+std::string ProcStatusField(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(key + ":")) {
+      std::string v = line.substr(key.size() + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v;
+    }
+  }
+  return "";
+}
+
+// Requests are handled under the manager's seccomp filter: the daemon's own status says
+// "Seccomp: 2" (filter mode) with no_new_privs, after it has served real requests. What
+// the filter stops is SandboxTest.ManagerFilterStopsExecMountAndNamespacesButKeepsThreads.
+TEST(ManagerDaemonTest, ServesUnderTheSyscallFilter) {
+  Daemon d;
+  ASSERT_TRUE(d.Start().ok()) << d.Log();
+  RawConn c(d.socket_path());
+  ASSERT_TRUE(c.ok());
+  RawResponse created =
+      c.Call("POST", "/v1/secrets", CreateBody("filtered", "OCS-MARKER-seccomp-daemon"));
+  EXPECT_EQ(created.status, 201) << created.body;
+  RawResponse list = c.Call("GET", "/v1/secrets");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("filtered"), std::string::npos) << list.body;
+  pid_t pid = ServerPid(d.socket_path());
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(ProcStatusField(pid, "Seccomp"), "2") << "pid " << pid;
+  EXPECT_EQ(ProcStatusField(pid, "NoNewPrivs"), "1") << "pid " << pid;
+  // Every thread, also those started after the filter (TSYNC and inheritance).
+  std::error_code ec;
+  int threads = 0;
+  for (const auto& t : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/task", ec)) {
+    ++threads;
+    std::ifstream in(t.path() / "status");
+    std::string line;
+    bool filtered = false;
+    while (std::getline(in, line)) filtered = filtered || line == "Seccomp:\t2";
+    EXPECT_TRUE(filtered) << t.path();
+  }
+  EXPECT_GT(threads, 1) << "the server runs threads";
+  EXPECT_NE(d.Log().find("seccomp on"), std::string::npos) << d.Log();
+}
+
+TEST(ManagerDaemonTest, NoSeccompServesWithoutTheFilterAndSaysSo) {
+  Daemon d(Daemon::Options{{"--no-seccomp"}, {}});
+  ASSERT_TRUE(d.Start().ok()) << d.Log();
+  pid_t pid = ServerPid(d.socket_path());
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(ProcStatusField(pid, "Seccomp"), "0");
+  EXPECT_NE(d.Log().find("--no-seccomp: serving without the syscall filter"), std::string::npos)
+      << d.Log();
+  CommandResult help = RunCommand({itest::BinPath("oci-secretsd"), "--help"}, {}, {}, 30s);
+  EXPECT_NE(help.out.find("--no-seccomp"), std::string::npos) << help.out;
+}
+
 TEST(ManagerDaemonTest, HelpTeaches) {
   CommandResult r = RunCommand({itest::BinPath("oci-secretsd"), "--help"}, {}, {}, 30s);
   EXPECT_EQ(r.exit_code, 0);

@@ -1,4 +1,5 @@
 #include "hook/runtime/bundle_edit.h"
+#include "hook/runtime/file_util.h"
 
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -222,6 +223,35 @@ TEST_F(BundleEditTest, RefusesSymlinkedConfig) {
   std::ofstream(target) << kWithAnnotation;
   ASSERT_EQ(symlink(target.c_str(), ConfigPath().c_str()), 0);
   EXPECT_FALSE(InjectHooksIntoBundle(dir_, config_).ok());
+}
+
+// Both durabilities replace the file whole, keep the requested mode and leave no
+// temporary behind; only kSync waits for the disk.
+TEST_F(BundleEditTest, ReplaceFileAtomicallyReplacesWholeInBothDurabilities) {
+  struct Case {
+    const char* description;
+    Durability durability;
+  };
+  for (const Case& c : {Case{"sync", Durability::kSync}, Case{"no sync", Durability::kNoSync}}) {
+    SCOPED_TRACE(c.description);
+    WriteConfig(std::string(4096, 'o'), 0600);
+    ASSERT_TRUE(ReplaceFileAtomically(ConfigPath(), "{\"new\":1}", 0640, geteuid(), getegid(),
+                                      c.durability)
+                    .ok());
+    EXPECT_EQ(ReadConfig(), "{\"new\":1}");
+    struct stat st {};
+    ASSERT_EQ(stat(ConfigPath().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0640u);
+    EXPECT_EQ(ListDir(), std::vector<std::string>{"config.json"});
+  }
+}
+
+TEST_F(BundleEditTest, ReplaceFileAtomicallyLeavesOriginalWhenDirIsGone) {
+  std::string missing = dir_ + "/gone/config.json";
+  EXPECT_FALSE(ReplaceFileAtomically(missing, "{}", 0644, geteuid(), getegid(),
+                                     Durability::kNoSync)
+                   .ok());
+  EXPECT_TRUE(ListDir().empty());
 }
 
 }  // namespace
