@@ -8,6 +8,7 @@ add_library(oci_secrets_hook STATIC
   oci/oci_state.cc
   stages/api_lease_client.cc
   stages/hook_log.cc
+  stages/runtime_relay.cc
   stages/stages.cc
 )
 target_include_directories(oci_secrets_hook PUBLIC ${PROJECT_SOURCE_DIR})

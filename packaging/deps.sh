@@ -29,5 +29,8 @@ OCI_TEST_PACKAGES=(
   podman containerd docker.io
 )
 
+# engine_containerd_test speaks CRI's gRPC (HTTP/2 over containerd's socket) through curl.
+OCI_TEST_PACKAGES+=(curl)
+
 # What the sanitizer build and the libFuzzer targets need (packaging/test.sh, packaging/fuzz.sh).
 OCI_TEST_PACKAGES+=(clang libclang-rt-14-dev llvm)

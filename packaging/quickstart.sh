@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Quick start on Debian 12, as root: installs what is missing, builds, starts the manager
 # on the embedded store, creates a demo secret and service, and runs a runc container that
-# prints its secret from /run/secrets. Safe to run again: what exists is reused.
+# prints its secret from /run/secrets. Then it registers the hook with every engine it
+# finds (Podman, CRI-O, Docker, containerd: "oci-secrets install ENGINE"), restarting none,
+# and shows a Podman container reading the secret. Safe to run again: what exists is
+# reused and a second run changes nothing.
 # Usage: packaging/quickstart.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,7 @@ oci_install_packages "${OCI_BUILD_PACKAGES[@]}" runc busybox-static
 
 echo "==> build ($BUILD_DIR)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target oci-secretsd oci-secrets oci-secrets-hook
+cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target oci-secretsd oci-secrets oci-secrets-hook oci-secrets-runtime
 BIN=$(cd "$BUILD_DIR/bin" && pwd)
 CLI=("$BIN/oci-secrets" --host "unix://$SOCKET")
 
@@ -110,6 +113,75 @@ JSON
 runc delete --force oci-secrets-demo >/dev/null 2>&1 || true
 runc run --bundle "$BUNDLE" oci-secrets-demo
 
+echo
+echo "==> engines: registering the hook with the engines installed here"
+# The engines run the binaries just built, with the demo's hook.json. Podman and CRI-O
+# read hooks.d at every container start; Docker and containerd run the shim
+# oci-secrets-runtime, which reads its settings from SHIM_CONFIG.
+SHIM="$BIN/oci-secrets-runtime"
+SHIM_CONFIG=/etc/oci-secrets/runtime.json
+INSTALL=("$BIN/oci-secrets" install --hook "$HOOK" --shim "$SHIM" --hook-config "$HOOK_CONFIG")
+ENGINES=()
+command -v podman >/dev/null 2>&1 && ENGINES+=(podman)
+command -v crio >/dev/null 2>&1 && ENGINES+=(crio)
+command -v dockerd >/dev/null 2>&1 && ENGINES+=(docker)
+command -v containerd >/dev/null 2>&1 && ENGINES+=(containerd)
+[ ${#ENGINES[@]} -eq 0 ] && echo "no engine found (podman, crio, dockerd, containerd): runc only"
+SHIM_JSON="{\"hook_path\": \"$HOOK\", \"hook_config\": \"$HOOK_CONFIG\"}"
+for engine in "${ENGINES[@]}"; do
+  echo "-- $engine"
+  if [ "$engine" = docker ] || [ "$engine" = containerd ]; then
+    if [ ! -e "$SHIM_CONFIG" ]; then
+      mkdir -p "$(dirname "$SHIM_CONFIG")"
+      echo "$SHIM_JSON" >"$SHIM_CONFIG"
+      echo "   wrote $SHIM_CONFIG (the shim runs $HOOK with $HOOK_CONFIG)"
+    elif [ "$(cat "$SHIM_CONFIG")" != "$SHIM_JSON" ]; then
+      echo "   kept $SHIM_CONFIG as it is (not the quickstart's): the shim follows it"
+    fi
+  fi
+  extra=()
+  # Docker before 24.0 passes no --annotation to the runtime: a runtime bound to the
+  # service ("oci-secrets-demo") opts a container in instead.
+  [ "$engine" = docker ] && extra=(--service demo)
+  if ! out=$("${INSTALL[@]}" "$engine" "${extra[@]}" 2>&1); then
+    echo "$out" | sed 's/^/   /'
+    echo "   not registered with $engine (see above); the other engines go on"
+    continue
+  fi
+  echo "$out" | sed 's/^/   /'
+  daemon=""
+  [ "$engine" = docker ] && daemon=dockerd
+  [ "$engine" = containerd ] && daemon=containerd
+  [ "$engine" = crio ] && daemon=crio
+  if [ -n "$daemon" ] && grep -q '^next:' <<<"$out"; then
+    if pgrep -x "$daemon" >/dev/null 2>&1; then
+      echo "   $daemon is running: it uses the new configuration only after the command above;"
+      echo "   this script restarts nothing"
+    else
+      echo "   $daemon is not running: it reads the new configuration when it starts"
+    fi
+  fi
+done
+
+if command -v podman >/dev/null 2>&1; then
+  echo
+  echo "==> a Podman container with --annotation org.oci-secrets.service=demo (hooks.d, no daemon)"
+  IMAGE=localhost/oci-secrets-demo
+  if ! podman image exists "$IMAGE"; then
+    tar -C "$BUNDLE/rootfs" -cf "$WORK_DIR/rootfs.tar" .
+    podman import --quiet "$WORK_DIR/rootfs.tar" oci-secrets-demo >/dev/null
+    echo "imported the busybox rootfs as $IMAGE"
+  fi
+  PODMAN_RUN=(podman run --rm --network none --annotation org.oci-secrets.service=demo
+    --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+  # crun refuses hybrid cgroup hierarchies with controllers on cgroup2; runc does not.
+  if [ -s /sys/fs/cgroup/unified/cgroup.controllers ]; then
+    PODMAN_RUN+=(--runtime runc)
+    echo "(cgroup v1 with controllers on cgroup2: crun refuses that, so this demo runs runc)"
+  fi
+  "${PODMAN_RUN[@]}" "$IMAGE" sh -c 'echo "in the container: /run/secrets/demo_password = $(cat /run/secrets/demo_password)"'
+fi
+
 cat <<EOT
 
 ==> done. The secret lived only in the container's tmpfs; nothing of it is left on disk.
@@ -120,6 +192,19 @@ cat <<EOT
   Hook log:     $LOG_DIR/hook.log
   Engines:      runtime-config/ (hooks.d for Podman/CRI-O, Docker and containerd through oci-secrets-runtime)
 EOT
+for engine in "${ENGINES[@]}"; do
+  case $engine in
+    podman) echo "  Podman:       podman run --annotation org.oci-secrets.service=demo IMAGE ..." ;;
+    crio) echo "  CRI-O:        the pod or container annotation org.oci-secrets.service=demo" ;;
+    docker)
+      echo "  Docker:       docker run --runtime oci-secrets-demo IMAGE ...   (any version)"
+      echo "                docker run --runtime oci-secrets --annotation org.oci-secrets.service=demo IMAGE ...   (24.0+)" ;;
+    containerd) echo "  containerd:   the CRI runtime \"oci-secrets\" (RuntimeClass), or ctr run --runc-binary $SHIM --annotation org.oci-secrets.service=demo ..." ;;
+  esac
+done
+if [ ${#ENGINES[@]} -gt 0 ]; then
+  echo "  Unregister:   $BIN/oci-secrets uninstall ENGINE   (one of: ${ENGINES[*]}); rm $SHIM_CONFIG if this script wrote it"
+fi
 if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
   echo "  Stop the manager:  kill \$(cat $PID_FILE)"
 fi

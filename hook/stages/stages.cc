@@ -17,6 +17,7 @@
 #include "hook/oci/id_mapping.h"
 #include "hook/oci/oci_state.h"
 #include "hook/stages/hook_log.h"
+#include "hook/stages/runtime_relay.h"
 #include "shared/validation.h"
 
 namespace ocisecrets::hook {
@@ -177,15 +178,11 @@ bool IsDevNull(int fd) {
 
 // crun (1.8) gives hooks /dev/null as stderr unless the container names a file in the
 // annotation run.oci.hooks.stderr, and then prints only "error executing hook". So that
-// the operator still reads why, the line also goes to the runtime's own stderr: our
-// parent, which ran us as root.
-void TellTheRuntime(const std::string& line, std::FILE* err) {
+// the operator still reads why, the line also goes to the runtime, our parent, which ran
+// us as root (runtime_relay.h).
+void TellTheRuntime(const std::string& line, std::FILE* err, bool stops_container) {
   if (err != stderr || !IsDevNull(fileno(err))) return;
-  std::string path = "/proc/" + std::to_string(getppid()) + "/fd/2";
-  ScopedFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC));
-  if (!fd.valid() || IsDevNull(fd.get())) return;
-  std::string out = line + "\n";
-  (void)!write(fd.get(), out.data(), out.size());
+  RelayToRuntime(getppid(), line, stops_container);
 }
 
 int Fail(StageContext& ctx, const Status& status, std::FILE* err) {
@@ -196,7 +193,7 @@ int Fail(StageContext& ctx, const Status& status, std::FILE* err) {
   }
   std::fprintf(err, "%s\n", line.c_str());
   std::fflush(err);
-  TellTheRuntime(line, err);
+  TellTheRuntime(line, err, ctx.stage != Stage::kPoststop);
   ctx.log.Write("container=" + (ctx.container_id.empty() ? "?" : ctx.container_id) +
                 " service=" + (ctx.service.empty() ? "?" : ctx.service) + " " + line);
   return 1;

@@ -4,6 +4,7 @@ oci_add_test(hook_test
     hook_config_test.cc
     id_mapping_test.cc
     oci_state_test.cc
+    runtime_relay_test.cc
     safe_path_test.cc
     stages_test.cc
     windows_path_test.cc

@@ -132,6 +132,50 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   return containerd;
 }
 
+CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>& args,
+                        const std::string& hooks_dir) {
+  std::vector<std::string> argv = {kPodman,
+                                   "--root", world.dir.Join("podman/root"),
+                                   "--runroot", world.dir.Join("podman/runroot"),
+                                   "--tmpdir", world.dir.Join("podman/tmp"),
+                                   "--storage-driver", "vfs",
+                                   "--cgroup-manager", "cgroupfs",
+                                   "--events-backend", "file"};
+  if (!hooks_dir.empty()) argv.insert(argv.end(), {"--hooks-dir", hooks_dir});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, {}, std::chrono::seconds(120));
+}
+
+bool ImportEngineImage(const EngineWorld& world) {
+  CommandResult imported = RunPodman(world, {"import", world.rootfs_tar, "ocs-busybox"});
+  if (imported.exit_code != 0) {
+    ADD_FAILURE() << "podman import: " << imported.err;
+    return false;
+  }
+  return true;
+}
+
+std::string SaveEngineImageArchive(const EngineWorld& world) {
+  if (!ImportEngineImage(world)) return "";
+  std::string archive = world.dir.Join("image.tar");
+  CommandResult saved =
+      RunPodman(world, {"save", "--format", "oci-archive", "-o", archive, kEngineImage});
+  if (saved.exit_code != 0) {
+    ADD_FAILURE() << "podman save: " << saved.err;
+    return "";
+  }
+  return archive;
+}
+
+std::vector<std::string> WithServiceAnnotation(std::vector<std::string> args,
+                                               const std::string& service) {
+  if (!service.empty()) {
+    args.push_back("--annotation");
+    args.push_back(std::string(kEngineAnnotation) + "=" + service);
+  }
+  return args;
+}
+
 EngineWorld::ManagerDown::ManagerDown(EngineWorld* w) : world(w) {
   world->WriteHookConfig("unix://" + world->dir.Join("nobody.sock"));
 }

@@ -66,6 +66,23 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world);
 inline constexpr char kCtr[] = "/usr/bin/ctr";
 std::string ContainerdSocket(const EngineWorld& world);
 
+// Podman on the world's own storage (world.dir/podman: root, runroot, tmpdir; vfs,
+// cgroupfs, events to a file), with `--hooks-dir hooks_dir` when it is not empty.
+inline constexpr char kPodman[] = "/usr/bin/podman";
+inline constexpr char kEngineImage[] = "localhost/ocs-busybox:latest";
+CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>& args,
+                        const std::string& hooks_dir = "");
+// Imports world.rootfs_tar into that storage as kEngineImage. Fails the test (ADD_FAILURE)
+// and returns false on error.
+bool ImportEngineImage(const EngineWorld& world);
+// ImportEngineImage, then kEngineImage saved as an OCI archive (what `ctr images import`
+// and `docker load` read). Returns the archive's path, or "" after failing the test.
+std::string SaveEngineImageArchive(const EngineWorld& world);
+// `args` followed by `--annotation org.oci-secrets.service=SERVICE` when `service` is not
+// empty (Podman, ctr and Docker 24+ spell it the same).
+std::vector<std::string> WithServiceAnnotation(std::vector<std::string> args,
+                                               const std::string& service);
+
 // Polls `argv` (e.g. `ctr version`) until it exits 0, up to `seconds`.
 bool WaitUntilAnswers(const std::vector<std::string>& argv, int seconds);
 

@@ -183,28 +183,33 @@ TEST_F(InstallTest, UninstallWithoutInstallDoesNothing) {
 }
 
 constexpr char kContainerdConfig[] = "/etc/containerd/config.toml";
-constexpr char kContainerdDropIn[] = "/etc/containerd/conf.d/oci-secrets.toml";
 constexpr char kDebianContainerdConfig[] =
     "version = 2\n\n[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\"]\n"
     "    [plugins.\"io.containerd.grpc.v1.cri\".cni]\n      bin_dir = \"/usr/lib/cni\"\n";
+constexpr char kOciSecretsTable[] =
+    "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-secrets]";
+constexpr char kRuncTable[] = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]";
 
-TEST_F(InstallTest, ContainerdWritesDropInAndImportAndUninstallRestoresBytes) {
+// Not an imported drop-in, which would replace the user's whole CRI section: tables
+// appended to config.toml, runc declared since Debian's config declares no runtime.
+TEST_F(InstallTest, ContainerdAppendsTheRuntimeToConfigAndUninstallRestoresBytes) {
   Write(kContainerdConfig, kDebianContainerdConfig);
   options_.shim_path = "/opt/shim";
   Result<InstallReport> r = Install(Engine::kContainerd, options_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_NE(r->restart.find("restart containerd"), std::string::npos);
-  std::string dropin = Read(kContainerdDropIn);
-  EXPECT_NE(dropin.find("BinaryName = \"/opt/shim\""), std::string::npos) << dropin;
-  EXPECT_NE(dropin.find("containerd.runtimes.oci-secrets]"), std::string::npos) << dropin;
-  std::string config = Read(kContainerdConfig);
-  std::size_t imports = config.find("imports = [\"/etc/containerd/conf.d/oci-secrets.toml\"]");
-  ASSERT_NE(imports, std::string::npos) << config;
-  EXPECT_LT(imports, config.find("[plugins]")) << "a top-level key, before the first table";
-
   const std::string installed = Read(kContainerdConfig);
+  EXPECT_EQ(installed.rfind(kDebianContainerdConfig, 0), 0u) << "the user's bytes come first";
+  for (const char* want : {kOciSecretsTable, kRuncTable, "BinaryName = \"/opt/shim\"",
+                           "pod_annotations = [\"org.oci-secrets.service\"]",
+                           "container_annotations = [\"org.oci-secrets.service\"]"}) {
+    EXPECT_NE(installed.find(want), std::string::npos) << want << "\n" << installed;
+  }
+  EXPECT_EQ(installed.find("imports"), std::string::npos) << installed;
+  EXPECT_EQ(Read(std::string(kContainerdConfig) + ".oci-secrets.bak"), kDebianContainerdConfig);
+
   Result<InstallReport> again = Install(Engine::kContainerd, options_);
-  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_FALSE(again->changed);
   EXPECT_EQ(Read(kContainerdConfig), installed);
 
@@ -213,33 +218,54 @@ TEST_F(InstallTest, ContainerdWritesDropInAndImportAndUninstallRestoresBytes) {
   EXPECT_EQ(Files(), std::vector<std::string>{kContainerdConfig});
 }
 
-TEST_F(InstallTest, ContainerdAppendsToAnExistingImportsList) {
-  const std::string user = "version = 2\nimports = [\"/etc/containerd/a.toml\"]\n[plugins]\n";
+TEST_F(InstallTest, ContainerdKeepsTheUsersRuntimesAndDeclaresNoRunc) {
+  const std::string user = std::string("version = 2\n") + kRuncTable +
+                           "\n  runtime_type = \"io.containerd.runc.v2\"\n  [plugins.\"io."
+                           "containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n"
+                           "    SystemdCgroup = true";  // no final newline
   Write(kContainerdConfig, user);
   ASSERT_TRUE(Install(Engine::kContainerd, options_).ok());
-  EXPECT_NE(Read(kContainerdConfig)
-                .find("imports = [\"/etc/containerd/a.toml\", "
-                      "\"/etc/containerd/conf.d/oci-secrets.toml\"]"),
-            std::string::npos)
-      << Read(kContainerdConfig);
+  const std::string installed = Read(kContainerdConfig);
+  EXPECT_EQ(installed.rfind(user + "\n", 0), 0u) << installed;
+  EXPECT_EQ(installed.find(kRuncTable, user.size()), std::string::npos) << installed;
+  EXPECT_NE(installed.find(kOciSecretsTable), std::string::npos) << installed;
   ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
   EXPECT_EQ(Read(kContainerdConfig), user);
 }
 
-TEST_F(InstallTest, ContainerdRefusesAMultiLineImportsListAndWritesNothing) {
-  const std::string user = "version = 2\nimports = [\n  \"/a.toml\",\n]\n";
-  Write(kContainerdConfig, user);
-  Result<InstallReport> r = Install(Engine::kContainerd, options_);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("by hand"), std::string::npos);
-  EXPECT_EQ(Read(kContainerdConfig), user);
-  EXPECT_EQ(Files(), std::vector<std::string>{kContainerdConfig});
+TEST_F(InstallTest, ContainerdRefusesConfigsItCannotExtendAndWritesNothing) {
+  struct Case {
+    const char* description;
+    std::string config;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"version 1 configuration", "[plugins.cri]\n  sandbox_image = \"x\"\n", "version 2"},
+      {"a runtime oci-secrets of the user's",
+       std::string("version = 2\n") + kOciSecretsTable + "\n  runtime_type = \"x\"\n",
+       "already defines"},
+      {"an oci-secrets block install did not record",
+       "version = 2\n# BEGIN oci-secrets: written by \"oci-secrets install containerd\"; "
+       "\"oci-secrets uninstall containerd\" removes it\n# END oci-secrets\n",
+       "differs"},
+  };
+  for (const Case& c : cases) {
+    Write(kContainerdConfig, c.config);
+    Result<InstallReport> r = Install(Engine::kContainerd, options_);
+    ASSERT_FALSE(r.ok()) << c.description;
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos)
+        << c.description << ": " << r.status().ToString();
+    EXPECT_EQ(Read(kContainerdConfig), c.config) << c.description;
+    EXPECT_EQ(Files(), std::vector<std::string>{kContainerdConfig}) << c.description;
+  }
 }
 
 TEST_F(InstallTest, ContainerdWithoutConfigCreatesAndRemovesIt) {
   ASSERT_TRUE(Install(Engine::kContainerd, options_).ok());
-  EXPECT_EQ(Read(kContainerdConfig),
-            "version = 2\nimports = [\"/etc/containerd/conf.d/oci-secrets.toml\"]\n");
+  const std::string created = Read(kContainerdConfig);
+  EXPECT_EQ(created.rfind("version = 2\n", 0), 0u) << created;
+  EXPECT_NE(created.find(kRuncTable), std::string::npos) << created;
+  EXPECT_NE(created.find(kOciSecretsTable), std::string::npos) << created;
   ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
   EXPECT_TRUE(Files().empty()) << testing::PrintToString(Files());
 }

@@ -466,80 +466,157 @@ bool IsImportsLine(const std::string& line) {
   return Trim(t.substr(7)).rfind('=', 0) == 0;
 }
 
-// Refuses, before anything is written, a config.toml whose imports we cannot edit.
-Status CheckContainerdImports(Session& s) {
-  const std::string path(kContainerdConfig);
-  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + s.Host(path));
-  if (!text) return Status::Ok();
-  std::vector<std::string> lines = SplitLines(*text);
-  auto imports = std::find_if(lines.begin(), lines.end(), IsImportsLine);
-  if (imports == lines.end()) return Status::Ok();
-  std::size_t open = imports->find('[');
-  std::size_t close = imports->rfind(']');
-  if (open == std::string::npos || close == std::string::npos || close < open) {
-    return Status::FailedPrecondition(s.Host(path) +
-                                      ": its imports list spans several lines; add \"" +
-                                      std::string(kContainerdDropIn) +
-                                      "\" to it by hand, then run install again");
-  }
-  return Status::Ok();
+// ---- containerd: runtime tables appended to config.toml itself ----
+//
+// Not an imported drop-in: containerd 1.6 replaces a plugin's whole section of the main
+// config with an imported file's (the user's CRI settings would be lost), and replaces its
+// default list of runtimes with the configured one (so runc, the default runtime, must be
+// declared once any runtime is). The block is recorded byte for byte; uninstall removes it.
+
+constexpr std::string_view kCriRuntimes = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
+constexpr std::string_view kBlockBegin =
+    "# BEGIN oci-secrets: written by \"oci-secrets install containerd\"; "
+    "\"oci-secrets uninstall containerd\" removes it";
+constexpr std::string_view kBlockEnd = "# END oci-secrets";
+
+// True when `lines` (a config.toml without our block) declares a CRI runtime table.
+bool DeclaresCriRuntime(const std::vector<std::string>& lines) {
+  return std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return Trim(l).rfind(kCriRuntimes, 0) == 0;
+  });
 }
 
-Status InstallContainerdImport(Session& s) {
+std::string ContainerdBlock(const InstallOptions& o, bool declare_runc) {
+  const std::string table = std::string(kCriRuntimes) + "oci-secrets]";
+  std::string block = std::string(kBlockBegin) + "\n";
+  if (declare_runc) {
+    block += "# runc, containerd's default runtime: declared because a configured runtime list\n"
+             "# replaces the default one.\n" +
+             std::string(kCriRuntimes) + "runc]\n  runtime_type = \"io.containerd.runc.v2\"\n";
+  }
+  block += "# The CRI runtime (RuntimeClass handler) \"oci-secrets\": runc behind the oci-secrets "
+           "shim.\n" +
+           table + "\n  runtime_type = \"io.containerd.runc.v2\"\n" +
+           "  # The CRI plugin passes into the OCI config only the annotations listed here.\n"
+           "  pod_annotations = [\"org.oci-secrets.service\"]\n"
+           "  container_annotations = [\"org.oci-secrets.service\"]\n" +
+           table.substr(0, table.size() - 1) + ".options]\n  BinaryName = " +
+           Json(o.shim_path).dump() + "\n" + std::string(kBlockEnd) + "\n";
+  return block;
+}
+
+Status InstallContainerdBlock(Session& s) {
   const std::string path(kContainerdConfig);
-  std::string host = s.Host(path);
-  const std::string quoted = "\"" + std::string(kContainerdDropIn) + "\"";
+  const std::string host = s.Host(path);
   ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
-  Json record{{"path", path}, {"created_file", !text}};
+  Json record{{"path", path}, {"created_file", !text}, {"separator", ""}, {"backup", ""}};
   std::string content;
+  std::string block;
   if (!text) {
-    record["original"] = nullptr;
-    record["line"] = "imports = [" + quoted + "]";
-    content = "version = 2\n" + record["line"].get<std::string>() + "\n";
+    block = ContainerdBlock(s.options(), /*declare_runc=*/true);
+    content = "version = 2\n" + block;
   } else {
     std::vector<std::string> lines = SplitLines(*text);
-    auto imports = std::find_if(lines.begin(), lines.end(), IsImportsLine);
-    if (imports != lines.end() && imports->find(quoted) != std::string::npos) {
-      s.Say("unchanged: " + host + " (imports " + std::string(kContainerdDropIn) + ")");
-      return Status::Ok();
-    }
-    if (imports == lines.end()) {
-      // Top-level keys must come before the first table.
-      auto table = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
-        return Trim(l).rfind('[', 0) == 0;
-      });
-      record["original"] = nullptr;
-      record["line"] = "imports = [" + quoted + "]";
-      lines.insert(table, record["line"].get<std::string>());
-    } else {
-      std::size_t open = imports->find('[');
-      std::size_t close = imports->rfind(']');
-      if (open == std::string::npos || close == std::string::npos || close < open) {
-        return Status::FailedPrecondition(
-            host + ": its imports list spans several lines; add " + quoted +
-            " to it by hand, then run install again");
+    bool declares = DeclaresCriRuntime(lines);
+    if (text->find(kBlockBegin) != std::string::npos) {
+      std::string recorded =
+          s.Record().contains("block_edit") ? s.Record()["block_edit"].value("block", "") : "";
+      bool had_runc = recorded.find(std::string(kCriRuntimes) + "runc]") != std::string::npos;
+      if (!recorded.empty() && text->find(recorded) != std::string::npos &&
+          recorded == ContainerdBlock(s.options(), had_runc)) {
+        s.Say("unchanged: " + host + " (runtime oci-secrets already there)");
+        return Status::Ok();
       }
-      std::string inner = Trim(imports->substr(open + 1, close - open - 1));
-      std::string updated = imports->substr(0, close) + (inner.empty() ? "" : ", ") + quoted +
-                            imports->substr(close);
-      if (inner.empty()) updated = imports->substr(0, open + 1) + quoted + imports->substr(close);
-      record["original"] = *imports;
-      record["line"] = updated;
-      *imports = updated;
+      return Status::FailedPrecondition(
+          host + ": holds an oci-secrets block that differs from this one (another --shim?) "
+                 "or was edited; run \"oci-secrets uninstall containerd\" or remove it by hand, "
+                 "then install again");
     }
-    content = JoinLines(lines);
+    if (std::none_of(lines.begin(), lines.end(), [](const std::string& l) {
+          std::string t = l;
+          t.erase(std::remove_if(t.begin(), t.end(), [](char c) { return c == ' ' || c == '\t'; }),
+                  t.end());
+          return t == "version=2";
+        })) {
+      return Status::FailedPrecondition(
+          host + ": not a version 2 configuration (no \"version = 2\"); add the runtime of "
+                 "runtime-config/containerd/oci-secrets.toml by hand");
+    }
+    if (text->find(std::string(kCriRuntimes) + "oci-secrets]") != std::string::npos ||
+        text->find(std::string(kCriRuntimes) + "oci-secrets.") != std::string::npos) {
+      return Status::FailedPrecondition(host +
+                                        ": already defines a runtime oci-secrets; not changing it");
+    }
+    block = ContainerdBlock(s.options(), !declares);
+    std::string separator = text->empty() || text->back() == '\n' ? "" : "\n";
+    record["separator"] = separator;
+    content = *text + separator + block;
     ASSIGN_OR_RETURN(std::string backup, s.Backup(path, *text), "");
     record["backup"] = backup;
+    if (std::any_of(lines.begin(), lines.end(), IsImportsLine)) {
+      s.Say("note: " + host + " imports other files; one of them that configures the CRI "
+            "plugin replaces its whole section, this runtime included");
+    }
   }
+  record["block"] = block;
   if (!s.options().dry_run) RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
-  s.Say(s.Verb("updated ", "would update ") + host + ": imports " +
-        std::string(kContainerdDropIn));
+  bool runc = block.find(std::string(kCriRuntimes) + "runc]") != std::string::npos;
+  std::string line = s.Verb("updated ", "would update ") + host + ": added the runtime oci-secrets";
+  if (runc) line += " and runc (the default runtime, which a configured runtime list replaces)";
+  if (!record["backup"].get<std::string>().empty()) {
+    line += "; backup " + s.Host(record["backup"].get<std::string>());
+  }
+  s.Say(line);
   s.Changed();
-  s.Record()["line_edit"] = record;
+  s.Record()["block_edit"] = record;
   s.MarkManifestDirty();
   return Status::Ok();
 }
 
+Status UninstallContainerdBlock(Session& s) {
+  Json& r = s.Record();
+  if (!r.contains("block_edit")) return Status::Ok();
+  const Json& edit = r["block_edit"];
+  const std::string path = edit.value("path", "");
+  const std::string host = s.Host(path);
+  ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
+  const std::string block = edit.value("separator", "") + edit.value("block", "");
+  std::size_t at = text ? text->find(block) : std::string::npos;
+  if (!text) {
+    s.Say("already gone: " + host);
+  } else if (block.empty() || at == std::string::npos) {
+    s.Say("kept " + host + ": the oci-secrets block changed since install; remove it by hand");
+  } else {
+    std::string content = text->substr(0, at) + text->substr(at + block.size());
+    bool remove = edit.value("created_file", false) && Trim(content) == "version = 2";
+    if (!s.options().dry_run) {
+      if (remove) {
+        RETURN_IF_ERROR(s.RemoveHostFile(path), "");
+      } else {
+        RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
+      }
+    }
+    s.Say(s.Verb(remove ? "removed " : "updated ", remove ? "would remove " : "would update ") +
+          host + (remove ? " (install had created it)" : ": removed the runtime oci-secrets"));
+    s.Changed();
+    std::string backup = edit.value("backup", "");
+    if (!backup.empty()) {
+      ASSIGN_OR_RETURN(std::optional<std::string> saved, s.ReadOptional(backup), "backup");
+      if (saved && *saved == content) {
+        if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(backup), "");
+        s.Say(s.Verb("removed backup ", "would remove backup ") + s.Host(backup));
+      } else if (saved) {
+        s.Say("kept backup " + s.Host(backup) + ": differs from the file now");
+      }
+    }
+  }
+  r.erase("block_edit");
+  s.MarkManifestDirty();
+  return Status::Ok();
+}
+
+// Installs before this one wrote a drop-in and an imports line: their records are still
+// undone by uninstall.
 Status UninstallContainerdImport(Session& s) {
   Json& r = s.Record();
   if (!r.contains("line_edit")) return Status::Ok();
@@ -604,17 +681,6 @@ Json HookEntry(const InstallOptions& o, std::string_view stage) {
               {"args", args},
               {"env", Json::array({std::string(kHookEnvPath)})},
               {"timeout", o.hook_timeout}};
-}
-
-std::string ContainerdDropIn(const InstallOptions& o) {
-  const std::string table =
-      "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.oci-secrets]";
-  return "# Written by \"oci-secrets install containerd\"; \"oci-secrets uninstall containerd\""
-         " removes it.\n"
-         "# A CRI runtime (RuntimeClass handler) \"oci-secrets\": runc behind the oci-secrets"
-         " shim.\nversion = 2\n\n" +
-         table + "\n  runtime_type = \"io.containerd.runc.v2\"\n" + table.substr(0, table.size() - 1) +
-         ".options]\n    BinaryName = " + Json(o.shim_path).dump() + "\n";
 }
 
 Status CheckOptions(const InstallOptions& o) {
@@ -705,10 +771,7 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& o) {
       break;
     }
     case Engine::kContainerd:
-      RETURN_IF_ERROR(CheckContainerdImports(s), context);
-      RETURN_IF_ERROR(InstallOwnedFile(s, std::string(kContainerdDropIn), ContainerdDropIn(o)),
-                      context);
-      RETURN_IF_ERROR(InstallContainerdImport(s), context);
+      RETURN_IF_ERROR(InstallContainerdBlock(s), context);
       if (s.report().changed) {
         s.report().restart = "restart containerd: systemctl restart containerd";
       }
@@ -758,6 +821,7 @@ Result<InstallReport> Uninstall(Engine engine, const InstallOptions& o) {
     s.Say("nothing recorded for " + std::string(EngineName(engine)) + ": nothing to remove");
     return std::move(s.report());
   }
+  RETURN_IF_ERROR(UninstallContainerdBlock(s), context);
   RETURN_IF_ERROR(UninstallContainerdImport(s), context);
   RETURN_IF_ERROR(UninstallJsonAdds(s), context);
   RETURN_IF_ERROR(UninstallOwnedFiles(s), context);
