@@ -22,6 +22,13 @@ using Labels = std::map<std::string, std::string>;
 std::string FormatTime(TimePoint t);
 // Parses what FormatTime writes (fraction optional, 'Z' required).
 Result<TimePoint> ParseTime(std::string_view s);
+// Appends FormatTime(t) to out (no allocation of its own).
+void AppendTime(std::string& out, TimePoint t);
+
+// Appends s to out as a JSON string literal, quotes included: the bytes nlohmann's dump
+// writes, with invalid UTF-8 replaced by U+FFFD instead of thrown. For hand-written JSON
+// on hot paths (leases, audit lines, lists).
+void AppendJsonString(std::string& out, std::string_view s);
 
 struct SecretSpec {
   std::string name;

@@ -4,27 +4,61 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "shared/models.h"
 
 namespace ocisecrets {
 
+namespace {
+
+template <typename Int>
+void AppendInt(std::string& out, Int v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, end);
+}
+
+void AppendField(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  AppendJsonString(out, value);
+}
+
+}  // namespace
+
+// Written by hand (one is written per lease): the bytes nlohmann's dump of the same object
+// gives, keys in its sorted order, invalid UTF-8 from a caller replaced instead of thrown.
 std::string AuditLine(const Peer& peer, const AuditEvent& e) {
-  nlohmann::json j{{"time", FormatTime(std::chrono::time_point_cast<std::chrono::nanoseconds>(
-                                Clock::now()))},
-                   {"uid", peer.uid},
-                   {"pid", peer.pid},
-                   {"action", e.action},
-                   {"status", e.status}};
-  if (!e.name.empty()) j["name"] = e.name;
-  if (!e.id.empty()) j["id"] = e.id;
-  if (!e.container_id.empty()) j["container"] = e.container_id;
-  if (!e.secret_ids.empty()) j["secrets"] = e.secret_ids;
-  if (!e.error.empty()) j["error"] = e.error;
-  // Replace invalid UTF-8 from a caller instead of throwing.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out;
+  out.reserve(160 + e.name.size() + e.error.size() + 28 * e.secret_ids.size());
+  out += "{\"action\":";
+  AppendJsonString(out, e.action);
+  if (!e.container_id.empty()) AppendField(out, "container", e.container_id);
+  if (!e.error.empty()) AppendField(out, "error", e.error);
+  if (!e.id.empty()) AppendField(out, "id", e.id);
+  if (!e.name.empty()) AppendField(out, "name", e.name);
+  out += ",\"pid\":";
+  AppendInt(out, peer.pid);
+  if (!e.secret_ids.empty()) {
+    out += ",\"secrets\":[";
+    for (std::size_t i = 0; i < e.secret_ids.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendJsonString(out, e.secret_ids[i]);
+    }
+    out += ']';
+  }
+  out += ",\"status\":";
+  AppendInt(out, e.status);
+  out += ",\"time\":\"";
+  AppendTime(out, std::chrono::time_point_cast<std::chrono::nanoseconds>(Clock::now()));
+  out += "\",\"uid\":";
+  AppendInt(out, peer.uid);
+  out += "}\n";
+  return out;
 }
 
 Result<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {

@@ -98,7 +98,10 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
     }
   }
   for (auto& w : widths) w = std::max(w, kMinWidth);
+  std::size_t line = 1;
+  for (std::size_t w : widths) line += w;
   std::string out;
+  out.reserve(rows.size() * (line + 32));  // the last column is not padded: a guess
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) {
       out += row[i];
@@ -111,6 +114,7 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
 
 std::string SecretsTable(const std::vector<Secret>& secrets, TimePoint now) {
   std::vector<std::vector<std::string>> rows = {{"ID", "NAME", "DRIVER", "CREATED", "UPDATED"}};
+  rows.reserve(secrets.size() + 1);
   for (const auto& s : secrets) {
     rows.push_back({s.id, s.spec.name, "", Ago(s.created_at, now), Ago(s.updated_at, now)});
   }

@@ -192,8 +192,13 @@ Status Keyring::Load() {
     }
     keks.emplace(term, KeyBytes(kek->begin(), kek->end()));
   }
-  std::unique_lock lock(mu_);
-  keks_.swap(keks);
+  {
+    std::unique_lock lock(mu_);
+    keks_.swap(keks);
+  }
+  // Terms never change once made, but a reload starts the derived keys afresh all the same.
+  std::lock_guard<std::mutex> lock(record_keys_mu_);
+  record_keys_.clear();
   return Status::Ok();
 }
 
@@ -261,24 +266,40 @@ Result<std::string> Keyring::SealPayload(std::string_view record_key, std::strin
   return header + blob;
 }
 
+Result<std::shared_ptr<const KeyBytes>> Keyring::RecordKey(std::string_view header,
+                                                           std::uint32_t term) {
+  const std::string cache_key(header);  // format, term and salt: no secret in it
+  {
+    std::lock_guard<std::mutex> lock(record_keys_mu_);
+    auto it = record_keys_.find(cache_key);
+    if (it != record_keys_.end()) return it->second;
+  }
+  std::span<const std::uint8_t> salt = AsBytes(header.substr(5, kSaltSize));
+  std::shared_ptr<const KeyBytes> derived;
+  {
+    std::shared_lock lock(mu_);
+    auto it = keks_.find(term);
+    if (it == keks_.end()) return derived;
+    ASSIGN_OR_RETURN(KeyBytes key, HkdfSha256(it->second, salt, kPayloadKeyInfo), "derive key");
+    derived = std::make_shared<const KeyBytes>(std::move(key));
+  }
+  std::lock_guard<std::mutex> lock(record_keys_mu_);
+  // Full: drop an arbitrary entry (a key in use elsewhere lives on through its shared_ptr).
+  if (record_keys_.size() >= kMaxRecordKeys) record_keys_.erase(record_keys_.begin());
+  record_keys_.emplace(cache_key, derived);
+  return derived;
+}
+
 Result<SecretBytes> Keyring::OpenPayload(std::string_view record_key, std::string_view secret_id,
                                          std::uint64_t version, std::string_view sealed) {
   ASSIGN_OR_RETURN(std::uint32_t term, TermOf(sealed), "open payload");
   std::string_view header = sealed.substr(0, kPayloadHeaderSize);
-  std::span<const std::uint8_t> salt = AsBytes(header.substr(5, kSaltSize));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    KeyBytes derived;
-    {
-      std::shared_lock lock(mu_);
-      auto it = keks_.find(term);
-      if (it != keks_.end()) {
-        ASSIGN_OR_RETURN(derived, HkdfSha256(it->second, salt, kPayloadKeyInfo),
-                         "open payload: derive key");
-      }
-    }
-    if (!derived.empty()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const KeyBytes> derived, RecordKey(header, term),
+                     "open payload");
+    if (derived) {
       Result<SecretBytes> plain =
-          ocisecrets::Open(derived, AsBytes(PayloadAad(record_key, secret_id, version, header)),
+          ocisecrets::Open(*derived, AsBytes(PayloadAad(record_key, secret_id, version, header)),
                            AsBytes(sealed.substr(kPayloadHeaderSize)));
       if (!plain.ok()) return plain.status().WithContext("open payload");
       return plain;

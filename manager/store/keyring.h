@@ -9,10 +9,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "manager/store/kv_store.h"
 #include "shared/crypto.h"
@@ -78,11 +80,21 @@ class Keyring {
 
   Status Load();                        // (re)reads every term from kv_
   Status CreateTerm(std::uint32_t term);  // compare-absent create of one term
+  // The record key of a sealed payload's header (format, term, salt): from the cache, else
+  // derived from the term's KEK and cached. Null (no error) when the term is unknown.
+  Result<std::shared_ptr<const KeyBytes>> RecordKey(std::string_view header, std::uint32_t term);
 
   KeyBytes root_key_;
   KvStore& kv_;
   mutable std::shared_mutex mu_;
   std::map<std::uint32_t, KeyBytes> keks_;  // by term; the last one is current
+
+  // Derived record keys by sealed header. HKDF costs more than opening a small payload,
+  // and leases open the same records over and over. Keys only, never plaintext; each in
+  // KeyBytes (secure heap); bounded by kMaxRecordKeys (32 bytes each).
+  static constexpr std::size_t kMaxRecordKeys = 1024;
+  std::mutex record_keys_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const KeyBytes>> record_keys_;
 };
 
 }  // namespace ocisecrets

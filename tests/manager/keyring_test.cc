@@ -98,6 +98,40 @@ TEST_F(KeyringTest, EveryFlippedBitOfASealedPayloadIsDataLoss) {
   }
 }
 
+// Opens reuse the record key derived by an earlier open: that must change nothing about
+// what opens and what is refused.
+TEST_F(KeyringTest, APayloadOpenedBeforeStillRefusesEveryFlippedBit) {
+  std::string sealed = SealOrDie("secrets/abc", "abc", 1, "warm");
+  ASSERT_TRUE(ring_->OpenPayload("secrets/abc", "abc", 1, sealed).ok());
+  for (std::size_t bit = 0; bit < sealed.size() * 8; ++bit) {
+    std::string bad = sealed;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    Result<SecretBytes> r = ring_->OpenPayload("secrets/abc", "abc", 1, bad);
+    ASSERT_FALSE(r.ok()) << "bit " << bit;
+    EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << "bit " << bit;
+  }
+  EXPECT_FALSE(ring_->OpenPayload("secrets/abd", "abc", 1, sealed).ok()) << "moved record";
+  Result<SecretBytes> again = ring_->OpenPayload("secrets/abc", "abc", 1, sealed);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ToString(*again), "warm");
+}
+
+TEST_F(KeyringTest, MorePayloadsThanCachedKeysAllOpenTwice) {
+  std::vector<std::string> sealed;
+  for (int i = 0; i < 1500; ++i) {
+    std::string id = "id" + std::to_string(i);
+    sealed.push_back(SealOrDie("payloads/" + id, id, 1, "payload " + std::to_string(i)));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 1500; ++i) {
+      std::string id = "id" + std::to_string(i);
+      Result<SecretBytes> r = ring_->OpenPayload("payloads/" + id, id, 1, sealed[i]);
+      ASSERT_TRUE(r.ok()) << "round " << round << " payload " << i << ": " << r.status().ToString();
+      ASSERT_EQ(ToString(*r), "payload " + std::to_string(i));
+    }
+  }
+}
+
 TEST_F(KeyringTest, TruncatedOrEmptyPayloadIsDataLoss) {
   std::string sealed = SealOrDie("secrets/abc", "abc", 1, "x");
   for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{5}, sealed.size() - 1}) {

@@ -229,6 +229,41 @@ TEST_F(RouterTest, ServiceAndLeaseOverTheApi) {
   EXPECT_EQ(Call("DELETE", "/v1/secrets/tls_cert").status, 204);
 }
 
+// Audit lines are written by hand: they must be exactly what the JSON library writes for
+// the same object (and never throw on bad UTF-8 from a caller).
+TEST(AuditLineTest, IsTheGenericSerializersCompactDump) {
+  struct Case {
+    const char* description;
+    AuditEvent event;
+  };
+  std::vector<Case> cases(3);
+  cases[0].description = "a lease";
+  cases[0].event = {"lease.create", 200, "redis", "svcid", "c0ffee", {"a", "b"}, ""};
+  cases[1].description = "a refusal with an error that needs escaping";
+  cases[1].event = {"denied", 403, "GET /v1/\"x\"\n", "", "", {}, "permission \\ denied"};
+  cases[2].description = "invalid UTF-8 from a caller";
+  cases[2].event = {"secret.create", 400, "bad\xff", "", "", {}, "caf\xc3\xa9"};
+  Peer peer;
+  peer.uid = 4294967294u;
+  peer.pid = -1;
+  for (const Case& c : cases) {
+    std::string line = AuditLine(peer, c.event);
+    ASSERT_FALSE(line.empty());
+    EXPECT_EQ(line.back(), '\n') << c.description;
+    line.pop_back();
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << c.description << ": " << line;
+    EXPECT_EQ(j.dump(), line) << c.description;
+    EXPECT_EQ(j["action"], c.event.action) << c.description;
+    EXPECT_EQ(j["uid"], 4294967294u) << c.description;
+    EXPECT_EQ(j["pid"], -1) << c.description;
+    EXPECT_EQ(j["status"], c.event.status) << c.description;
+    EXPECT_TRUE(ParseTime(j["time"].get<std::string>()).ok()) << c.description;
+    EXPECT_EQ(j.contains("secrets"), !c.event.secret_ids.empty()) << c.description;
+    EXPECT_EQ(j.contains("container"), !c.event.container_id.empty()) << c.description;
+  }
+}
+
 TEST_F(RouterTest, AuditRecordsChangesAndLeasesButNeverAPayload) {
   std::string id = CreateSecret("pw", "UEFZTE9BRC1NQVJLRVI=");  // "PAYLOAD-MARKER"
   ASSERT_EQ(Call("POST", "/v1/services", R"({"Name":"web","Secrets":[{"SecretName":"pw"}]})").status,

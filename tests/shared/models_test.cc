@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -165,6 +168,202 @@ TEST(ModelsTest, ListsAreWrittenAsTheWholeArraysDump) {
     want_services.push_back(nlohmann::json::parse(ToJson(services[i])));
   }
   EXPECT_EQ(ToJson(services), want_services.dump());
+}
+
+// FormatTime writes the digits itself; gmtime and printf are the reference.
+TEST(ModelsTest, FormatTimeMatchesGmtimeAcrossTheRange) {
+  auto reference = [](TimePoint t) {
+    auto secs = std::chrono::floor<std::chrono::seconds>(t);
+    std::time_t tt = Clock::to_time_t(std::chrono::time_point_cast<Clock::duration>(secs));
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>((t - secs).count()));
+    return std::string(buf);
+  };
+  std::vector<TimePoint> times = {TimePoint{}, *ParseTime("2000-02-29T23:59:59.999999999Z"),
+                                  *ParseTime("2100-03-01T00:00:00Z"),
+                                  *ParseTime("2261-12-31T23:59:59.5Z"),
+                                  TimePoint(std::chrono::nanoseconds(-1))};
+  std::uint64_t x = 88172645463325252ull;  // xorshift: many times, every field's digits
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    times.push_back(TimePoint(std::chrono::nanoseconds(static_cast<std::int64_t>(x >> 1))));
+  }
+  for (TimePoint t : times) {
+    ASSERT_EQ(FormatTime(t), reference(t)) << t.time_since_epoch().count();
+  }
+}
+
+// ParseTime computes the calendar itself; timegm is the reference, day overflow included.
+TEST(ModelsTest, ParseTimeMatchesTimegm) {
+  std::uint64_t x = 2463534242ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    int year = 1970 + static_cast<int>(x % 292), mon = 1 + static_cast<int>((x >> 9) % 12);
+    int day = 1 + static_cast<int>((x >> 13) % 31), hour = static_cast<int>((x >> 18) % 24);
+    int min = static_cast<int>((x >> 23) % 60), sec = static_cast<int>((x >> 29) % 60);
+    char text[40];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, mon, day, hour,
+                  min, sec, static_cast<int>((x >> 35) % 1000));
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    TimePoint want = TimePoint(std::chrono::seconds(timegm(&tm))) +
+                     std::chrono::milliseconds((x >> 35) % 1000);
+    auto got = ParseTime(text);
+    ASSERT_TRUE(got.ok()) << text;
+    ASSERT_EQ(got->time_since_epoch().count(), want.time_since_epoch().count()) << text;
+  }
+}
+
+TEST(ModelsTest, JsonStringsAreWhatNlohmannWrites) {
+  const std::string cases[] = {"",           "plain-name_1.2", "q\"uote",     "back\\slash",
+                               "tab\tnl\n",  "\x01\x1f\x7f",   "caf\xc3\xa9", "bad\xff utf8",
+                               "\xe2\x82\xac", std::string("nul\0byte", 8)};
+  for (const std::string& c : cases) {
+    std::string out = "x";
+    AppendJsonString(out, c);
+    EXPECT_EQ(out, "x" + nlohmann::json(c).dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace))
+        << c;
+  }
+}
+
+// What the DOM serializer wrote for a secret before it was written by hand.
+std::string SecretDomDump(const Secret& s) {
+  nlohmann::json j{{"ID", s.id},
+                   {"Version", {{"Index", s.version}}},
+                   {"CreatedAt", FormatTime(s.created_at)},
+                   {"UpdatedAt", FormatTime(s.updated_at)},
+                   {"Spec", {{"Name", s.spec.name}, {"Labels", s.spec.labels}, {"Driver", nullptr}}}};
+  return j.dump();
+}
+
+TEST(ModelsTest, SecretJsonIsTheGenericSerializersAndParsesBack) {
+  struct Case {
+    const char* description;
+    Secret secret;
+  };
+  std::vector<Case> cases(4);
+  cases[0].description = "empty";
+  cases[1].description = "typical";
+  cases[1].secret.id = "abcdefghijklmnopqrstuvwxy";
+  cases[1].secret.version = 18446744073709551615ull;
+  cases[1].secret.created_at = *ParseTime("2026-11-29T23:41:07.123456789Z");
+  cases[1].secret.updated_at = *ParseTime("2026-11-30T01:00:00Z");
+  cases[1].secret.spec.name = "redis_password";
+  cases[2].description = "labels that need escaping, sorted";
+  cases[2].secret.spec.name = "s";
+  cases[2].secret.spec.labels = {{"z", "last"}, {"env", "prod"}, {"q\"k", "v\\al\n"},
+                                 {"caf\xc3\xa9", "\xe2\x82\xac"}, {"", ""}};
+  cases[3].description = "one label";
+  cases[3].secret.spec.labels = {{"k", "v"}};
+  std::vector<Secret> all;
+  for (const Case& c : cases) {
+    EXPECT_EQ(ToJson(c.secret), SecretDomDump(c.secret)) << c.description;
+    auto back = ParseSecret(ToJson(c.secret));
+    ASSERT_TRUE(back.ok()) << c.description << ": " << back.status().message();
+    EXPECT_EQ(back->id, c.secret.id) << c.description;
+    EXPECT_EQ(back->version, c.secret.version) << c.description;
+    EXPECT_EQ(back->created_at, c.secret.created_at) << c.description;
+    EXPECT_EQ(back->updated_at, c.secret.updated_at) << c.description;
+    EXPECT_EQ(back->spec.name, c.secret.spec.name) << c.description;
+    EXPECT_EQ(back->spec.labels, c.secret.spec.labels) << c.description;
+    all.push_back(c.secret);
+  }
+  auto list = ParseSecretList(ToJson(all));
+  ASSERT_TRUE(list.ok()) << list.status().message();
+  ASSERT_EQ(list->size(), all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ((*list)[i].spec.labels, all[i].spec.labels) << cases[i].description;
+    EXPECT_EQ((*list)[i].version, all[i].version) << cases[i].description;
+  }
+}
+
+// Secrets are read without a DOM when they have the usual shape; every other shape must
+// give what the DOM reading gives: the same values, or the same error.
+TEST(ModelsTest, SecretParsingAgreesWithTheDomReadingOnOddShapes) {
+  struct Case {
+    const char* description;
+    const char* json;
+    const char* error;  // nullptr: parses
+    const char* name;   // expected Spec.Name when it parses
+    std::uint64_t version;
+    std::size_t labels;
+  };
+  const Case cases[] = {
+      {"unknown fields of every type are ignored",
+       R"({"X":{"a":[1,{"b":null}]},"Y":[[]],"ID":"i","Z":-1.5,"Spec":{"Name":"n","Driver":{"Name":"d"},"Templating":[1]},"Version":{"Index":3,"Other":[true]}})",
+       nullptr, "n", 3, 0},
+      {"null fields are left empty", R"({"ID":null,"Version":null,"CreatedAt":null,"Spec":{"Name":null,"Labels":null}})",
+       nullptr, "", 0, 0},
+      {"no Spec at all", R"({"ID":"i"})", nullptr, "", 0, 0},
+      {"a repeated field: the last one wins", R"({"Spec":{"Name":"a","Labels":{"k":"1"}},"Spec":{"Name":"b"}})",
+       nullptr, "b", 0, 0},
+      {"a repeated label: the last one wins", R"({"Spec":{"Name":"a","Labels":{"k":"1","k":"2","j":"3"}}})",
+       nullptr, "a", 0, 2},
+      {"empty times are no times", R"({"CreatedAt":"","UpdatedAt":"","Spec":{"Name":"t"}})",
+       nullptr, "t", 0, 0},
+      {"Spec null", R"({"Spec":null})", "secret: Spec: must be an object", nullptr, 0, 0},
+      {"Spec a string", R"({"Spec":"x"})", "secret: Spec: must be an object", nullptr, 0, 0},
+      {"ID a number", R"({"ID":5})", "secret: field ID: must be a string", nullptr, 0, 0},
+      {"Version an array", R"({"Version":[1]})", "secret: field Version: must be an object",
+       nullptr, 0, 0},
+      {"negative Index", R"({"Version":{"Index":-1}})",
+       "secret: field Index: must be a non-negative integer", nullptr, 0, 0},
+      {"a label that is not a string", R"({"Spec":{"Labels":{"k":1}}})",
+       "secret: Spec: field Labels: must be an object of strings", nullptr, 0, 0},
+      {"a bad time", R"({"CreatedAt":"yesterday"})",
+       "secret: field CreatedAt: bad time: want RFC 3339 UTC", nullptr, 0, 0},
+      {"an array, not an object", R"([])", "secret: must be an object", nullptr, 0, 0},
+      {"malformed", R"({"ID":)", "secret: malformed JSON", nullptr, 0, 0},
+      {"canonical form", R"({"CreatedAt":"2026-11-29T23:41:07.000000000Z","ID":"i","Spec":{"Driver":null,"Labels":{"a":"1","b":"2"},"Name":"n"},"UpdatedAt":"2026-11-29T23:41:07.000000000Z","Version":{"Index":18446744073709551615}})",
+       nullptr, "n", 18446744073709551615ull, 2},
+      {"canonical form, a repeated label", R"({"CreatedAt":"2026-11-29T23:41:07Z","ID":"i","Spec":{"Driver":null,"Labels":{"k":"1","k":"2"},"Name":"n"},"UpdatedAt":"2026-11-29T23:41:07Z","Version":{"Index":0}})",
+       nullptr, "n", 0, 1},
+      {"canonical form, empty times", R"({"CreatedAt":"","ID":"i","Spec":{"Driver":null,"Labels":{},"Name":"n"},"UpdatedAt":"","Version":{"Index":1}})",
+       nullptr, "n", 1, 0},
+      {"canonical form but a leading zero", R"({"CreatedAt":"2026-11-29T23:41:07Z","ID":"i","Spec":{"Driver":null,"Labels":{},"Name":"n"},"UpdatedAt":"2026-11-29T23:41:07Z","Version":{"Index":01}})",
+       "secret: malformed JSON", nullptr, 0, 0},
+      {"canonical form but an Index past 64 bits", R"({"CreatedAt":"2026-11-29T23:41:07Z","ID":"i","Spec":{"Driver":null,"Labels":{},"Name":"n"},"UpdatedAt":"2026-11-29T23:41:07Z","Version":{"Index":18446744073709551616}})",
+       "secret: field Index: must be a non-negative integer", nullptr, 0, 0},
+      {"canonical form but a bad time", R"({"CreatedAt":"2026-13-29T23:41:07Z","ID":"i","Spec":{"Driver":null,"Labels":{},"Name":"n"},"UpdatedAt":"2026-11-29T23:41:07Z","Version":{"Index":1}})",
+       "secret: field CreatedAt: bad time: field out of range", nullptr, 0, 0},
+      {"trailing garbage", R"({"ID":"i"} x)", "secret: malformed JSON", nullptr, 0, 0},
+  };
+  for (const Case& c : cases) {
+    auto one = ParseSecret(c.json);
+    auto list = ParseSecretList(std::string("[") + c.json + "]");
+    if (c.error == nullptr) {
+      ASSERT_TRUE(one.ok()) << c.description << ": " << one.status().message();
+      EXPECT_EQ(one->spec.name, c.name) << c.description;
+      EXPECT_EQ(one->version, c.version) << c.description;
+      EXPECT_EQ(one->spec.labels.size(), c.labels) << c.description;
+      ASSERT_TRUE(list.ok()) << c.description << ": " << list.status().message();
+      ASSERT_EQ(list->size(), 1u) << c.description;
+      EXPECT_EQ(list->front().spec.name, c.name) << c.description;
+    } else {
+      ASSERT_FALSE(one.ok()) << c.description;
+      EXPECT_EQ(one.status().message(), c.error) << c.description;
+      EXPECT_FALSE(list.ok()) << c.description;
+    }
+  }
+  EXPECT_EQ(ParseSecretList(R"({"ID":"i"})").status().message(), "secret list: must be an array");
+  EXPECT_EQ(ParseSecretList(R"([1])").status().message(), "secret list: secret: must be an object");
+  EXPECT_TRUE(ParseSecretList("[]").ok());
+  EXPECT_TRUE(ParseSecretList(" [ ] ").ok());
+  EXPECT_EQ(ParseSecretList("[]x").status().message(), "secret list: malformed JSON");
 }
 
 TEST(ModelsTest, ParseErrorsNameTheField) {
