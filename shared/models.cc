@@ -527,13 +527,13 @@ std::string ToJson(const SecretCreateRequest& r) {
 
 namespace {
 
-// Reads secrets in exactly the form AppendSecretJson writes them with plain strings
-// (printable ASCII but the quote and the backslash): what the registry stores and what the
-// server sends. False on any other form, and SecretSax decides. No JSON it accepts reads
-// differently through the DOM.
-class CanonicalSecretReader {
+// Reads JSON in exactly the form our own writers give it, with plain strings (printable
+// ASCII but the quote and the backslash): what the registry stores, the server sends and
+// the clients send. Each Read* is false on any other form, and a general reader decides;
+// no text it accepts reads differently through the DOM.
+class CanonicalReader {
  public:
-  explicit CanonicalSecretReader(std::string_view text)
+  explicit CanonicalReader(std::string_view text)
       : p_(text.data()), end_(text.data() + text.size()) {}
 
   bool AtEnd() const { return p_ == end_; }
@@ -547,7 +547,37 @@ class CanonicalSecretReader {
     return true;
   }
 
-  bool Read(Secret* s) {
+  bool Plain(std::string_view* out) {
+    if (p_ == end_ || *p_ != '"') return false;
+    const char* start = ++p_;
+    for (; p_ < end_ && *p_ != '"'; ++p_) {
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c < 0x20 || c >= 0x7f || c == '\\') return false;
+    }
+    if (p_ == end_) return false;
+    *out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    ++p_;
+    return true;
+  }
+
+  bool Str(std::string* out) {
+    std::string_view v;
+    if (!Plain(&v)) return false;
+    out->assign(v);
+    return true;
+  }
+
+  // JSON's unsigned integer: no leading zero, no sign, fits 64 bits.
+  bool Uint(std::uint64_t* out) {
+    const char* start = p_;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    if (p_ == start || (*start == '0' && p_ - start > 1)) return false;
+    auto [ptr, ec] = std::from_chars(start, p_, *out);
+    return ec == std::errc() && ptr == p_;
+  }
+
+  // A secret as AppendSecretJson writes it.
+  bool ReadSecret(Secret* s) {
     std::string_view created, updated;
     if (!Lit("{\"CreatedAt\":") || !Plain(&created) || !Lit(",\"ID\":") || !Str(&s->id) ||
         !Lit(",\"Spec\":{\"Driver\":null,\"Labels\":{")) {
@@ -566,40 +596,20 @@ class CanonicalSecretReader {
            Lit("}}") && Time(created, &s->created_at) && Time(updated, &s->updated_at);
   }
 
+  // A lease request as ToJson writes it, the whole text.
+  bool ReadLeaseRequest(LeaseRequest* r) {
+    return Lit("{\"ContainerID\":") && Str(&r->container_id) && Lit(",\"Service\":") &&
+           Str(&r->service) && Lit("}") && AtEnd();
+  }
+
  private:
-  bool Plain(std::string_view* out) {
-    if (p_ == end_ || *p_ != '"') return false;
-    const char* start = ++p_;
-    for (; p_ < end_ && *p_ != '"'; ++p_) {
-      unsigned char c = static_cast<unsigned char>(*p_);
-      if (c < 0x20 || c >= 0x7f || c == '\\') return false;
-    }
-    if (p_ == end_) return false;
-    *out = std::string_view(start, static_cast<std::size_t>(p_ - start));
-    ++p_;
-    return true;
-  }
-  bool Str(std::string* out) {
-    std::string_view v;
-    if (!Plain(&v)) return false;
-    out->assign(v);
-    return true;
-  }
-  // Non-empty (an empty time means "none" to SecretFrom: left to SecretSax).
+  // Non-empty (an empty time means "none" to SecretFrom: left to the general reader).
   static bool Time(std::string_view text, TimePoint* out) {
     if (text.empty()) return false;
     auto t = ParseTime(text);
     if (!t.ok()) return false;
     *out = *t;
     return true;
-  }
-  // JSON's unsigned integer: no leading zero, no sign, fits 64 bits.
-  bool Uint(std::uint64_t* out) {
-    const char* start = p_;
-    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    if (p_ == start || (*start == '0' && p_ - start > 1)) return false;
-    auto [ptr, ec] = std::from_chars(start, p_, *out);
-    return ec == std::errc() && ptr == p_;
   }
 
   const char* p_;
@@ -794,12 +804,12 @@ class SecretSax {
 
 // Reads the canonical form; false (out unspecified) for any other.
 bool ParseCanonicalSecrets(std::string_view text, bool list, std::vector<Secret>* out) {
-  CanonicalSecretReader r(text);
-  if (!list) return r.Read(&out->emplace_back()) && r.AtEnd();
+  CanonicalReader r(text);
+  if (!list) return r.ReadSecret(&out->emplace_back()) && r.AtEnd();
   if (!r.Lit("[")) return false;
   if (r.Lit("]")) return r.AtEnd();
   do {
-    if (!r.Read(&out->emplace_back())) return false;
+    if (!r.ReadSecret(&out->emplace_back())) return false;
   } while (r.Lit(","));
   return r.Lit("]") && r.AtEnd();
 }
@@ -854,6 +864,9 @@ Result<std::vector<Service>> ParseServiceList(std::string_view text) {
 }
 
 Result<LeaseRequest> ParseLeaseRequest(std::string_view text) {
+  // Every container start sends one: the usual form is read without a DOM.
+  LeaseRequest fast;
+  if (CanonicalReader(text).ReadLeaseRequest(&fast)) return fast;
   ASSIGN_OR_RETURN(json j, ParseDocument(text, "lease request"), "");
   if (!j.is_object()) return Status::InvalidArgument("lease request: must be an object");
   LeaseRequest r;

@@ -13,8 +13,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <csignal>
 #include <cstdio>
 
@@ -32,6 +34,42 @@ namespace {
 void WipeSpare(beast::flat_buffer& buffer) {
   auto spare = buffer.prepare(buffer.capacity() - buffer.size());
   OPENSSL_cleanse(spare.data(), spare.size());
+}
+
+// The head Beast writes for the response (fields in the same order), built by hand into
+// one string so that head and body leave in a single gather write: serializing through
+// http::response cost about a tenth of the daemon's CPU per lease.
+std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
+                         std::size_t body_size) {
+  std::string h;
+  h.reserve(128 + r.content_type.size() + r.allow.size());
+  h += "HTTP/";
+  h += static_cast<char>('0' + version / 10 % 10);
+  h += '.';
+  h += static_cast<char>('0' + version % 10);
+  h += ' ';
+  h += std::to_string(r.status);
+  h += ' ';
+  const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  h.append(reason.data(), reason.size());
+  h += "\r\n";
+  if (r.status != 204) {
+    h += "Content-Type: ";
+    h += r.content_type;
+    h += "\r\n";
+  }
+  if (!r.allow.empty()) {
+    h += "Allow: ";
+    h += r.allow;
+    h += "\r\n";
+  }
+  h += "Cache-Control: no-store\r\n";
+  if (version >= 11 && !keep_alive) h += "Connection: close\r\n";
+  if (version < 11 && keep_alive) h += "Connection: keep-alive\r\n";
+  h += "Content-Length: ";
+  h += std::to_string(body_size);
+  h += "\r\n\r\n";
+  return h;
 }
 
 }  // namespace
@@ -204,19 +242,14 @@ net::awaitable<void> Server::Impl::Serve(std::shared_ptr<Session> session) {
     WipeString(request.body);
     WipeSpare(buffer);
 
-    http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
-    bool keep_alive = req.keep_alive() && !stopping;
-    if (r.status != 204) {
-      res.set(http::field::content_type, r.content_type);
-      res.body() = std::move(r.body);
-    }
-    if (!r.allow.empty()) res.set(http::field::allow, r.allow);
-    res.set(http::field::cache_control, "no-store");
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
+    const bool keep_alive = req.keep_alive() && !stopping;
+    const std::size_t body_size = r.status == 204 ? 0 : r.body.size();
+    const std::string head = ResponseHead(r, req.version(), keep_alive, body_size);
+    const std::array<net::const_buffer, 2> out = {net::buffer(head),
+                                                  net::buffer(r.body.data(), body_size)};
     s.stream.expires_after(options.request_timeout);
-    co_await http::async_write(s.stream, res, net::redirect_error(net::use_awaitable, ec));
-    if (r.sensitive) WipeString(res.body());
+    co_await net::async_write(s.stream, out, net::redirect_error(net::use_awaitable, ec));
+    if (r.sensitive) WipeString(r.body);
     if (ec || !keep_alive) break;
   }
   s.stream.socket().shutdown(unix_socket::socket::shutdown_both, ec);

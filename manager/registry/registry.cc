@@ -123,6 +123,7 @@ Status Registry::Load() {
       continue;
     }
     leases_[container_id] = rec;
+    earliest_expiry_ = std::min(earliest_expiry_, rec.expires_at);
   }
   return Status::Ok();
 }
@@ -579,8 +580,9 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
       lease_deletes_.emplace(it->second.service_id, request.container_id);
     }
   }
-  leases_[request.container_id] = rec;
-  lease_puts_[request.container_id] = rec;
+  leases_.insert_or_assign(request.container_id, rec);
+  lease_puts_.insert_or_assign(request.container_id, std::move(rec));
+  earliest_expiry_ = std::min(earliest_expiry_, out.grant.expires_at);
   return out;
 }
 
@@ -598,17 +600,21 @@ Result<bool> Registry::EndLease(std::string_view container_id) {
 
 Status Registry::Maintain() {
   TimePoint now = Now();
-  std::map<std::string, LeaseRecord> puts;
+  std::unordered_map<std::string, LeaseRecord> puts;
   std::set<std::pair<std::string, std::string>> deletes;
   {
     std::lock_guard<std::mutex> lock(leases_mu_);
-    for (auto it = leases_.begin(); it != leases_.end();) {
-      if (it->second.expires_at <= now) {
-        lease_deletes_.emplace(it->second.service_id, it->first);
-        lease_puts_.erase(it->first);
-        it = leases_.erase(it);
-      } else {
-        ++it;
+    if (earliest_expiry_ <= now) {
+      earliest_expiry_ = TimePoint::max();
+      for (auto it = leases_.begin(); it != leases_.end();) {
+        if (it->second.expires_at <= now) {
+          lease_deletes_.emplace(it->second.service_id, it->first);
+          lease_puts_.erase(it->first);
+          it = leases_.erase(it);
+        } else {
+          earliest_expiry_ = std::min(earliest_expiry_, it->second.expires_at);
+          ++it;
+        }
       }
     }
     puts.swap(lease_puts_);
@@ -617,9 +623,15 @@ Status Registry::Maintain() {
   if (puts.empty() && deletes.empty()) return Status::Ok();
   Txn txn;
   for (const auto& [sid, cid] : deletes) txn.ops.push_back(Delete(LeaseKey(sid, cid)));
+  std::vector<Op> put_ops;
+  put_ops.reserve(puts.size());
   for (const auto& [cid, rec] : puts) {
-    txn.ops.push_back(Put(LeaseKey(rec.service_id, cid), LeaseJson(cid, rec.created_at, rec.expires_at)));
+    put_ops.push_back(Put(LeaseKey(rec.service_id, cid), LeaseJson(cid, rec.created_at, rec.expires_at)));
   }
+  // In key order: the store's B-tree takes a batch of inserts faster that way.
+  std::sort(put_ops.begin(), put_ops.end(), [](const Op& a, const Op& b) { return a.key < b.key; });
+  txn.ops.insert(txn.ops.end(), std::make_move_iterator(put_ops.begin()),
+                 std::make_move_iterator(put_ops.end()));
   auto r = store_->Commit(txn);
   if (!r.ok() || !r->succeeded) {
     // Keep the work for the next round; newer changes made meanwhile win.

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "manager/store/kv_store.h"
@@ -157,9 +158,11 @@ class Registry {
   std::map<std::string, std::shared_ptr<const LeasePlan>> plans_;  // by the query as sent
 
   std::mutex leases_mu_;
-  std::map<std::string, LeaseRecord> leases_;  // by container ID
+  std::unordered_map<std::string, LeaseRecord> leases_;  // by container ID
+  // No lease in leases_ expires before this: Maintain skips its scan until then.
+  TimePoint earliest_expiry_ = TimePoint::max();
   // Pending store writes: container -> record to put, or (service, container) to delete.
-  std::map<std::string, LeaseRecord> lease_puts_;
+  std::unordered_map<std::string, LeaseRecord> lease_puts_;
   std::set<std::pair<std::string, std::string>> lease_deletes_;
 };
 

@@ -341,6 +341,36 @@ TEST_F(RegistryTest, ExpiredLeasesAreIgnoredAndSwept) {
   }
 }
 
+// Maintain skips its sweep until the earliest expiry: each lease must still go on time.
+TEST_F(RegistryTest, LeasesOfDifferentAgesAreSweptEachInTurn) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  const std::string prefix = "leases/" + registry_.InspectService("redis")->id + "/";
+  ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
+  now_ += hours(12);
+  ASSERT_TRUE(registry_.Lease({"c2", "redis"}).ok());
+  ASSERT_TRUE(registry_.Maintain().ok());
+  now_ += hours(11);  // c1 has an hour left
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count(prefix + "c1"), 1u);
+  now_ += hours(2);  // c1 is gone, c2 has 11 hours left
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count(prefix + "c1"), 0u);
+  EXPECT_EQ(store_.Snapshot().count(prefix + "c2"), 1u);
+  EXPECT_EQ(registry_.LeaseCount(), 1u);
+  ASSERT_TRUE(registry_.Lease({"c3", "redis"}).ok());  // expires 24 hours from now
+  now_ += hours(12);  // c2 is gone, c3 is not
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count(prefix + "c2"), 0u);
+  EXPECT_EQ(store_.Snapshot().count(prefix + "c3"), 1u);
+  EXPECT_EQ(registry_.LeaseCount(), 1u);
+
+  Registry restarted(&store_, &sealer_, Options());
+  ASSERT_TRUE(restarted.Load().ok());
+  now_ += hours(13);
+  ASSERT_TRUE(restarted.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count(prefix + "c3"), 0u) << "a loaded lease expires too";
+}
+
 TEST_F(RegistryTest, RecordedLeasesSurviveARestart) {
   ASSERT_TRUE(CreateService("redis", {}).ok());
   ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());

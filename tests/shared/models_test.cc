@@ -366,6 +366,43 @@ TEST(ModelsTest, SecretParsingAgreesWithTheDomReadingOnOddShapes) {
   EXPECT_EQ(ParseSecretList("[]x").status().message(), "secret list: malformed JSON");
 }
 
+TEST(ModelsTest, LeaseRequestsReadTheSameInEveryForm) {
+  struct Case {
+    const char* description;
+    const char* json;
+    const char* error;  // nullptr: parses to container "c1", service "redis"
+  };
+  const Case cases[] = {
+      {"our client's form", R"({"ContainerID":"c1","Service":"redis"})", nullptr},
+      {"keys the other way round", R"({"Service":"redis","ContainerID":"c1"})", nullptr},
+      {"blanks", R"( { "ContainerID" : "c1" , "Service" : "redis" } )", nullptr},
+      {"escapes", R"({"ContainerID":"\u00631","Service":"re\u0064is"})", nullptr},
+      {"an extra field", R"({"ContainerID":"c1","Service":"redis","X":[1]})", nullptr},
+      {"a repeated field, the last one wins", R"({"ContainerID":"c0","Service":"redis","ContainerID":"c1"})",
+       nullptr},
+      {"a number", R"({"ContainerID":1,"Service":"redis"})",
+       "lease request: field ContainerID: must be a string"},
+      {"an array", R"([])", "lease request: must be an object"},
+      {"trailing garbage", R"({"ContainerID":"c1","Service":"redis"}x)",
+       "lease request: malformed JSON"},
+  };
+  for (const Case& c : cases) {
+    auto r = ParseLeaseRequest(c.json);
+    if (c.error == nullptr) {
+      ASSERT_TRUE(r.ok()) << c.description << ": " << r.status().message();
+      EXPECT_EQ(r->container_id, "c1") << c.description;
+      EXPECT_EQ(r->service, "redis") << c.description;
+    } else {
+      ASSERT_FALSE(r.ok()) << c.description;
+      EXPECT_EQ(r.status().message(), c.error) << c.description;
+    }
+  }
+  LeaseRequest req{"c1", "redis"};
+  auto back = ParseLeaseRequest(ToJson(req));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->container_id, "c1");
+}
+
 TEST(ModelsTest, ParseErrorsNameTheField) {
   auto r = ParseServiceSpec(R"({"Name":"x","Secrets":[{"File":{"UID":"abc"}}]})");
   ASSERT_FALSE(r.ok());
