@@ -16,8 +16,10 @@ target_include_directories(oci_secrets_hook PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(oci_secrets_hook PUBLIC oci_secrets_shared)
 
 # The hook's seccomp program, compiled once by the build (hook/sandbox/hook_filter.h).
-# A cross build cannot run the generator: its hook compiles the filter at start instead.
-if(NOT CMAKE_CROSSCOMPILING)
+# A cross build cannot run the generator, and in a sanitizer build the sanitizer runtime's
+# unconditional kill/tgkill leave no pid in the program: those hooks compile the filter at
+# start instead.
+if(NOT CMAKE_CROSSCOMPILING AND NOT OCI_SECRETS_SANITIZE AND NOT OCI_SECRETS_FUZZ)
   add_executable(hook_filter_gen sandbox/hook_filter_gen.cc)
   target_link_libraries(hook_filter_gen PRIVATE oci_secrets_shared)
   set_target_properties(hook_filter_gen PROPERTIES
