@@ -573,6 +573,36 @@ Status InstallContainerdBlock(Session& s) {
   return Status::Ok();
 }
 
+// Writes `content` back to containerd's config.toml at `path` (or removes the file when
+// install had created it and nothing else is left), says so with `what`, and removes the
+// backup `edit` names when it equals the restored content.
+Status RestoreContainerdConfig(Session& s, const Json& edit, const std::string& path,
+                               const std::string& content, const std::string& what) {
+  const std::string host = s.Host(path);
+  bool remove = edit.value("created_file", false) && Trim(content) == "version = 2";
+  if (!s.options().dry_run) {
+    if (remove) {
+      RETURN_IF_ERROR(s.RemoveHostFile(path), "");
+    } else {
+      RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
+    }
+  }
+  s.Say(s.Verb(remove ? "removed " : "updated ", remove ? "would remove " : "would update ") +
+        host + (remove ? " (install had created it)" : ": " + what));
+  s.Changed();
+  std::string backup = edit.value("backup", "");
+  if (!backup.empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> saved, s.ReadOptional(backup), "backup");
+    if (saved && *saved == content) {
+      if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(backup), "");
+      s.Say(s.Verb("removed backup ", "would remove backup ") + s.Host(backup));
+    } else if (saved) {
+      s.Say("kept backup " + s.Host(backup) + ": differs from the file now");
+    }
+  }
+  return Status::Ok();
+}
+
 Status UninstallContainerdBlock(Session& s) {
   Json& r = s.Record();
   if (!r.contains("block_edit")) return Status::Ok();
@@ -588,27 +618,8 @@ Status UninstallContainerdBlock(Session& s) {
     s.Say("kept " + host + ": the oci-secrets block changed since install; remove it by hand");
   } else {
     std::string content = text->substr(0, at) + text->substr(at + block.size());
-    bool remove = edit.value("created_file", false) && Trim(content) == "version = 2";
-    if (!s.options().dry_run) {
-      if (remove) {
-        RETURN_IF_ERROR(s.RemoveHostFile(path), "");
-      } else {
-        RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
-      }
-    }
-    s.Say(s.Verb(remove ? "removed " : "updated ", remove ? "would remove " : "would update ") +
-          host + (remove ? " (install had created it)" : ": removed the runtime oci-secrets"));
-    s.Changed();
-    std::string backup = edit.value("backup", "");
-    if (!backup.empty()) {
-      ASSIGN_OR_RETURN(std::optional<std::string> saved, s.ReadOptional(backup), "backup");
-      if (saved && *saved == content) {
-        if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(backup), "");
-        s.Say(s.Verb("removed backup ", "would remove backup ") + s.Host(backup));
-      } else if (saved) {
-        s.Say("kept backup " + s.Host(backup) + ": differs from the file now");
-      }
-    }
+    RETURN_IF_ERROR(
+        RestoreContainerdConfig(s, edit, path, content, "removed the runtime oci-secrets"), "");
   }
   r.erase("block_edit");
   s.MarkManifestDirty();
@@ -639,28 +650,9 @@ Status UninstallContainerdImport(Session& s) {
       } else {
         *it = edit["original"].get<std::string>();
       }
-      std::string content = JoinLines(lines);
-      bool remove = edit.value("created_file", false) && Trim(content) == "version = 2";
-      if (!s.options().dry_run) {
-        if (remove) {
-          RETURN_IF_ERROR(s.RemoveHostFile(path), "");
-        } else {
-          RETURN_IF_ERROR(s.WriteHostFile(path, content, 0644), "");
-        }
-      }
-      s.Say(s.Verb(remove ? "removed " : "updated ", remove ? "would remove " : "would update ") +
-            host + (remove ? " (install had created it)" : ": restored its imports line"));
-      s.Changed();
-      std::string backup = edit.value("backup", "");
-      if (!backup.empty()) {
-        ASSIGN_OR_RETURN(std::optional<std::string> saved, s.ReadOptional(backup), "backup");
-        if (saved && *saved == content) {
-          if (!s.options().dry_run) RETURN_IF_ERROR(s.RemoveHostFile(backup), "");
-          s.Say(s.Verb("removed backup ", "would remove backup ") + s.Host(backup));
-        } else if (saved) {
-          s.Say("kept backup " + s.Host(backup) + ": differs from the file now");
-        }
-      }
+      RETURN_IF_ERROR(RestoreContainerdConfig(s, edit, path, JoinLines(lines),
+                                              "restored its imports line"),
+                      "");
     }
   }
   r.erase("line_edit");
