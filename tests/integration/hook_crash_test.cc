@@ -270,10 +270,7 @@ class HookCrashTest : public ::testing::TestWithParam<Runtime> {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "runtimes need root";
-    if (GetParam().name == "crun") EnsureCrunCgroupFix();
-    ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
-    payload_ = UniquePayload();
-    CreateSecretAndService(daemon_, "pw", payload_, "redis", {"pw", 0, 0, 0444});
+    payload_ = StartManagerWithSecret(GetParam(), daemon_, "redis", {"pw", 0, 0, 0444});
     ASSERT_FALSE(HasFailure());
     std::string config = dir_.WriteFile(
         "hook.json",

@@ -247,6 +247,18 @@ void CreateSecretAndService(const Daemon& daemon, const std::string& name,
   EXPECT_TRUE(sid.ok()) << "create service " << service << ": " << sid.status().message();
 }
 
+std::string StartManagerWithSecret(const Runtime& runtime, Daemon& daemon,
+                                   const std::string& service, const SecretFile& file) {
+  if (runtime.name == "crun") EnsureCrunCgroupFix();
+  if (Status started = daemon.Start(); !started.ok()) {
+    ADD_FAILURE() << "start the manager: " << started.message() << "\n" << daemon.Log();
+    return "";
+  }
+  std::string payload = UniquePayload();
+  CreateSecretAndService(daemon, "pw", payload, service, file);
+  return payload;
+}
+
 std::string UniquePayload() {
   std::random_device rd;
   std::ostringstream s;

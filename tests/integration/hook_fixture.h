@@ -92,4 +92,10 @@ void CreateSecretAndService(const Daemon& daemon, const std::string& name,
 // A unique printable payload, so a search for it cannot hit anything else.
 std::string UniquePayload();
 
+// The start of a test on `runtime`: crun's cgroup fix when needed, `daemon` started, and
+// secret "pw" holding a fresh UniquePayload() granted by `service` as `file`. Returns the
+// payload; fails the test on error (the caller checks HasFailure()).
+std::string StartManagerWithSecret(const Runtime& runtime, Daemon& daemon,
+                                   const std::string& service, const SecretFile& file);
+
 }  // namespace ocisecrets::itest

@@ -50,10 +50,7 @@ class HookRuntimeTest : public ::testing::TestWithParam<Runtime> {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "runtimes need root";
-    if (GetParam().name == "crun") EnsureCrunCgroupFix();
-    ASSERT_TRUE(daemon_.Start().ok()) << daemon_.Log();
-    payload_ = UniquePayload();
-    CreateSecretAndService(daemon_, "pw", payload_, kService, {"pw", 1000, 1000, 0400});
+    payload_ = StartManagerWithSecret(GetParam(), daemon_, kService, {"pw", 1000, 1000, 0400});
     ASSERT_FALSE(HasFailure());
     WriteHookConfig(daemon_.host());
   }

@@ -162,7 +162,9 @@ TEST(HookSwapRaceTest, RunSwappedWithHostSymlinkNeverEscapesTheRootfs) {
   EXPECT_FALSE(escaped) << first_report;
   int total = 0;
   for (const Tally& t : tallies) total += t.started + t.failed_closed;
-  if (!escaped) EXPECT_GE(total, 500);
+  if (!escaped) {
+    EXPECT_GE(total, 500);
+  }
   EXPECT_TRUE(std::filesystem::is_empty(host_target.path()));
   EXPECT_EQ(FilesHolding(payload, {dir.path(), host_target.path(), bundle_dirs[0]->path()}),
             std::vector<std::string>{});
