@@ -231,17 +231,6 @@ int Main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   for (std::uint64_t n : sizes) {
-    if (options->quick && n > 10000) {
-      // Seeding goes through the API, one durable commit per object: minutes for 110,000
-      // objects, more than --quick's budget. The rows are still printed, saying so.
-      const std::string bench = "scale: " + FormatCount(static_cast<double>(n)) + " secrets, " +
-                                FormatCount(kServices) + " services";
-      for (const char* v : {"seeding through the API, 16 clients", "secret ls (CLI)",
-                            "GET /v1/secrets (server only)", "daemon RSS", "daemon start", "lease, 1 client"}) {
-        rows.push_back(NotAvailableRow(bench, v, "not run with --quick (seeding takes minutes): full run only"));
-      }
-      continue;
-    }
     auto r = RunScale(n, *options);
     rows.insert(rows.end(), r.begin(), r.end());
   }
