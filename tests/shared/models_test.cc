@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -401,6 +402,92 @@ TEST(ModelsTest, LeaseRequestsReadTheSameInEveryForm) {
   auto back = ParseLeaseRequest(ToJson(req));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->container_id, "c1");
+}
+
+// The manager's grant is read without a DOM; every near miss of that form must read as
+// the general reader reads it, errors included.
+TEST(ModelsTest, LeaseGrantParsingAgreesWithTheDomReadingOnNearMisses) {
+  const std::string head = R"({"ContainerID":"c1","ExpiresAt":"2026-11-30T00:41:07Z","Files":[)";
+  const std::string tail = R"(],"SecretsDir":"/run/secrets","Service":"redis"})";
+  auto file = [](const std::string& data, const std::string& gid, const std::string& mode,
+                 const std::string& uid) {
+    return R"({"Data":")" + data + R"(","GID":)" + gid + R"(,"Mode":)" + mode +
+           R"(,"Name":"pw","UID":)" + uid + "}";
+  };
+  struct Case {
+    const char* description;
+    std::string json;
+    const char* error;     // nullptr: parses
+    std::string payload;   // of the last file, when it parses
+    std::uint32_t uid;
+  };
+  const Case cases[] = {
+      {"canonical, two files", head + file("aGk=", "0", "292", "0") + "," +
+                                   file("AAD/", "4294967294", "256", "999") + tail,
+       nullptr, std::string("\0\0\xff", 3), 999},
+      {"canonical, no files", head + tail, nullptr, "", 0},
+      {"canonical, empty payload", head + file("", "0", "292", "0") + tail, nullptr, "", 0},
+      {"keys in another order", R"({"Service":"redis","Files":[{"UID":7,"Name":"pw","Mode":256,"GID":0,"Data":"aGk="}],"ContainerID":"c1"})",
+       nullptr, "hi", 7},
+      {"ids as strings", head + file("aGk=", R"("5")", "292", R"("6")") + tail, nullptr, "hi", 6},
+      {"an escaped payload", head + file(R"(aG\u0073=)", "0", "292", "0") + tail, nullptr, "hk", 0},
+      {"a payload that is not base64", head + file("a*k=", "0", "292", "0") + tail,
+       "lease: Files: Data: invalid base64: bad character", "", 0},
+      {"a payload of a bad length", head + file("aGk", "0", "292", "0") + tail,
+       "lease: Files: Data: invalid base64: length", "", 0},
+      {"padding in the middle", head + file("aG==aGk=", "0", "292", "0") + tail,
+       "lease: Files: Data: invalid base64: bad character", "", 0},
+      {"a uid past 2^32 - 2", head + file("aGk=", "0", "292", "4294967295") + tail,
+       "lease: Files: field UID: out of range", "", 0},
+      {"a mode past 07777", head + file("aGk=", "0", "4096", "0") + tail,
+       "lease: Files: field Mode: out of range", "", 0},
+      {"a negative gid", head + file("aGk=", "-1", "292", "0") + tail,
+       "lease: Files: field GID: must be a decimal id", "", 0},
+      {"a bad expiry", R"({"ContainerID":"c1","ExpiresAt":"2026-13-30T00:41:07Z","Files":[],"SecretsDir":"","Service":"s"})",
+       "lease: field ExpiresAt: bad time: field out of range", "", 0},
+      {"an unterminated payload", head + R"({"Data":"aGk=)", "lease: malformed JSON", "", 0},
+      {"trailing garbage", head + tail + "x", "lease: malformed JSON", "", 0},
+      {"Files not an array", R"({"ContainerID":"c1","Files":{}})", "lease: field Files: must be an array", "", 0},
+      {"a file without Data", head + R"({"Name":"pw"})" + tail,
+       "lease: Files: field Data: must be a base64 string", "", 0},
+  };
+  for (const Case& c : cases) {
+    auto g = ParseLeaseGrant(c.json);
+    if (c.error == nullptr) {
+      ASSERT_TRUE(g.ok()) << c.description << ": " << g.status().message();
+      EXPECT_EQ(g->container_id, "c1") << c.description;
+      EXPECT_EQ(g->service, "redis") << c.description;
+      if (!g->files.empty()) {
+        const LeasedFile& last = g->files.back();
+        EXPECT_EQ(std::string(last.data.begin(), last.data.end()), c.payload) << c.description;
+        EXPECT_EQ(last.uid, c.uid) << c.description;
+        EXPECT_EQ(last.name, "pw") << c.description;
+      }
+      // What it read is what ToJson writes back, and reads the same way again.
+      auto again = ParseLeaseGrant(ToJson(*g));
+      ASSERT_TRUE(again.ok()) << c.description;
+      EXPECT_EQ(ToJson(*again), ToJson(*g)) << c.description;
+    } else {
+      ASSERT_FALSE(g.ok()) << c.description;
+      EXPECT_EQ(g.status().message(), c.error) << c.description;
+    }
+  }
+}
+
+TEST(ModelsTest, Base64RejectsEveryByteOutsideTheAlphabetAndMisplacedPadding) {
+  for (int b = 0; b < 256; ++b) {
+    const bool alphabet = std::isalnum(b) != 0 || b == '+' || b == '/';
+    std::string text = "QUJD";
+    text[1] = static_cast<char>(b);
+    EXPECT_EQ(Base64Decode(text).ok(), alphabet) << "byte " << b;
+  }
+  EXPECT_FALSE(Base64Decode("=AAA").ok());
+  EXPECT_FALSE(Base64Decode("A===").ok());
+  EXPECT_FALSE(Base64Decode("AA=A").ok());
+  EXPECT_FALSE(Base64Decode("AA==AAAA").ok());
+  auto two = Base64Decode("QUI=");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(std::string(two->begin(), two->end()), "AB");
 }
 
 TEST(ModelsTest, ParseErrorsNameTheField) {
