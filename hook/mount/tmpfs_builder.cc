@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <set>
@@ -128,6 +129,12 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
   if (fchownat(mnt.get(), "", options.root_uid, options.root_gid, AT_EMPTY_PATH) != 0) {
     return PosixError("chown tmpfs root", errno);
   }
+  // The tmpfs is reachable by no path until AttachTmpfs: files are created with their
+  // final mode (umask cleared, so that 0666 stays 0666), and chowned only when their owner
+  // is not the creator. Every file costs open, write, close.
+  umask(0);
+  const uid_t creator_uid = geteuid();
+  const gid_t creator_gid = getegid();
   for (const TmpfsFile& f : files) {
     ASSIGN_OR_RETURN(std::vector<std::string> comps, SplitRelative(f.path), "");
     // A file at the top (the common case) is created through the tmpfs's own descriptor.
@@ -136,11 +143,12 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
       ASSIGN_OR_RETURN(dir, OpenParent(mnt.get(), comps, options), "file " + f.path);
     }
     ScopedFd fd(openat(comps.size() > 1 ? dir.get() : mnt.get(), comps.back().c_str(),
-                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f.mode));
     if (!fd.valid()) return PosixError("create file " + f.path, errno);
     RETURN_IF_ERROR(WriteAll(fd.get(), *f.data), "file " + f.path);
-    if (fchown(fd.get(), f.uid, f.gid) != 0) return PosixError("chown file " + f.path, errno);
-    if (fchmod(fd.get(), f.mode) != 0) return PosixError("chmod file " + f.path, errno);
+    if ((f.uid != creator_uid || f.gid != creator_gid) && fchown(fd.get(), f.uid, f.gid) != 0) {
+      return PosixError("chown file " + f.path, errno);
+    }
   }
   mount_attr attr{};
   attr.attr_set = MOUNT_ATTR_RDONLY;

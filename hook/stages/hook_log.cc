@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 namespace ocisecrets::hook {
 
@@ -19,16 +18,19 @@ void HookLog::Open(const std::string& path) {
 
 void HookLog::Write(std::string_view line) {
   if (!fd_.valid()) return;
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  // Formatted by hand: strftime would load the time zone (/etc/localtime) for a UTC stamp.
+  // Calendar arithmetic by hand: glibc's gmtime_r and strftime read /etc/localtime on
+  // first use, for a stamp in UTC.
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const auto day = floor<days>(now);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{floor<milliseconds>(now - day)};
   char stamp[96];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms.count()));
+  std::snprintf(stamp, sizeof stamp, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
   std::string out = stamp;
   for (char c : line) out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
   out += '\n';

@@ -311,6 +311,33 @@ TEST_F(TmpfsBuilderTest, BuildsReadOnlyNosuidNodevNoexecTmpfsWithOwnersAndModes)
   EXPECT_EQ(errno, EROFS);
 }
 
+// Files are created with their final mode: whatever the umask the runtime gave the hook,
+// the mode is the service's, for files the creator owns (no chown) and for the others.
+TEST_F(TmpfsBuilderTest, ModesSurviveTheRuntimesUmaskWithAndWithoutAChown) {
+  const mode_t saved = umask(0077);
+  std::vector<TmpfsFile> files = {{"mine", 0, 0, 0666, &a_},
+                                  {"theirs", 1000, 1000, 0640, &a_},
+                                  {"none", 0, 0, 0, &a_}};
+  TmpfsOptions options;
+  options.size_bytes = 1 << 20;
+  Result<ScopedFd> mnt = BuildSecretsTmpfs(files, options);
+  umask(saved);
+  ASSERT_TRUE(mnt.ok()) << mnt.status().message();
+  struct Want {
+    const char* name;
+    uid_t uid;
+    mode_t mode;
+  };
+  for (const Want& w : {Want{"mine", 0, 0666}, Want{"theirs", 1000, 0640}, Want{"none", 0, 0}}) {
+    struct stat st {};
+    ASSERT_EQ(fstatat(mnt->get(), w.name, &st, AT_SYMLINK_NOFOLLOW), 0) << w.name;
+    EXPECT_EQ(st.st_mode & 07777, w.mode) << w.name;
+    EXPECT_EQ(st.st_uid, w.uid) << w.name;
+    EXPECT_EQ(st.st_gid, w.uid) << w.name;
+    EXPECT_EQ(st.st_size, 6) << w.name;
+  }
+}
+
 TEST_F(TmpfsBuilderTest, RefusesBadFilesBeforeBuilding) {
   struct Case {
     const char* description;
