@@ -165,7 +165,13 @@ Result<BundleConfig> ParseBundleConfig(std::string_view text, std::string_view b
     auto ns = linux_section->find("namespaces");
     if (ns != linux_section->end() && ns->is_array()) {
       for (const auto& e : *ns) {
-        if (e.is_object() && e.value("type", "") == "user") c.has_user_namespace = true;
+        if (!e.is_object()) continue;
+        auto type = e.find("type");
+        if (type == e.end()) continue;
+        if (!type->is_string()) {
+          return WrongType("linux.namespaces[].type", "a string").WithContext("config.json");
+        }
+        if (type->get_ref<const std::string&>() == "user") c.has_user_namespace = true;
       }
     }
     RETURN_IF_ERROR(GetMappings(*linux_section, "uidMappings", &c.uid_mappings), "config.json");
@@ -176,7 +182,7 @@ Result<BundleConfig> ParseBundleConfig(std::string_view text, std::string_view b
   return c;
 }
 
-Result<BundleConfig> LoadBundleConfig(std::string_view bundle) {
+Result<std::string> ReadBundleConfigText(std::string_view bundle) {
   std::string path(bundle);
   path += "/config.json";
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -184,7 +190,17 @@ Result<BundleConfig> LoadBundleConfig(std::string_view bundle) {
   Result<std::string> text = ReadAllBounded(fd, kMaxDocumentBytes);
   close(fd);
   if (!text.ok()) return text.status().WithContext("read " + path);
-  return ParseBundleConfig(*text, bundle);
+  return text;
+}
+
+Result<BundleConfig> LoadBundleConfig(std::string_view bundle) {
+  ASSIGN_OR_RETURN(std::string text, ReadBundleConfigText(bundle), "");
+  return ParseBundleConfig(text, bundle);
+}
+
+bool MayNameService(std::string_view config_json) {
+  return config_json.find(kServiceAnnotation) != std::string_view::npos ||
+         config_json.find("\\u") != std::string_view::npos;
 }
 
 std::optional<std::string> ServiceAnnotation(const ContainerState& state,

@@ -41,11 +41,14 @@ Result<ContainerState> ReadState(int fd) {
 }
 
 // The service the container opted in to, reading config.json only when the state carries
-// no annotations at all. `config` receives config.json when it was read.
+// no annotations at all, and parsing it only when it may name one. `config` receives
+// config.json when it was parsed.
 Result<std::optional<std::string>> FindService(const ContainerState& state,
                                                std::optional<BundleConfig>* config) {
   if (state.has_annotations) return ServiceAnnotation(state, nullptr);
-  ASSIGN_OR_RETURN(BundleConfig c, LoadBundleConfig(state.bundle), "bundle");
+  ASSIGN_OR_RETURN(std::string text, ReadBundleConfigText(state.bundle), "bundle");
+  if (!MayNameService(text)) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(BundleConfig c, ParseBundleConfig(text, state.bundle), "bundle");
   std::optional<std::string> service = ServiceAnnotation(state, &c);
   *config = std::move(c);
   return service;

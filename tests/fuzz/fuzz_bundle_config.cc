@@ -90,6 +90,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(service.has_value() ==
                    config->annotations.contains(std::string(kServiceAnnotation)),
                "opted in exactly when config.json has the annotation");
+    // The hook skips parsing a config.json that cannot name the service: never one that does.
+    FUZZ_CHECK(!service.has_value() || MayNameService(in),
+               "a config.json naming the service is never skipped unparsed");
   } else {
     FUZZ_CHECK(config.status().message().starts_with("config.json"),
                "a refusal is prefixed 'config.json'");

@@ -89,6 +89,9 @@ TEST(OciStateTest, RefusesBadBundleConfigs) {
        R"({"root":{"path":"r"},"linux":{"uidMappings":[{"containerID":0,"size":2}]}})", false,
        "hostID"},
       {"malformed", R"({"root":)", false, "malformed"},
+      {"a namespace type that is not a string (threw, found by fuzzing)",
+       R"({"root":{"path":"r"},"linux":{"namespaces":[{"type":"user"},{"type":0}]}})", false,
+       "linux.namespaces[].type: must be a string"},
   };
   for (const auto& c : cases) {
     Result<BundleConfig> b = ParseBundleConfig(c.json, "/b");
@@ -123,6 +126,23 @@ TEST(OciStateTest, AnnotationComesFromStateElseConfig) {
   ContainerState other;
   other.annotations["io.kubernetes.x"] = "y";
   EXPECT_EQ(ServiceAnnotation(other, nullptr), std::nullopt);
+}
+
+// A config.json that cannot hold the annotation is not parsed at all; every spelling the
+// parser would read as the key must count as "may".
+TEST(OciStateTest, OnlyAConfigThatCannotNameTheServiceIsLeftUnparsed) {
+  EXPECT_FALSE(MayNameService(R"({"root":{"path":"rootfs"},"annotations":{"a":"b"}})"));
+  EXPECT_FALSE(MayNameService("not even JSON"));
+  EXPECT_FALSE(MayNameService(R"({"annotations":{"ORG.OCI-SECRETS.SERVICE":"x"}})"));
+  EXPECT_FALSE(MayNameService(R"({"annotations":{"org.oci-secrets.servic":"x"}})"));
+  EXPECT_TRUE(MayNameService(R"({"annotations":{"org.oci-secrets.service":"redis"}})"));
+  const std::string escaped = R"({"annotations":{"org.oci\u002dsecrets.service":"redis"}})";
+  EXPECT_TRUE(MayNameService(escaped));
+  // The parser agrees that the escaped key is the annotation.
+  Result<BundleConfig> b = ParseBundleConfig(R"({"root":{"path":"r"},"annotations":{"org.oci\u002dsecrets.service":"redis"}})", "/b");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(ServiceAnnotation(ContainerState{}, &*b), "redis");
+  EXPECT_TRUE(MayNameService(R"({"env":["A=\u0041"]})"));  // any \u: parse to be sure
 }
 
 TEST(OciStateTest, LoadBundleConfigReportsMissingAndTooLargeFiles) {

@@ -214,6 +214,20 @@ TEST_F(StagesTest, PoststopWithTheBundleGoneIsQuiet) {
   EXPECT_EQ(calls_.factory_calls, 0);
 }
 
+// A container that did not opt in is not the hook's business, even with a config.json
+// the hook could not read: it starts (and its config.json is never parsed).
+TEST_F(StagesTest, AContainerThatCannotHaveOptedInStartsWhateverItsConfig) {
+  testing::WriteFile(bundle_ + "/config.json", R"({"root":{"path":"rootfs"},"process":{"args":[)");
+  EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), "")), 0);
+  EXPECT_EQ(calls_.factory_calls, 0);
+  EXPECT_EQ(err_, "");
+  // With the key present, the same config is read, and refused for what it is.
+  testing::WriteFile(bundle_ + "/config.json",
+                     R"({"annotations":{"org.oci-secrets.service":"redis"},"root":{)");
+  EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), "")), 1);
+  EXPECT_NE(err_.find("malformed"), std::string::npos) << err_;
+}
+
 TEST_F(StagesTest, WithoutAStageTheStatusPicksIt) {
   // hooks.d files give one argument list for both stages.
   EXPECT_EQ(Run(Stage::kFromState, State("stopped", 0, "")), 0);
