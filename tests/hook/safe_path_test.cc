@@ -195,6 +195,30 @@ TEST_F(SafePathTest, MountPointIsRefused) {
   EXPECT_EQ(code, 0);
 }
 
+// A tmpfs attached under a mount with shared propagation would appear in every peer
+// namespace (the host's among them): the hook refuses such a place, and accepts the
+// same directory once its mount is private or a slave.
+TEST_F(SafePathTest, SharedPropagationIsRefusedPrivateAndSlaveAreNot) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
+  int code = InPrivateMountNamespace([&] {
+    const std::string run = root_ + "/run";
+    if (mount("tmpfs", run.c_str(), "tmpfs", 0, "size=64k") != 0) return 2;
+    if (mount(nullptr, run.c_str(), nullptr, MS_SHARED, nullptr) != 0) return 3;
+    ScopedFd dir(open(run.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid()) return 4;
+    Status shared = RefuseSharedMount(dir.get());
+    if (shared.ok()) return 5;
+    if (shared.message().find("shared propagation") == std::string::npos) return 6;
+    if (mount(nullptr, run.c_str(), nullptr, MS_SLAVE, nullptr) != 0) return 7;
+    if (!RefuseSharedMount(dir.get()).ok()) return 8;
+    if (mount(nullptr, run.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) return 9;
+    if (!RefuseSharedMount(dir.get()).ok()) return 10;
+    return 0;
+  });
+  EXPECT_EQ(code, 0) << "the step that failed, by its return code in the test";
+}
+
 TEST_F(SafePathTest, PseudoFileSystemIsRefused) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   ASSERT_EQ(mkdir((root_ + "/proc").c_str(), 0755), 0);
