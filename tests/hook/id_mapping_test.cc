@@ -26,7 +26,9 @@ TEST(IdMappingTest, MapsThroughTheCoveringRange) {
   for (const auto& c : cases) {
     Result<std::uint32_t> r = MapToHost(maps, c.id);
     EXPECT_EQ(r.ok(), c.mapped) << c.description;
-    if (r.ok()) EXPECT_EQ(*r, c.host) << c.description;
+    if (r.ok()) {
+      EXPECT_EQ(*r, c.host) << c.description;
+    }
   }
 }
 
