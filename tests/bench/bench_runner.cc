@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,11 +99,15 @@ std::vector<VariantResult> RunInterleaved(const std::vector<Variant>& variants, 
       }
       if (round >= warmup) {
         r.ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+        if (variants[i].cpu_ms) r.cpu_ms.push_back(variants[i].cpu_ms());
       }
     }
     if (progress) progress(round + 1);
   }
-  for (auto& r : results) r.summary = Summarize(r.ms);
+  for (auto& r : results) {
+    r.summary = Summarize(r.ms);
+    r.cpu = Summarize(r.cpu_ms);
+  }
   return results;
 }
 
@@ -267,14 +272,19 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     }
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage usage {};
+  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  result.cpu_ms = ms(usage.ru_utime) + ms(usage.ru_stime);
   return result;
 }
 
-Status RunChecked(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+Status RunChecked(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                  double* cpu_ms) {
   ASSIGN_OR_RETURN(ProcessResult r, RunProcess(argv, env), "");
+  if (cpu_ms != nullptr) *cpu_ms = r.cpu_ms;
   if (r.exit_code == 0) return Status::Ok();
   std::string err = r.err;
   while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();

@@ -40,6 +40,9 @@ struct Variant {
   std::string name;
   std::function<Status()> run;
   std::function<Status()> prepare;
+  // When set, called right after each run: the CPU time (ms) that run used, recorded next
+  // to its wall time. CPU time is not inflated by waiting for a busy machine's cores.
+  std::function<double()> cpu_ms = {};
 };
 
 // What became of one variant: its timings in ms, or the first error that stopped it.
@@ -47,6 +50,8 @@ struct VariantResult {
   std::string name;
   std::vector<double> ms;
   Summary summary;
+  std::vector<double> cpu_ms;  // empty unless the variant reports CPU time
+  Summary cpu;
   Status error;  // OK unless the variant failed; it then takes no further part
 };
 
@@ -114,6 +119,7 @@ bool IsExecutable(const std::string& path);
 // Outcome of a child process.
 struct ProcessResult {
   int exit_code = -1;   // exit status, or 128 + signal
+  double cpu_ms = 0;    // user + system CPU of it and of the children it waited for
   std::string err;      // its stderr (first 64 KiB), for error messages
   std::string out;      // its stdout when captured, else empty
 };
@@ -126,7 +132,9 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  bool capture_out = false);
 
 // RunProcess, and an error naming the command and its stderr when the exit code is not 0.
-Status RunChecked(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+// `cpu_ms`, when not null, receives the process's ProcessResult::cpu_ms.
+Status RunChecked(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                  double* cpu_ms = nullptr);
 
 // A directory under /tmp (short, so unix socket paths stay below 108 bytes) removed
 // with its contents when the object dies.

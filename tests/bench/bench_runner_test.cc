@@ -61,6 +61,31 @@ TEST(RunInterleavedTest, AlternatesVariantsRoundAfterRound) {
   EXPECT_EQ(results[1].summary.n, 3u);
 }
 
+TEST(RunInterleavedTest, RecordsCpuNextToWallTimeOnlyForVariantsThatReportIt) {
+  double next = 0;
+  std::vector<Variant> variants = {
+      {"measured", [] { return Status::Ok(); }, {}, [&] { return next += 1; }},
+      {"plain", [] { return Status::Ok(); }, {}},
+  };
+  auto results = RunInterleaved(variants, /*rounds=*/3, /*warmup=*/2);
+  EXPECT_EQ(results[0].cpu_ms, (std::vector<double>{1, 2, 3})) << "recorded rounds only";
+  EXPECT_EQ(results[0].cpu.n, 3u);
+  EXPECT_DOUBLE_EQ(results[0].cpu.median, 2);
+  EXPECT_TRUE(results[1].cpu_ms.empty());
+  EXPECT_EQ(results[1].cpu.n, 0u);
+}
+
+TEST(RunProcessTest, ReportsTheCpuOfTheChildAndOfWhatItWaitedFor) {
+  // The work happens in a grandchild the child waits for, as a runtime waits for hooks.
+  auto r = RunProcess({"/bin/sh", "-c", "sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done'"});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_GT(r->cpu_ms, 0) << "a busy loop shows some CPU time";
+  double cpu = -1;
+  EXPECT_TRUE(RunChecked({"/bin/true"}, {}, &cpu).ok());
+  EXPECT_GE(cpu, 0);
+}
+
 TEST(RunInterleavedTest, DropsAFailingVariantAndKeepsItsError) {
   int b_runs = 0;
   int c_runs = 0;
