@@ -80,7 +80,11 @@ std::vector<VariantResult> RunInterleaved(const std::vector<Variant>& variants, 
     results[i].ms.reserve(static_cast<std::size_t>(std::max(rounds, 0)));
   }
   for (int round = 0; round < warmup + rounds; ++round) {
-    for (std::size_t i = 0; i < variants.size(); ++i) {
+    // Each round starts one variant further on (A B C, B C A, C A B, ...): whatever a run
+    // leaves behind (deferred kernel work, a daemon's bookkeeping) falls on every variant
+    // in turn, not always on the one that happens to come next.
+    for (std::size_t k = 0; k < variants.size(); ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % variants.size();
       VariantResult& r = results[i];
       if (!r.error.ok()) continue;
       if (variants[i].prepare) {

@@ -48,15 +48,16 @@ TEST(SummarizeTest, ReportsOrderStatisticsOfUnsortedInput) {
   EXPECT_NEAR(s.p99, 99.01, 1e-9);
 }
 
-TEST(RunInterleavedTest, AlternatesVariantsRoundAfterRound) {
+TEST(RunInterleavedTest, InterleavesVariantsStartingOneFurtherEachRound) {
   std::string order;
   std::vector<Variant> variants = {
       {"a", [&] { order += 'a'; return Status::Ok(); }, {}},
       {"b", [&] { order += 'b'; return Status::Ok(); }, [&] { order += 'p'; return Status::Ok(); }},
+      {"c", [&] { order += 'c'; return Status::Ok(); }, {}},
   };
   auto results = RunInterleaved(variants, /*rounds=*/3, /*warmup=*/1);
-  EXPECT_EQ(order, "apbapbapbapb");
-  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(order, "apbc" "pbca" "capb" "apbc") << "b's prepare always just before b";
+  ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results[0].ms.size(), 3u) << "warm-up rounds are not recorded";
   EXPECT_EQ(results[1].summary.n, 3u);
 }
