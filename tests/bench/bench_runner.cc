@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <numeric>
+#include <random>
 #include <sstream>
 
 extern char** environ;
@@ -79,12 +80,15 @@ std::vector<VariantResult> RunInterleaved(const std::vector<Variant>& variants, 
     results[i].name = variants[i].name;
     results[i].ms.reserve(static_cast<std::size_t>(std::max(rounds, 0)));
   }
+  // Every round runs each variant once, in an order shuffled anew (with a fixed seed, so a
+  // rerun repeats it): whatever a run leaves behind (deferred kernel work, a daemon's
+  // bookkeeping) falls on every variant alike, not always on the one that comes next.
+  std::mt19937 shuffle(20261130);
+  std::vector<std::size_t> order(variants.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   for (int round = 0; round < warmup + rounds; ++round) {
-    // Each round starts one variant further on (A B C, B C A, C A B, ...): whatever a run
-    // leaves behind (deferred kernel work, a daemon's bookkeeping) falls on every variant
-    // in turn, not always on the one that happens to come next.
-    for (std::size_t k = 0; k < variants.size(); ++k) {
-      const std::size_t i = (k + static_cast<std::size_t>(round)) % variants.size();
+    std::shuffle(order.begin(), order.end(), shuffle);
+    for (std::size_t i : order) {
       VariantResult& r = results[i];
       if (!r.error.ok()) continue;
       if (variants[i].prepare) {

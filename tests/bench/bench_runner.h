@@ -55,8 +55,8 @@ struct VariantResult {
   Status error;  // OK unless the variant failed; it then takes no further part
 };
 
-// Runs the variants interleaved, round after round, each round starting one variant further
-// on (A B C, B C A, C A B, ...): `warmup` rounds that are not recorded, then `rounds`
+// Runs the variants interleaved, round after round, each round in a freshly shuffled order
+// (A C B, B A C, ...; a fixed seed): `warmup` rounds that are not recorded, then `rounds`
 // recorded ones, so that drift in the machine's load, and what one run leaves for the
 // next, touch every variant alike. A variant whose run fails is dropped from later rounds and
 // keeps its error. `progress`, when set, is called after every round with its number.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,18 +50,32 @@ TEST(SummarizeTest, ReportsOrderStatisticsOfUnsortedInput) {
   EXPECT_NEAR(s.p99, 99.01, 1e-9);
 }
 
-TEST(RunInterleavedTest, InterleavesVariantsStartingOneFurtherEachRound) {
+TEST(RunInterleavedTest, RunsEveryVariantOnceARoundInShuffledOrders) {
   std::string order;
   std::vector<Variant> variants = {
       {"a", [&] { order += 'a'; return Status::Ok(); }, {}},
       {"b", [&] { order += 'b'; return Status::Ok(); }, [&] { order += 'p'; return Status::Ok(); }},
       {"c", [&] { order += 'c'; return Status::Ok(); }, {}},
   };
-  auto results = RunInterleaved(variants, /*rounds=*/3, /*warmup=*/1);
-  EXPECT_EQ(order, "apbc" "pbca" "capb" "apbc") << "b's prepare always just before b";
+  auto results = RunInterleaved(variants, /*rounds=*/40, /*warmup=*/2);
+  ASSERT_EQ(order.size(), 42u * 4);
+  std::set<std::string> rounds;
+  for (std::size_t at = 0; at < order.size(); at += 4) {
+    std::string round = order.substr(at, 4);
+    EXPECT_NE(round.find("pb"), std::string::npos) << "b's prepare runs just before b: " << round;
+    std::string sorted = round;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, "abcp") << "each variant once a round: " << round;
+    rounds.insert(round);
+  }
+  EXPECT_GT(rounds.size(), 3u) << "the order changes from round to round";
+  std::string again;
+  std::swap(order, again);
+  RunInterleaved(variants, 40, 2);
+  EXPECT_EQ(order, again) << "a fixed seed: a rerun runs in the same orders";
   ASSERT_EQ(results.size(), 3u);
-  EXPECT_EQ(results[0].ms.size(), 3u) << "warm-up rounds are not recorded";
-  EXPECT_EQ(results[1].summary.n, 3u);
+  EXPECT_EQ(results[0].ms.size(), 40u) << "warm-up rounds are not recorded";
+  EXPECT_EQ(results[1].summary.n, 40u);
 }
 
 TEST(RunInterleavedTest, RecordsCpuNextToWallTimeOnlyForVariantsThatReportIt) {
