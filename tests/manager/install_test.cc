@@ -144,6 +144,52 @@ TEST_F(InstallTest, DockerRejectsMalformedDaemonJsonAndChangesNothing) {
   }
 }
 
+// The manifest is what uninstall undoes: edited by hand into another shape, it is refused
+// as a whole, naming the field, before anything is added or undone.
+TEST_F(InstallTest, AManifestOfAnotherShapeIsRefusedBeforeAnythingChanges) {
+  Write(kDaemonJson, kUserDaemonJson);
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  const std::string manifest_path = "/var/lib/oci-secrets/install-manifest.json";
+  const Json good = Json::parse(Read(manifest_path));
+  ASSERT_TRUE(good["engines"]["docker"]["json_edits"].is_array());
+  struct Case {
+    const char* description;
+    std::string pointer;  // into the manifest
+    Json value;
+    const char* error_part;
+  };
+  const Case cases[] = {
+      {"a path that is a number", "/engines/docker/json_edits/0/path", 5,
+       "engines.docker.json_edits[].path: wrong type"},
+      {"an add whose pointer is no JSON pointer", "/engines/docker/json_edits/0/adds/0/pointer",
+       "runtimes", "engines.docker.json_edits[].adds[].pointer: wrong type"},
+      {"an add without its value", "/engines/docker/json_edits/0/adds/0", Json{{"pointer", "/x"}, {"name", "y"}},
+       "engines.docker.json_edits[].adds[].value: missing"},
+      {"created paths that are not a list", "/engines/docker/json_edits/0/created", "x",
+       "engines.docker.json_edits[].created: must be an array"},
+      {"a record that is a string", "/engines/podman", "x", "engines.podman: must be an object"},
+  };
+  const std::string daemon = Read(kDaemonJson);
+  for (const Case& c : cases) {
+    Json bad = good;
+    bad[Json::json_pointer(c.pointer)] = c.value;
+    Write(manifest_path, bad.dump(2));
+    const std::vector<std::string> before = Files();
+    for (bool uninstall : {true, false}) {
+      Result<InstallReport> r = uninstall ? Uninstall(Engine::kDocker, options_)
+                                          : Install(Engine::kPodman, options_);
+      ASSERT_FALSE(r.ok()) << c.description;
+      EXPECT_NE(r.status().message().find(c.error_part), std::string::npos)
+          << c.description << ": " << r.status().message();
+      EXPECT_NE(r.status().message().find("not a valid manifest (nothing was changed)"),
+                std::string::npos)
+          << r.status().message();
+      EXPECT_EQ(Read(kDaemonJson), daemon) << c.description;
+      EXPECT_EQ(Files(), before) << c.description;
+    }
+  }
+}
+
 TEST_F(InstallTest, DryRunWritesNothing) {
   Write(kDaemonJson, kUserDaemonJson);
   options_.dry_run = true;
