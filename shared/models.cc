@@ -266,7 +266,6 @@ void Base64EncodeTo(char* dst, const std::uint8_t* data, std::size_t size) {
   }
 }
 
-
 // Each byte's value in the alphabet, -1 for a byte outside it ('=' included).
 constexpr std::array<std::int8_t, 256> kB64Values = [] {
   std::array<std::int8_t, 256> t{};

@@ -90,6 +90,25 @@ Status CheckArray(const Json& record, const std::string& at, const char* key, Ch
   return Status::Ok();
 }
 
+// One of json_edits: the file, its backup, the members install created and those it added.
+Status CheckJsonEdit(const Json& edit, const std::string& at) {
+  using R = FieldRule;
+  RETURN_IF_ERROR(CheckFields(edit, at, {{"path", R::kString}, {"created_file", R::kBool},
+                                         {"backup", R::kString}, {"created", R::kAny},
+                                         {"adds", R::kAny}}),
+                  "");
+  RETURN_IF_ERROR(CheckArray(edit, at, "created",
+                             [](const Json& c, const std::string& where) {
+                               if (IsPointer(c)) return Status::Ok();
+                               return Status::DataLoss(where + ": not a JSON pointer");
+                             }),
+                  "");
+  return CheckArray(edit, at, "adds", [](const Json& add, const std::string& where) {
+    return CheckFields(add, where, {{"pointer", R::kPointer}, {"name", R::kString},
+                                    {"value", R::kAny}});
+  });
+}
+
 Status CheckRecord(const Json& record, const std::string& at) {
   if (!record.is_object()) return Status::DataLoss(at + ": must be an object");
   using R = FieldRule;
@@ -99,28 +118,7 @@ Status CheckRecord(const Json& record, const std::string& at) {
                                                              {"sha256", R::kString}});
                              }),
                   "");
-  RETURN_IF_ERROR(
-      CheckArray(record, at, "json_edits",
-                 [](const Json& e, const std::string& where) -> Status {
-                   RETURN_IF_ERROR(CheckFields(e, where, {{"path", R::kString},
-                                                          {"created_file", R::kBool},
-                                                          {"backup", R::kString},
-                                                          {"created", R::kAny},
-                                                          {"adds", R::kAny}}),
-                                   "");
-                   RETURN_IF_ERROR(CheckArray(e, where, "created",
-                                              [](const Json& c, const std::string& w) {
-                                                return IsPointer(c) ? Status::Ok()
-                                                                    : Status::DataLoss(
-                                                                          w + ": not a JSON pointer");
-                                              }),
-                                   "");
-                   return CheckArray(e, where, "adds", [](const Json& a, const std::string& w) {
-                     return CheckFields(a, w, {{"pointer", R::kPointer}, {"name", R::kString},
-                                               {"value", R::kAny}});
-                   });
-                 }),
-      "");
+  RETURN_IF_ERROR(CheckArray(record, at, "json_edits", CheckJsonEdit), "");
   if (record.contains("block_edit")) {
     RETURN_IF_ERROR(CheckFields(record["block_edit"], at + ".block_edit",
                                 {{"path", R::kString}, {"created_file", R::kBool},
