@@ -5,6 +5,7 @@
 // registry gives them: metadata and ciphertext, never a plaintext payload.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,10 @@
 #include "shared/status.h"
 
 namespace ocisecrets {
+
+// The most operations one Txn may carry, etcd's default (--max-txn-ops). A caller with a
+// larger batch splits it; an engine refuses a larger txn with InvalidArgument.
+inline constexpr std::size_t kMaxTxnOps = 128;
 
 struct KeyValue {
   std::string key;
