@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "shared/names.h"
 #include "shared/secure_buffer.h"
 
 namespace ocisecrets {
@@ -23,7 +24,6 @@ namespace http = boost::beast::http;
 
 constexpr std::size_t kBodyLimit = 8 * 1024 * 1024;
 constexpr std::size_t kHeaderLimit = 64 * 1024;
-constexpr char kDefaultHost[] = "unix:///run/oci-secrets/manager.sock";
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 // A read buffer whose whole capacity is wiped when freed: responses may hold payloads.
@@ -323,9 +323,9 @@ Result<std::unique_ptr<Transport>> MakeTransport(std::string_view host) {
 }
 
 std::string DefaultHost() {
-  const char* env = std::getenv("OCI_SECRETS_HOST");
+  const char* env = std::getenv(std::string(kHostEnv).c_str());
   if (env != nullptr && *env != '\0') return env;
-  return kDefaultHost;
+  return std::string(kDefaultManagerAddress);
 }
 
 Status StatusFromHttp(int status, std::string_view body) {

@@ -7,17 +7,18 @@
 #include <string>
 #include <string_view>
 
+#include "shared/names.h"
 #include "shared/status.h"
 #include "shared/validation.h"
 
 namespace ocisecrets::hook {
 
-inline constexpr std::string_view kDefaultConfigPath = "/etc/oci-secrets/hook.json";
-inline constexpr std::string_view kConfigEnv = "OCI_SECRETS_HOOK_CONFIG";
+inline constexpr std::string_view kDefaultConfigPath = kDefaultHookConfigPath;
+inline constexpr std::string_view kConfigEnv = kHookConfigEnv;
 
 struct HookConfig {
   // Where the manager listens: "unix:///path" (or a bare absolute path).
-  std::string manager = "unix:///run/oci-secrets/manager.sock";
+  std::string manager{kDefaultManagerAddress};
   // Bound on the lease request. Runtimes kill a hook at its `timeout` (10 s as installed).
   std::chrono::milliseconds deadline{5000};
   // Where secrets go when the service names no secrets dir.
@@ -27,7 +28,7 @@ struct HookConfig {
   // Size limit of the secrets tmpfs.
   std::uint64_t tmpfs_size_bytes = 16 << 20;
   // One line per start and per failure; "" disables the log file.
-  std::string log_file = "/var/log/oci-secrets/hook.log";
+  std::string log_file{kDefaultHookLogPath};
 };
 
 // Parses hook.json. Every key is optional; an unknown key, a wrong type or a value out of

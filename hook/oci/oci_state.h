@@ -10,12 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/names.h"
 #include "shared/status.h"
 
 namespace ocisecrets::hook {
 
-// The opt-in annotation: its value names the service whose secrets the container gets.
-inline constexpr std::string_view kServiceAnnotation = "org.oci-secrets.service";
+// The opt-in annotation (shared/names.h): its value names the service whose secrets the
+// container gets.
+using ::ocisecrets::kServiceAnnotation;
 
 // Documents the hook reads (state, config.json, hook.json) are refused above this size.
 inline constexpr std::size_t kMaxDocumentBytes = 1 << 20;

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
-#include "hook/runtime/file_util.h"
+#include "shared/file_util.h"
 
 namespace ocisecrets {
 namespace {
@@ -14,22 +14,6 @@ using Json = nlohmann::ordered_json;
 
 // Docker's config.json with its seccomp profile is ~40 KiB; this leaves a wide margin.
 constexpr std::size_t kMaxConfigJsonBytes = 16 * 1024 * 1024;
-
-Json MakeEntry(const ShimConfig& config, const std::string& stage) {
-  Json args = Json::array();
-  args.push_back("oci-secrets-hook");
-  if (!config.hook_config.empty()) {
-    args.push_back("--config");
-    args.push_back(config.hook_config);
-  }
-  args.push_back(stage);
-  Json entry = Json::object();
-  entry["path"] = config.hook_path;
-  entry["args"] = std::move(args);
-  entry["env"] = Json::array({std::string(kHookEnvPath)});
-  entry["timeout"] = config.hook_timeout;
-  return entry;
-}
 
 // True when `list` holds an entry running our hook for `stage`.
 bool HasEntry(const Json& list, const ShimConfig& config, const std::string& stage) {
@@ -86,7 +70,7 @@ Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig
     if (list.is_null()) list = Json::array();
     if (!list.is_array()) return Status::InvalidArgument("hooks." + stage + ": not an array");
     if (HasEntry(list, config, stage)) continue;
-    list.push_back(MakeEntry(config, stage));
+    list.push_back(HookEntry(config.EntryOptions(), stage));
     changed = true;
   }
   if (!changed) {

@@ -5,11 +5,10 @@
 #include <string_view>
 
 #include "hook/runtime/shim_config.h"
+#include "shared/names.h"
 #include "shared/status.h"
 
 namespace ocisecrets {
-
-inline constexpr std::string_view kServiceAnnotation = "org.oci-secrets.service";
 
 enum class EditOutcome {
   kNoAnnotation,    // not an oci-secrets container: nothing to do
@@ -24,8 +23,9 @@ struct ConfigEdit {
 
 // Decides what config.json needs. Without the annotation, or when an entry with the
 // hook's path and stage is already in both the mounting stage and poststop, nothing
-// changes. Otherwise the missing entries (path, args, a fixed env and a timeout) are
-// appended to hooks.<stage> and hooks.poststop, every other member kept in its order.
+// changes. Otherwise the missing entries (shared/hook_entry.h's HookEntry: path, args, a
+// fixed env and a timeout) are appended to hooks.<stage> and hooks.poststop, every other
+// member kept in its order.
 // Invalid JSON, or hooks of the wrong shape, is InvalidArgument.
 // `service`, when not empty, is the service this runtime is bound to (the shim's
 // --oci-secrets-service, for engines that cannot pass annotations, e.g. Docker < 24): the

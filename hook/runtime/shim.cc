@@ -14,6 +14,7 @@
 
 #include "hook/runtime/bundle_edit.h"
 #include "hook/runtime/runtime_args.h"
+#include "shared/names.h"
 #include "shared/validation.h"
 
 namespace ocisecrets {
@@ -102,7 +103,7 @@ int RunShim(int argc, char** argv) {
   int first = 1;
   if (argc > 1) {
     std::string_view a = argv[1];
-    constexpr std::string_view kFlag = "--oci-secrets-service";
+    constexpr std::string_view kFlag = kShimServiceFlag;
     if (a == kFlag) {
       if (argc < 3) {
         return Fail(inv, Status::InvalidArgument("--oci-secrets-service needs a value"), 2);

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "hook/runtime/file_util.h"
+#include "shared/file_util.h"
 
 namespace ocisecrets {
 namespace {
@@ -43,9 +43,11 @@ Result<ShimConfig> ParseShimConfig(std::string_view text) {
         return Status::InvalidArgument("hook_stage: must be prestart or createRuntime");
       }
     } else if (key == "hook_timeout") {
-      if (!value.is_number_integer() || value.get<long long>() < 1 ||
-          value.get<long long>() > 300) {
-        return Status::InvalidArgument("hook_timeout: must be an integer from 1 to 300");
+      if (!value.is_number_integer() || value.get<long long>() < kMinHookTimeoutSeconds ||
+          value.get<long long>() > kMaxHookTimeoutSeconds) {
+        return Status::InvalidArgument("hook_timeout: must be an integer from " +
+                                       std::to_string(kMinHookTimeoutSeconds) + " to " +
+                                       std::to_string(kMaxHookTimeoutSeconds));
       }
       config.hook_timeout = static_cast<int>(value.get<long long>());
     } else {
@@ -56,7 +58,7 @@ Result<ShimConfig> ParseShimConfig(std::string_view text) {
 }
 
 Result<ShimConfig> LoadShimConfig() {
-  const char* env_path = std::getenv("OCI_SECRETS_RUNTIME_CONFIG");
+  const char* env_path = std::getenv(std::string(kShimConfigEnv).c_str());
   bool explicit_path = env_path != nullptr && env_path[0] != '\0';
   std::string path = explicit_path ? env_path : std::string(kDefaultShimConfigPath);
   ShimConfig config;
@@ -66,7 +68,7 @@ Result<ShimConfig> LoadShimConfig() {
   } else if (explicit_path || text.status().code() != StatusCode::kNotFound) {
     return text.status();
   }
-  const char* runtime = std::getenv("OCI_SECRETS_RUNTIME");
+  const char* runtime = std::getenv(std::string(kShimRuntimeEnv).c_str());
   if (runtime != nullptr && runtime[0] != '\0') config.runtime_path = runtime;
   return config;
 }

@@ -5,26 +5,26 @@
 #include <string>
 #include <string_view>
 
+#include "shared/hook_entry.h"
+#include "shared/names.h"
 #include "shared/status.h"
 
 namespace ocisecrets {
-
-inline constexpr std::string_view kDefaultShimConfigPath = "/etc/oci-secrets/runtime.json";
-inline constexpr std::string_view kDefaultHookPath = "/usr/libexec/oci-secrets/oci-secrets-hook";
-// The only environment a hook entry gets: a fixed PATH, never the container's.
-inline constexpr std::string_view kHookEnvPath = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
 struct ShimConfig {
   // The real runtime; a bare name is looked up in PATH, then the system directories.
   std::string runtime_path = "runc";
   // The hook binary the added entries run (absolute).
-  std::string hook_path = std::string(kDefaultHookPath);
+  std::string hook_path = std::string(kInstalledHookPath);
   // Passed to the hook as "--config FILE" when not empty; else the hook's default.
   std::string hook_config;
   // "prestart" (runc, crun) or "createRuntime": the stage of the mounting entry.
   std::string hook_stage = "prestart";
   // Seconds the runtime gives each hook entry before killing it.
-  int hook_timeout = 10;
+  int hook_timeout = kDefaultHookTimeoutSeconds;
+
+  // The entries' shape for the shared builder (shared/hook_entry.h).
+  HookEntryOptions EntryOptions() const { return {hook_path, hook_config, hook_timeout}; }
 };
 
 // Parses runtime.json: an object with the optional keys runtime_path, hook_path,

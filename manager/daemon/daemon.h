@@ -8,13 +8,14 @@
 #include <optional>
 #include <string>
 
+#include "shared/names.h"
 #include "shared/status.h"
 
 namespace ocisecrets {
 
 struct DaemonOptions {
-  std::string state_dir = "/var/lib/oci-secrets";
-  std::string socket = "/run/oci-secrets/manager.sock";
+  std::string state_dir{kDefaultStateDir};
+  std::string socket{kDefaultSocketPath};
   std::string admin_group;                         // empty: only root
   std::chrono::seconds lease_ttl = std::chrono::hours(24);
   std::string audit_log;                           // empty: STATE_DIR/audit.log

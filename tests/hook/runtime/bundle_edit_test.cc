@@ -1,5 +1,5 @@
 #include "hook/runtime/bundle_edit.h"
-#include "hook/runtime/file_util.h"
+#include "shared/file_util.h"
 
 #include <dirent.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// Small file helpers for the shim: a bounded read and an atomic replace.
+// Small file helpers several binaries use (the shim, `oci-secrets install`): a bounded
+// read and an atomic replace. Thread-safe: they share no state.
 #pragma once
 
 #include <sys/types.h>

@@ -1,4 +1,4 @@
-#include "hook/runtime/file_util.h"
+#include "shared/file_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
