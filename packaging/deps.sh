@@ -20,7 +20,7 @@ oci_install_packages() {
 OCI_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libsqlite3-dev libboost-dev libboost-system-dev nlohmann-json3-dev
-  libcli11-dev libseccomp-dev libgtest-dev libgmock-dev
+  libcli11-dev libseccomp-dev libgtest-dev libgmock-dev libtomlplusplus-dev
 )
 
 # What the integration tests drive.

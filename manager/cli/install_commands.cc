@@ -6,6 +6,7 @@
 
 #include "manager/cli/cli.h"
 #include "manager/cli/install/install.h"
+#include "shared/names.h"
 
 namespace ocisecrets {
 namespace {
@@ -57,15 +58,15 @@ void RegisterInstallCommands(CLI::App& app) {
       "install",
       "Configure an engine to run the oci-secrets hook.\n"
       "  docker      adds runtimes.oci-secrets to /etc/docker/daemon.json (backup kept);\n"
-      "              run: docker run --runtime oci-secrets --annotation "
-      "org.oci-secrets.service=S\n"
+      "              run: docker run --runtime oci-secrets --annotation " +
+          std::string(kServiceAnnotation) + "=S\n"
       "              (--service S also adds runtime oci-secrets-S, for Docker < 24)\n"
       "  containerd  appends the CRI runtime \"oci-secrets\" (and runc, when no runtime\n"
       "              is declared) to /etc/containerd/config.toml (backup kept)\n"
       "  podman,crio write the hooks.d files oci-secrets-{prestart,poststop}.json in\n"
       "              /usr/share/containers/oci/hooks.d\n"
       "  runc        adds hook entries to BUNDLE/config.json (--bundle)\n"
-      "What was written is recorded in /var/lib/oci-secrets/install-manifest.json;\n"
+      "What was written is recorded in " + std::string(kInstallManifestPath) + ";\n"
       "running it again changes nothing.");
   AddCommonOptions(install, install_args.get());
   install->add_option("--shim", install_args->options.shim_path,

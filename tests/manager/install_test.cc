@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "manager/cli/install_commands.h"
+#include "shared/hook_entry.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets {
 namespace {
@@ -23,15 +25,12 @@ using Json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 // Each test gets its own root tree under /tmp, removed afterwards.
-class InstallTest : public testing::Test {
+class InstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ocs-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(root_.empty());
     options_.root = root_;
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   std::string Host(const std::string& path) const { return root_ + path; }
 
@@ -57,7 +56,8 @@ class InstallTest : public testing::Test {
     return out;
   }
 
-  std::string root_;
+  ocisecrets::testing::TempDir dir_;
+  const std::string root_ = dir_.path();
   InstallOptions options_;
 };
 
@@ -306,6 +306,59 @@ TEST_F(InstallTest, ContainerdRefusesConfigsItCannotExtendAndWritesNothing) {
   }
 }
 
+// The line scan this replaced took "version = 2 # comment" for no version and missed a
+// runtime table spelled with single quotes (then declared runc a second time, which
+// containerd refuses to load).
+TEST_F(InstallTest, ContainerdReadsTheConfigAsTomlHoweverItIsSpelled) {
+  const std::string user =
+      "version = 2 # containerd 1.6\n"
+      "[plugins.'io.containerd.grpc.v1.cri'.containerd.runtimes.runc]\n"
+      "  runtime_type = \"io.containerd.runc.v2\"\n";
+  Write(kContainerdConfig, user);
+  Result<InstallReport> r = Install(Engine::kContainerd, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string installed = Read(kContainerdConfig);
+  EXPECT_EQ(installed.rfind(user, 0), 0u) << installed;
+  EXPECT_EQ(installed.find(kRuncTable), std::string::npos) << "runc declared twice\n" << installed;
+  EXPECT_NE(installed.find(kOciSecretsTable), std::string::npos) << installed;
+  ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
+  EXPECT_EQ(Read(kContainerdConfig), user);
+}
+
+TEST_F(InstallTest, ContainerdSeesTheUsersOciSecretsRuntimeAndImportsWhereverDeclared) {
+  const std::string dotted =
+      "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
+      "  runtimes.oci-secrets.runtime_type = \"x\"\n";
+  Write(kContainerdConfig, dotted);
+  Result<InstallReport> r = Install(Engine::kContainerd, options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("already defines a runtime oci-secrets"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(Read(kContainerdConfig), dotted);
+
+  Write(kContainerdConfig, "version = 2\nimports = [\"/etc/containerd/conf.d/*.toml\"]\n");
+  r = Install(Engine::kContainerd, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(std::any_of(r->lines.begin(), r->lines.end(), [](const std::string& l) {
+    return l.rfind("note: ", 0) == 0 && l.find("imports other files") != std::string::npos;
+  })) << ::testing::PrintToString(r->lines);
+}
+
+TEST_F(InstallTest, ContainerdRefusesAConfigThatIsNotTomlNamingLineAndColumn) {
+  const std::string broken = "version = 2\n\n[plugins.\"io.containerd.grpc.v1.cri\"\n";
+  Write(kContainerdConfig, broken);
+  Result<InstallReport> r = Install(Engine::kContainerd, options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  const std::string m = r.status().message();
+  EXPECT_NE(m.find(Host(kContainerdConfig) + ": not valid TOML: line 3, column "),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(Read(kContainerdConfig), broken);
+  EXPECT_EQ(Files(), std::vector<std::string>{kContainerdConfig}) << "no backup, no manifest";
+}
+
 TEST_F(InstallTest, ContainerdWithoutConfigCreatesAndRemovesIt) {
   ASSERT_TRUE(Install(Engine::kContainerd, options_).ok());
   const std::string created = Read(kContainerdConfig);
@@ -313,7 +366,7 @@ TEST_F(InstallTest, ContainerdWithoutConfigCreatesAndRemovesIt) {
   EXPECT_NE(created.find(kRuncTable), std::string::npos) << created;
   EXPECT_NE(created.find(kOciSecretsTable), std::string::npos) << created;
   ASSERT_TRUE(Uninstall(Engine::kContainerd, options_).ok());
-  EXPECT_TRUE(Files().empty()) << testing::PrintToString(Files());
+  EXPECT_TRUE(Files().empty()) << ::testing::PrintToString(Files());
 }
 
 constexpr char kPrestartHook[] = "/usr/share/containers/oci/hooks.d/oci-secrets-prestart.json";
@@ -353,6 +406,7 @@ TEST_F(InstallTest, DoesNotOverwriteOrClaimAForeignFile) {
   Write(kPrestartHook, "{\"mine\": true}\n");
   Result<InstallReport> r = Install(Engine::kPodman, options_);
   ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("not written by oci-secrets"), std::string::npos);
   EXPECT_EQ(Read(kPrestartHook), "{\"mine\": true}\n");
   EXPECT_EQ(Files(), std::vector<std::string>{kPrestartHook});
@@ -379,6 +433,7 @@ TEST_F(InstallTest, RuncBundleGetsEntriesAndUninstallRestoresSameJson) {
 TEST_F(InstallTest, RuncNeedsABundle) {
   Result<InstallReport> r = Install(Engine::kRunc, options_);
   ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("--bundle"), std::string::npos);
 }
 
@@ -388,8 +443,14 @@ TEST(ParseEngineTest, KnowsTheFiveEnginesAndRejectsOthers) {
     ASSERT_TRUE(e.ok()) << name;
     EXPECT_EQ(EngineName(*e), name);
   }
-  EXPECT_FALSE(ParseEngine("lxc").ok());
-  EXPECT_FALSE(ParseEngine("").ok());
+  for (const char* name : {"lxc", ""}) {
+    Result<Engine> e = ParseEngine(name);
+    ASSERT_FALSE(e.ok()) << name;
+    EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(e.status().message().find("unknown engine \"" + std::string(name) + "\""),
+              std::string::npos)
+        << e.status().ToString();
+  }
 }
 
 TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {

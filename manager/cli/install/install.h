@@ -7,17 +7,16 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/hook_entry.h"
+#include "shared/names.h"
 #include "shared/status.h"
 
 namespace ocisecrets {
 
 enum class Engine { kDocker, kContainerd, kPodman, kCrio, kRunc };
 
-inline constexpr std::string_view kInstalledShimPath =
-    "/usr/libexec/oci-secrets/oci-secrets-runtime";
-inline constexpr std::string_view kInstalledHookPath = "/usr/libexec/oci-secrets/oci-secrets-hook";
-// Under the root prefix.
-inline constexpr std::string_view kManifestPath = "/var/lib/oci-secrets/install-manifest.json";
+// Under the root prefix (shared/names.h).
+inline constexpr std::string_view kManifestPath = kInstallManifestPath;
 
 // "docker", "containerd", "podman", "crio", "runc"; anything else is InvalidArgument.
 Result<Engine> ParseEngine(std::string_view name);
@@ -31,7 +30,7 @@ struct InstallOptions {
   std::string hook_path = std::string(kInstalledHookPath);
   // Passed to the hook as "--config FILE" by the hooks.d files and runc entries.
   std::string hook_config;
-  int hook_timeout = 10;
+  int hook_timeout = kDefaultHookTimeoutSeconds;
   // docker: also one runtime "oci-secrets-NAME" per service, bound to it, for daemons
   // older than 24.0 that cannot pass --annotation.
   std::vector<std::string> services;
@@ -47,7 +46,7 @@ struct InstallReport {
   std::string restart;  // what the engine needs to see the change ("" if nothing)
 };
 
-// Writes the engine's configuration, merging into files the user owns (daemon.json,
+// Writes the engine's configuration (every hook entry from shared/hook_entry.h), merging into files the user owns (daemon.json,
 // containerd's config.toml) with a backup, writing our own drop-in files, and records it
 // in the manifest. Idempotent: a second run changes nothing. Fails, writing nothing
 // more, when a file is malformed or holds a different definition under our names.
@@ -58,7 +57,9 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& options);
 // backup when the file is back to its original JSON. Nothing recorded: nothing done.
 Result<InstallReport> Uninstall(Engine engine, const InstallOptions& options);
 
-// The hooks.d JSON (Podman, CRI-O) for one stage ("prestart" or "poststop").
+// The hooks.d JSON (Podman, CRI-O) for one stage ("prestart" or "poststop"): the
+// shared builder's (shared/hook_entry.h HooksDJson) with the options' hook path, config
+// and timeout, the entry naming the stage.
 std::string HooksDJson(const InstallOptions& options, std::string_view stage);
 
 }  // namespace ocisecrets
