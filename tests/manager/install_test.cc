@@ -437,6 +437,29 @@ TEST_F(InstallTest, RuncNeedsABundle) {
   EXPECT_NE(r.status().message().find("--bundle"), std::string::npos);
 }
 
+// The hooks.d entry the package ships (runtime-config/hooks.d) is what the shared builder
+// makes for both stages with the defaults: no --config (hook.json stays optional), the
+// fixed PATH, the default timeout.
+TEST(ShippedHooksDTest, AgreesWithTheSharedBuilder) {
+  std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/hooks.d/oci-secrets.json");
+  ASSERT_TRUE(in.good()) << "runtime-config/hooks.d/oci-secrets.json";
+  Json shipped = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(shipped.is_discarded()) << "runtime-config/hooks.d/oci-secrets.json: not JSON";
+  EXPECT_EQ(shipped, Json::parse(HooksDJson(HookEntryOptions{}, {"prestart", "poststop"})));
+  EXPECT_EQ(shipped["hook"]["args"], Json::array({"oci-secrets-hook"}));
+}
+
+// So is each entry of the runc example bundle, one per stage.
+TEST(ShippedHooksDTest, RuncExampleEntriesAgreeWithTheSharedBuilder) {
+  std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/runc/config.json.example");
+  Json example = Json::parse(in, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(example.is_discarded()) << "runtime-config/runc/config.json.example: not JSON";
+  for (const char* stage : {"prestart", "poststop"}) {
+    EXPECT_EQ(example["hooks"][stage], Json::array({HookEntry(HookEntryOptions{}, stage)}))
+        << stage;
+  }
+}
+
 TEST(ParseEngineTest, KnowsTheFiveEnginesAndRejectsOthers) {
   for (const char* name : {"docker", "containerd", "podman", "crio", "runc"}) {
     Result<Engine> e = ParseEngine(name);
