@@ -132,8 +132,9 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   return containerd;
 }
 
-CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>& args,
-                        const std::string& hooks_dir) {
+std::vector<std::string> PodmanArgv(const EngineWorld& world,
+                                    const std::vector<std::string>& args,
+                                    const std::string& hooks_dir) {
   std::vector<std::string> argv = {kPodman,
                                    "--root", world.dir.Join("podman/root"),
                                    "--runroot", world.dir.Join("podman/runroot"),
@@ -143,7 +144,12 @@ CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>
                                    "--events-backend", "file"};
   if (!hooks_dir.empty()) argv.insert(argv.end(), {"--hooks-dir", hooks_dir});
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, {}, {}, std::chrono::seconds(120));
+  return argv;
+}
+
+CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>& args,
+                        const std::string& hooks_dir) {
+  return RunCommand(PodmanArgv(world, args, hooks_dir), {}, {}, std::chrono::seconds(120));
 }
 
 bool ImportEngineImage(const EngineWorld& world) {

@@ -72,6 +72,9 @@ inline constexpr char kPodman[] = "/usr/bin/podman";
 inline constexpr char kEngineImage[] = "localhost/ocs-busybox:latest";
 CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>& args,
                         const std::string& hooks_dir = "");
+// RunPodman's command line, for running it under another program (e.g. unshare).
+std::vector<std::string> PodmanArgv(const EngineWorld& world, const std::vector<std::string>& args,
+                                    const std::string& hooks_dir = "");
 // Imports world.rootfs_tar into that storage as kEngineImage. Fails the test (ADD_FAILURE)
 // and returns false on error.
 bool ImportEngineImage(const EngineWorld& world);

@@ -1,5 +1,6 @@
 // Podman with --hooks-dir: a temp copy of runtime-config/hooks.d whose hook path and
-// --config point at build/bin and the suite's hook.json. Podman runs in its own root,
+// --config point at build/bin and the suite's hook.json; and the shipped entry itself (only
+// its path rewritten) on a machine without hook.json, the manager at the default socket. Podman runs in its own root,
 // runroot and tmpdir (vfs storage, cgroupfs), with the image imported from a busybox
 // rootfs. Needs root.
 #include <sys/stat.h>
@@ -29,10 +30,17 @@ class EnginePodmanTest : public ::testing::Test {
     std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/hooks.d/oci-secrets.json");
     nlohmann::json hook = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     ASSERT_FALSE(hook.is_discarded()) << "runtime-config/hooks.d/oci-secrets.json";
+    const nlohmann::json original = hook;
     hook["hook"]["path"] = BinPath("oci-secrets-hook");
     hook["hook"]["args"] = {"oci-secrets-hook", "--config", world_->hook_config};
     mkdir(world_->dir.Join("hooks.d").c_str(), 0755);
     world_->dir.WriteFile("hooks.d/oci-secrets.json", hook.dump(1), 0644);
+    // The shipped entry as shipped: args, env and timeout untouched.
+    nlohmann::json shipped = hook;
+    shipped["hook"] = original["hook"];
+    shipped["hook"]["path"] = BinPath("oci-secrets-hook");
+    mkdir(world_->dir.Join("shipped.d").c_str(), 0755);
+    world_->dir.WriteFile("shipped.d/oci-secrets.json", shipped.dump(1), 0644);
     ASSERT_TRUE(ImportEngineImage(*world_));
   }
   static void TearDownTestSuite() {
@@ -49,14 +57,19 @@ class EnginePodmanTest : public ::testing::Test {
     ASSERT_NE(world_, nullptr);
     ASSERT_FALSE(world_->rootfs_tar.empty()) << "suite setup failed";
   }
-  // `podman run --rm` of `script`, with the annotation when `service` is not empty.
-  static CommandResult Run(const std::string& script, const std::string& service) {
+  // podman's arguments for `run --rm` of `script`, with the annotation when `service` is
+  // not empty.
+  static std::vector<std::string> RunArgs(const std::string& script, const std::string& service) {
     std::vector<std::string> args =
         WithServiceAnnotation({"run", "--rm", "--network", "none", "--ulimit",
                                "nofile=1024:1024", "--ulimit", "nproc=1024:1024"},
                               service);
     args.insert(args.end(), {kEngineImage, "sh", "-c", script});
-    return RunPodman(*world_, args, world_->dir.Join("hooks.d"));
+    return args;
+  }
+  // `podman run --rm` of `script` with the suite's hooks.d.
+  static CommandResult Run(const std::string& script, const std::string& service) {
+    return RunPodman(*world_, RunArgs(script, service), world_->dir.Join("hooks.d"));
   }
 
   static EngineWorld* world_;
@@ -65,6 +78,35 @@ EngineWorld* EnginePodmanTest::world_ = nullptr;
 
 TEST_F(EnginePodmanTest, AnnotatedContainerReadsSecretWithItsMode) {
   CommandResult r = Run(ReadSecretScript(), kEngineService);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, world_->payload + "\n444 0 0\n");
+}
+
+// Defect 1: the shipped entry passed --config /etc/oci-secrets/hook.json, so a machine
+// without hook.json refused every annotated container. With the documented defaults the
+// hook needs none: podman runs in a private mount namespace where /run/oci-secrets holds
+// only the manager's socket (a link to the suite's) and /etc/oci-secrets no hook.json.
+TEST_F(EnginePodmanTest, ShippedHooksDEntryWorksWithoutHookJson) {
+  const std::vector<std::string> podman = PodmanArgv(
+      *world_, RunArgs(ReadSecretScript(), kEngineService), world_->dir.Join("shipped.d"));
+  // $0 is the suite's socket, "$@" podman's command line.
+  const std::string script =
+      "set -e\n"
+      "created=0\n"
+      "if [ ! -d /run/oci-secrets ]; then mkdir /run/oci-secrets; created=1; fi\n"
+      "mount -t tmpfs -o mode=0755 oci-secrets-test /run/oci-secrets\n"
+      "ln -s \"$0\" /run/oci-secrets/manager.sock\n"
+      "if [ -d /etc/oci-secrets ]; then mount -t tmpfs oci-secrets-test /etc/oci-secrets; fi\n"
+      "test ! -e /etc/oci-secrets/hook.json\n"
+      "rc=0\n"
+      "\"$@\" || rc=$?\n"
+      "umount /run/oci-secrets\n"
+      "if [ $created = 1 ]; then rmdir /run/oci-secrets; fi\n"
+      "exit $rc\n";
+  std::vector<std::string> argv = {"/usr/bin/unshare", "--mount", "--propagation", "private",
+                                   "/bin/sh", "-c", script, world_->daemon.socket_path()};
+  argv.insert(argv.end(), podman.begin(), podman.end());
+  CommandResult r = RunCommand(argv, {}, {}, std::chrono::seconds(120));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, world_->payload + "\n444 0 0\n");
 }
