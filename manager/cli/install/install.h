@@ -15,8 +15,7 @@ namespace ocisecrets {
 
 enum class Engine { kDocker, kContainerd, kPodman, kCrio, kRunc };
 
-// Under the root prefix (shared/names.h).
-inline constexpr std::string_view kManifestPath = kInstallManifestPath;
+// The manifest is kInstallManifestPath (shared/names.h) under the root prefix.
 
 // "docker", "containerd", "podman", "crio", "runc"; anything else is InvalidArgument.
 Result<Engine> ParseEngine(std::string_view name);
