@@ -15,6 +15,7 @@ namespace ocisecrets {
 struct DaemonOptions {
   std::string state_dir = "/var/lib/oci-secrets";
   std::string socket = "/run/oci-secrets/manager.sock";
+  std::string store = "sqlite";                    // the KvStore engine (store_factory.h)
   std::string admin_group;                         // empty: only root
   std::chrono::seconds lease_ttl = std::chrono::hours(24);
   std::string audit_log;                           // empty: STATE_DIR/audit.log
