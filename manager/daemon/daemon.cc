@@ -24,8 +24,8 @@
 #include "manager/api/server.h"
 #include "manager/registry/registry.h"
 #include "manager/store/keyring.h"
-#include "manager/store/sqlite_kv_store.h"
 #include "manager/store/state_dir.h"
+#include "manager/store/store_factory.h"
 #include "shared/crypto.h"
 #include "shared/sandbox.h"
 
@@ -210,7 +210,10 @@ int RunDaemon(const DaemonOptions& options) {
 
   auto state = StateDir::Open(options.state_dir);
   if (!state.ok()) return fail(state.status());
-  auto store = SqliteKvStore::Open((*state)->File("store.db"));
+  StoreOptions store_options;
+  store_options.engine = options.store;
+  store_options.sqlite_path = (*state)->File("store.db");
+  auto store = OpenStore(store_options);
   if (!store.ok()) return fail(store.status().WithContext("store"));
   auto keyring = Keyring::Open((*state)->File(std::string(kRootKeyFileName)), **store);
   if (!keyring.ok()) return fail(keyring.status().WithContext("keyring"));
@@ -279,7 +282,8 @@ int DaemonMain(int argc, char** argv) {
       "Examples:\n"
       "  oci-secretsd\n"
       "  oci-secretsd --state-dir /var/lib/oci-secrets --socket /run/oci-secrets/manager.sock\n"
-      "  oci-secretsd --admin-group oci-secrets-admin --lease-ttl 12h\n",
+      "  oci-secretsd --admin-group oci-secrets-admin --lease-ttl 12h\n"
+      "  oci-secretsd --store sqlite\n",
       "oci-secretsd"};
   app.add_option("--state-dir", options.state_dir,
                  "Directory of the encrypted store, root key, lock and audit log (0700, one "
@@ -287,6 +291,10 @@ int DaemonMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--socket", options.socket,
                  "Unix socket to serve the API on (< 108 bytes; parent made 0755; mode 0660)")
+      ->capture_default_str();
+  app.add_option("--store", options.store,
+                 std::string("Where secrets are kept, encrypted. Engines: ") + kStoreEngineNames +
+                     ". sqlite: STATE_DIR/store.db, nothing else to run")
       ->capture_default_str();
   app.add_option("--admin-group", options.admin_group,
                  "Group whose members may use the API besides root (also owns the socket)");
@@ -314,6 +322,10 @@ int DaemonMain(int argc, char** argv) {
     return 2;
   }
   options.lease_ttl = *parsed;
+  if (Status s = CheckStoreEngine(options.store); !s.ok()) {
+    std::fprintf(stderr, "oci-secretsd: --store: %s\n", s.message().c_str());
+    return 2;
+  }
   options.syscall_filter = !no_seccomp;
   return RunDaemon(options);
 }

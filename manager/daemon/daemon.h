@@ -16,6 +16,7 @@ namespace ocisecrets {
 struct DaemonOptions {
   std::string state_dir{kDefaultStateDir};
   std::string socket{kDefaultSocketPath};
+  std::string store = "sqlite";                    // the KvStore engine (store_factory.h)
   std::string admin_group;                         // empty: only root
   std::chrono::seconds lease_ttl = std::chrono::hours(24);
   std::string audit_log;                           // empty: STATE_DIR/audit.log

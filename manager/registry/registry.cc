@@ -89,7 +89,22 @@ bool MatchesLabel(const Labels& labels, const std::string& filter) {
 }  // namespace
 
 Registry::Registry(KvStore* store, PayloadSealer* sealer, RegistryOptions options)
-    : store_(store), sealer_(sealer), options_(std::move(options)) {}
+    : store_(store), sealer_(sealer), options_(std::move(options)) {
+  // Opened here rather than on the thread, so that once the constructor returns the
+  // fast path no longer asks the store (when the store is serving).
+  (void)StartWatch();
+  watch_thread_ = std::thread([this] { WatchLoop(); });
+}
+
+Registry::~Registry() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    stopping_ = true;
+    if (watcher_ != nullptr) watcher_->Cancel();
+  }
+  watch_cv_.notify_all();
+  watch_thread_.join();
+}
 
 TimePoint Registry::Now() const {
   if (options_.clock) return options_.clock();
@@ -197,7 +212,7 @@ Result<Secret> Registry::CreateSecret(const SecretSpec& spec, const SecretBytes&
     txn.compares = {{SecretNameKey(spec.name), 0}, {SecretKey(secret.id), 0}};
     txn.ops = {Put(SecretKey(secret.id), ToJson(secret)), Put(PayloadKey(secret.id), sealed),
                Put(SecretNameKey(spec.name), secret.id)};
-    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) {
       secret.version = static_cast<std::uint64_t>(r.revision);
       return secret;
@@ -264,7 +279,7 @@ Result<Secret> Registry::UpdateSecret(std::string_view name_or_id, std::uint64_t
   Txn txn;
   txn.compares = {{SecretKey(id), static_cast<std::int64_t>(version)}};
   txn.ops = {Put(SecretKey(id), ToJson(secret))};
-  ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+  ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
   if (!r.succeeded) {
     return Status::FailedPrecondition("update out of sequence: secret " + secret.spec.name +
                                       " changed meanwhile");
@@ -302,7 +317,7 @@ Result<Secret> Registry::RemoveSecret(std::string_view name_or_id) {
     txn.compares = {{SecretKey(id), kv.mod_revision}, {InUseKey(id), inuse_rev}};
     txn.ops = {Delete(SecretKey(id)), Delete(PayloadKey(id)), Delete(SecretNameKey(secret->spec.name)),
                Delete(InUseKey(id))};
-    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) return *secret;
   }
   return TooManyConflicts("secret rm");
@@ -362,7 +377,7 @@ Result<Service> Registry::CreateService(ServiceSpec spec) {
       txn.ops.push_back(Put(RefKey(sid, service.id), ""));
       txn.ops.push_back(Put(InUseKey(sid), service.id));
     }
-    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) {
       service.version = static_cast<std::uint64_t>(r.revision);
       return service;
@@ -471,7 +486,7 @@ Result<Service> Registry::UpdateService(std::string_view name_or_id, std::uint64
       txn.ops.push_back(Put(RefKey(sid, service.id), ""));
       txn.ops.push_back(Put(InUseKey(sid), service.id));
     }
-    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) {
       service.version = static_cast<std::uint64_t>(r.revision);
       service.leases = LeasesOf(service.id);
@@ -504,7 +519,7 @@ Result<Service> Registry::RemoveService(std::string_view name_or_id) {
     std::set<std::string> secret_ids;
     for (const auto& ref : service->spec.secrets) secret_ids.insert(ref.secret_id);
     for (const auto& sid : secret_ids) txn.ops.push_back(Delete(RefKey(sid, service->id)));
-    ASSIGN_OR_RETURN(TxnResult r, store_->Commit(txn), "store");
+    ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) {
       ForgetLeasesOf(service->id);
       return *service;
@@ -513,19 +528,90 @@ Result<Service> Registry::RemoveService(std::string_view name_or_id) {
   return TooManyConflicts("service rm");
 }
 
+// ---- the plan cache and its watch ------------------------------------------------------
+
+Result<TxnResult> Registry::CommitChange(const Txn& txn) {
+  Result<TxnResult> r = store_->Commit(txn);
+  // Unavailable may have applied the txn (kv_store.h): invalidate then too.
+  if ((r.ok() && r->succeeded) || (!r.ok() && r.status().code() == StatusCode::kUnavailable)) {
+    InvalidatePlans();
+  }
+  return r;
+}
+
+Status Registry::StartWatch() {
+  ASSIGN_OR_RETURN(std::int64_t revision, store_->Revision(), "watch");
+  // Everything up to `revision` is in the store already; the watch reports what follows.
+  ASSIGN_OR_RETURN(std::unique_ptr<Watcher> watcher, store_->Watch("", revision + 1), "watch");
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  if (stopping_) return Status::Unavailable("watch: registry stopping");
+  watcher_ = std::move(watcher);
+  // Plans built before the watch ran were checked by revision; start afresh.
+  InvalidatePlans();
+  watching_.store(true, std::memory_order_release);
+  return Status::Ok();
+}
+
+void Registry::WatchLoop() {
+  for (;;) {
+    Watcher* watcher = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(watch_mu_);
+      if (stopping_) return;
+      if (watcher_ == nullptr) {
+        lock.unlock();
+        if (!StartWatch().ok()) {
+          // The store is not serving: leases check the revision meanwhile. Retry soon.
+          lock.lock();
+          watch_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+          continue;
+        }
+        lock.lock();
+        if (stopping_) return;
+      }
+      watcher = watcher_.get();  // stays alive until this thread resets it below
+    }
+    for (;;) {
+      auto batch = watcher->Next(std::chrono::steady_clock::now() + std::chrono::minutes(1));
+      if (!batch.ok()) break;  // cancelled, compacted or unavailable: reopen (or stop)
+      // Lease records are written behind by Maintain and never read by a plan.
+      if (std::any_of(batch->begin(), batch->end(),
+                      [](const WatchEvent& e) { return !e.key.starts_with("leases/"); })) {
+        InvalidatePlans();
+      }
+    }
+    // Changes may have been missed: back to checking the revision per lease.
+    watching_.store(false, std::memory_order_release);
+    InvalidatePlans();
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    watcher_.reset();
+  }
+}
+
 // ---- leases ---------------------------------------------------------------------------
 
 Result<std::shared_ptr<const Registry::LeasePlan>> Registry::PlanFor(
     const std::string& service_query) {
-  ASSIGN_OR_RETURN(std::int64_t revision, store_->Revision(), "store");
+  // Generation first: a change invalidating after this load makes this plan stale.
+  const bool watched = watching_.load(std::memory_order_acquire);
+  const std::uint64_t generation = plans_generation_.load(std::memory_order_acquire);
+  std::int64_t revision = 0;
+  if (!watched) {
+    ASSIGN_OR_RETURN(revision, store_->Revision(), "store");
+  }
   {
     std::lock_guard<std::mutex> lock(plans_mu_);
     auto it = plans_.find(service_query);
-    if (it != plans_.end() && it->second->revision == revision) return it->second;
+    if (it != plans_.end() && it->second->generation == generation &&
+        (it->second->watched || it->second->revision == revision)) {
+      return it->second;
+    }
   }
-  // Read after taking the revision: if anything changes meanwhile, the revision moves
-  // and the next lease rebuilds the plan.
+  // Read after taking the generation and revision: if anything changes meanwhile, they
+  // move and the next lease rebuilds the plan.
   auto plan = std::make_shared<LeasePlan>();
+  plan->generation = generation;
+  plan->watched = watched;
   plan->revision = revision;
   ASSIGN_OR_RETURN(plan->service, ResolveService(service_query, nullptr), "");
   for (const SecretReference& ref : plan->service.spec.secrets) {

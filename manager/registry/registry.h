@@ -10,7 +10,9 @@
 // <containerID> (JSON; written behind, see Maintain()).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +21,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -65,7 +68,13 @@ struct LeaseOutcome {
 class Registry {
  public:
   // store and sealer must outlive the registry. Call Load() once before serving.
+  // Starts a thread that watches the store, so that the lease fast path learns of changes
+  // made by another manager sharing it without asking the store on every lease.
   Registry(KvStore* store, PayloadSealer* sealer, RegistryOptions options);
+  // Stops and joins the watch thread.
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
 
   // Loads recorded leases (dropping expired ones) into the in-memory lease table.
   Status Load();
@@ -125,15 +134,28 @@ class Registry {
   };
 
   // What a lease of one service needs from the store: the service and its sealed
-  // payloads, valid while the store revision is still `revision` (the lease fast path
-  // then costs one Revision() call instead of a resolve, a parse and one Get per secret).
-  // Ciphertext only: payloads are opened per lease.
+  // payloads, valid while plans_generation_ is still `generation` and, when the watch is
+  // not running, the store revision is still `revision`. With the watch running a cached
+  // plan costs no store call at all. Ciphertext only: payloads are opened per lease.
   struct LeasePlan {
+    std::uint64_t generation = 0;
+    bool watched = false;       // built while the watch ran: `revision` is not checked
     std::int64_t revision = 0;
     Service service;
     std::vector<std::string> sealed;  // per spec.secrets entry
   };
   Result<std::shared_ptr<const LeasePlan>> PlanFor(const std::string& service_query);
+
+  // store_->Commit, then, when it succeeded, InvalidatePlans(): the very next lease sees a
+  // change made through this registry, before the watch reports it.
+  Result<TxnResult> CommitChange(const Txn& txn);
+  // Every cached plan is stale from now on.
+  void InvalidatePlans() { plans_generation_.fetch_add(1, std::memory_order_acq_rel); }
+  // Opens the watch from the store's current revision + 1 and marks the cache watched.
+  Status StartWatch();
+  // The watch thread: invalidates plans on every change outside leases/, reopens the
+  // watch when it breaks (compacted, store unavailable), until ~Registry.
+  void WatchLoop();
 
   TimePoint Now() const;
   Result<std::string> ResolveId(std::string_view kind, std::string_view name_or_id);
@@ -156,6 +178,14 @@ class Registry {
   static constexpr std::size_t kMaxPlans = 1024;
   std::mutex plans_mu_;
   std::map<std::string, std::shared_ptr<const LeasePlan>> plans_;  // by the query as sent
+  std::atomic<std::uint64_t> plans_generation_{0};
+  std::atomic<bool> watching_{false};  // the watch runs: cached plans need no Revision()
+
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;                // guarded by watch_mu_
+  std::unique_ptr<Watcher> watcher_;     // guarded by watch_mu_ (Next runs unlocked)
+  std::thread watch_thread_;             // started by the constructor's body
 
   std::mutex leases_mu_;
   std::unordered_map<std::string, LeaseRecord> leases_;  // by container ID

@@ -265,6 +265,7 @@ Result<std::unique_ptr<SqliteKvStore>> SqliteKvStore::Open(const std::string& pa
     }
     store->revision_ = sqlite3_column_int64(s, 0);
   }
+  store->log_ = std::make_unique<ChangeLog>(store->revision_);
   return store;
 }
 
@@ -325,8 +326,13 @@ Result<KeyValue> SqliteKvStore::Get(const std::string& key) {
 }
 
 Result<std::vector<KeyValue>> SqliteKvStore::Range(const std::string& prefix, bool keys_only) {
-  std::optional<std::string> end = PrefixEnd(prefix);
   std::lock_guard<std::mutex> lock(mu_);
+  return RangeLocked(prefix, keys_only);
+}
+
+Result<std::vector<KeyValue>> SqliteKvStore::RangeLocked(const std::string& prefix,
+                                                         bool keys_only) {
+  std::optional<std::string> end = PrefixEnd(prefix);
   sqlite3_stmt* s = keys_only ? (end ? stmts_->range_keys_between : stmts_->range_keys_from)
                               : (end ? stmts_->range_between : stmts_->range_from);
   StmtScope scope(s);
@@ -357,11 +363,14 @@ Result<std::int64_t> SqliteKvStore::ModRevisionLocked(const std::string& key) {
   return sqlite3_column_int64(s, 0);
 }
 
-Status SqliteKvStore::ApplyLocked(const Op& op, std::int64_t revision, bool& changed) {
+Status SqliteKvStore::ApplyLocked(const Op& op, std::int64_t revision,
+                                  std::vector<WatchEvent>& events) {
   sqlite3_stmt* s = nullptr;
   int rc = SQLITE_OK;
   // Bound with SQLITE_STATIC: must outlive the step below.
   std::optional<std::string> end;
+  // What a delete-prefix removes, read inside the txn for the watchers.
+  std::vector<KeyValue> doomed;
   switch (op.kind) {
     case Op::Kind::kPut:
       s = stmts_->put;
@@ -374,6 +383,7 @@ Status SqliteKvStore::ApplyLocked(const Op& op, std::int64_t revision, bool& cha
       rc = BindBytes(s, 1, op.key);
       break;
     case Op::Kind::kDeletePrefix: {
+      ASSIGN_OR_RETURN(doomed, RangeLocked(op.key, /*keys_only=*/true), "read the prefix");
       end = PrefixEnd(op.key);
       s = end ? stmts_->del_between : stmts_->del_from;
       rc = BindBytes(s, 1, op.key);
@@ -385,19 +395,24 @@ Status SqliteKvStore::ApplyLocked(const Op& op, std::int64_t revision, bool& cha
   if (rc != SQLITE_OK) return SqliteError(db_, rc, "bind");
   rc = sqlite3_step(s);
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, "write");
-  if (sqlite3_changes(db_) > 0) changed = true;
+  switch (op.kind) {
+    case Op::Kind::kPut:
+      events.push_back({WatchEvent::Kind::kPut, op.key, op.value, revision});
+      break;
+    case Op::Kind::kDelete:
+      if (sqlite3_changes(db_) > 0) events.push_back({WatchEvent::Kind::kDelete, op.key, {}, revision});
+      break;
+    case Op::Kind::kDeletePrefix:
+      for (KeyValue& kv : doomed) {
+        events.push_back({WatchEvent::Kind::kDelete, std::move(kv.key), {}, revision});
+      }
+      break;
+  }
   return Status::Ok();
 }
 
 Result<TxnResult> SqliteKvStore::Commit(const Txn& txn) {
-  for (const Compare& c : txn.compares) {
-    if (c.key.empty()) return Status::InvalidArgument("commit: compare on an empty key");
-    if (c.mod_revision < 0) return Status::InvalidArgument("commit: negative compare revision");
-  }
-  for (const Op& op : txn.ops) {
-    // An empty prefix would delete everything; nothing above us has a reason to ask that.
-    if (op.key.empty()) return Status::InvalidArgument("commit: op on an empty key or prefix");
-  }
+  RETURN_IF_ERROR(ValidateTxn(txn), "");
 
   std::lock_guard<std::mutex> lock(mu_);
   {
@@ -421,11 +436,12 @@ Result<TxnResult> SqliteKvStore::Commit(const Txn& txn) {
   }
 
   const std::int64_t next = revision_ + 1;
-  bool changed = false;
+  std::vector<WatchEvent> events;
   for (const Op& op : txn.ops) {
-    Status s = ApplyLocked(op, next, changed);
+    Status s = ApplyLocked(op, next, events);
     if (!s.ok()) return rollback(s.WithContext("commit: apply"));
   }
+  const bool changed = !events.empty();
   if (changed) {
     sqlite3_stmt* s = stmts_->set_revision;
     StmtScope scope(s);
@@ -438,8 +454,16 @@ Result<TxnResult> SqliteKvStore::Commit(const Txn& txn) {
     int rc = sqlite3_step(stmts_->commit);
     if (rc != SQLITE_DONE) return rollback(SqliteError(db_, rc, "commit"));
   }
-  if (changed) revision_ = next;
+  if (changed) {
+    revision_ = next;
+    log_->Append(next, std::move(events));
+  }
   return TxnResult{true, revision_};
+}
+
+Result<std::unique_ptr<Watcher>> SqliteKvStore::Watch(const std::string& prefix,
+                                                      std::int64_t start_revision) {
+  return log_->Watch(prefix, start_revision);
 }
 
 Result<std::int64_t> SqliteKvStore::Revision() {

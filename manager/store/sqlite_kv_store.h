@@ -1,6 +1,8 @@
 // The embedded engine of KvStore: one SQLite database in the state dir, WAL journal,
 // synchronous=FULL (a commit is on disk before Commit returns), a schema version with
-// migrations, and a store-wide revision counter with etcd's semantics.
+// migrations, and a store-wide revision counter with etcd's semantics. Its watch is served
+// from memory (a ChangeLog): one process per database, so every change is made here; a
+// watch cannot start before the revision the database had when it was opened.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "manager/store/change_log.h"
 #include "manager/store/kv_store.h"
 #include "shared/status.h"
 
@@ -31,14 +34,17 @@ class SqliteKvStore final : public KvStore {
   SqliteKvStore(const SqliteKvStore&) = delete;
   SqliteKvStore& operator=(const SqliteKvStore&) = delete;
 
-  // KvStore. Every method is thread-safe (one mutex). Keys are any bytes, non-empty.
+  // KvStore: the contract of kv_store.h. Every method is thread-safe (one mutex). Keys
+  // are any bytes, non-empty. Unavailable: the database stayed locked (SQLITE_BUSY) past
+  // the busy timeout; from Commit this one means nothing was written.
   Result<KeyValue> Get(const std::string& key) override;
   Result<std::vector<KeyValue>> Range(const std::string& prefix, bool keys_only = false) override;
-  // One IMMEDIATE transaction: checks every compare, then applies the ops in order. All ops
-  // of a txn share one new revision; a txn that changes nothing keeps the revision.
-  // InvalidArgument for an empty key or a negative compare revision.
+  // One IMMEDIATE transaction: checks every compare, then applies the ops in order.
   Result<TxnResult> Commit(const Txn& txn) override;
   Result<std::int64_t> Revision() override;
+  // Served from the last ChangeLogLimits worth of changes made since Open.
+  Result<std::unique_ptr<Watcher>> Watch(const std::string& prefix,
+                                         std::int64_t start_revision) override;
   std::string Engine() const override { return "sqlite"; }
 
   // The schema version found in the file when it was opened (0: it was new).
@@ -50,13 +56,16 @@ class SqliteKvStore final : public KvStore {
 
   Status Prepare();
   Result<std::int64_t> ModRevisionLocked(const std::string& key);
-  Status ApplyLocked(const Op& op, std::int64_t revision, bool& changed);
+  Result<std::vector<KeyValue>> RangeLocked(const std::string& prefix, bool keys_only);
+  // Applies op at revision, adding to events what it changed.
+  Status ApplyLocked(const Op& op, std::int64_t revision, std::vector<WatchEvent>& events);
 
   std::mutex mu_;
   sqlite3* db_ = nullptr;
   std::unique_ptr<Statements> stmts_;
   std::int64_t revision_ = 0;  // cached: only this process writes the database
   int opened_schema_version_ = 0;
+  std::unique_ptr<ChangeLog> log_;  // from Open on, at the revision found
 };
 
 }  // namespace ocisecrets

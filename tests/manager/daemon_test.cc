@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/temp_dir.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -65,6 +67,19 @@ TEST(DaemonTest, ListenUnixMakesA0660SocketAndRefusesToReplaceALiveOne) {
   ::unlink(path.c_str());
   ::rmdir((dir + "/sub").c_str());
   ::rmdir(dir.c_str());
+}
+
+TEST(DaemonTest, AnUnknownStoreEngineIsAUsageErrorBeforeAnythingIsTouched) {
+  testing::TempDir tmp;
+  const std::string state = tmp / "state";
+  const std::string socket = tmp / "m.sock";
+  std::vector<std::string> args = {"oci-secretsd", "--state-dir", state, "--socket", socket,
+                                   "--store", "mongodb"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  EXPECT_EQ(DaemonMain(static_cast<int>(argv.size()), argv.data()), 2);
+  struct stat st {};
+  EXPECT_NE(::stat(state.c_str(), &st), 0) << "the state dir was not created";
 }
 
 }  // namespace

@@ -1,99 +1,108 @@
-// Test doubles for the registry's unit tests: a KvStore in memory with etcd's revision
-// semantics, and a PayloadSealer that binds the AAD but does no real cryptography.
+// Test doubles for the registry's unit tests: the in-memory engine with counters and a
+// commit hook, and a PayloadSealer that binds the AAD but does no real cryptography.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "manager/registry/registry.h"
-#include "manager/store/kv_store.h"
+#include "manager/store/memory_kv_store.h"
 
 namespace ocisecrets {
 
-class MemoryKvStore : public KvStore {
+// The in-memory engine plus what the registry's tests observe and inject: how many calls
+// reach the store, and a hook that runs just before each Commit.
+class MemoryKvStore : public InMemoryKvStore {
  public:
   Result<KeyValue> Get(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = kv_.find(key);
-    if (it == kv_.end()) return Status::NotFound("key " + key + " not found");
-    return it->second;
+    Count();
+    return InMemoryKvStore::Get(key);
+  }
+  Result<std::vector<KeyValue>> Range(const std::string& prefix, bool keys_only) override {
+    Count();
+    return InMemoryKvStore::Range(prefix, keys_only);
+  }
+  Result<TxnResult> Commit(const Txn& txn) override {
+    Count();
+    commits_.fetch_add(1);
+    if (before_commit_) before_commit_();
+    return InMemoryKvStore::Commit(txn);
+  }
+  Result<std::int64_t> Revision() override {
+    Count();
+    return InMemoryKvStore::Revision();
+  }
+  Result<std::unique_ptr<Watcher>> Watch(const std::string& prefix,
+                                         std::int64_t start_revision) override {
+    Count();
+    switch (watch_mode_) {
+      case WatchMode::kNormal:
+        return InMemoryKvStore::Watch(prefix, start_revision);
+      case WatchMode::kStalled:
+        return std::unique_ptr<Watcher>(std::make_unique<StalledWatcher>());
+      case WatchMode::kFails:
+        break;
+    }
+    return Status::Unavailable("watch: refused by the test");
   }
 
-  Result<std::vector<KeyValue>> Range(const std::string& prefix, bool keys_only) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<KeyValue> out;
-    for (auto it = kv_.lower_bound(prefix); it != kv_.end() && it->first.starts_with(prefix); ++it) {
-      out.push_back(it->second);
-      if (keys_only) out.back().value.clear();
+  // How Watch behaves: as the engine does, with a watcher that never reports anything (a
+  // stream that lags), or refused (Unavailable). Set before the watch is opened.
+  enum class WatchMode { kNormal, kStalled, kFails };
+  WatchMode watch_mode_ = WatchMode::kNormal;
+
+  // Test hooks. before_commit runs before every Commit (not under the store's lock);
+  // PutUnlocked writes as another manager sharing the store would, bypassing the hook
+  // and the counters.
+  std::function<void()> before_commit_;
+  void PutUnlocked(const std::string& key, const std::string& value) {
+    Txn txn;
+    txn.ops = {{Op::Kind::kPut, key, value}};
+    (void)InMemoryKvStore::Commit(txn);  // a put without compares cannot fail here
+  }
+  std::map<std::string, KeyValue> Snapshot() {
+    std::map<std::string, KeyValue> out;
+    Result<std::vector<KeyValue>> all = InMemoryKvStore::Range("", false);
+    if (all.ok()) {
+      for (KeyValue& kv : *all) out.emplace(kv.key, std::move(kv));
     }
     return out;
   }
-
-  Result<TxnResult> Commit(const Txn& txn) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++commits_;
-    if (before_commit_) before_commit_();
-    for (const Compare& c : txn.compares) {
-      auto it = kv_.find(c.key);
-      std::int64_t rev = it == kv_.end() ? 0 : it->second.mod_revision;
-      if (rev != c.mod_revision) return TxnResult{false, revision_};
-    }
-    ++revision_;
-    for (const Op& op : txn.ops) {
-      switch (op.kind) {
-        case Op::Kind::kPut: {
-          KeyValue& kv = kv_[op.key];
-          if (kv.create_revision == 0) kv.create_revision = revision_;
-          kv.key = op.key;
-          kv.value = op.value;
-          kv.mod_revision = revision_;
-          break;
-        }
-        case Op::Kind::kDelete:
-          kv_.erase(op.key);
-          break;
-        case Op::Kind::kDeletePrefix:
-          for (auto it = kv_.lower_bound(op.key); it != kv_.end() && it->first.starts_with(op.key);) {
-            it = kv_.erase(it);
-          }
-          break;
-      }
-    }
-    return TxnResult{true, revision_};
-  }
-
-  Result<std::int64_t> Revision() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return revision_;
-  }
-
-  std::string Engine() const override { return "memory"; }
-
-  // Test hooks. before_commit runs under the store's lock, so it must not call the store:
-  // use PutUnlocked to simulate another writer.
-  std::function<void()> before_commit_;
-  void PutUnlocked(const std::string& key, const std::string& value) {
-    ++revision_;
-    KeyValue& kv = kv_[key];
-    kv.key = key;
-    kv.value = value;
-    kv.mod_revision = revision_;
-  }
-  std::map<std::string, KeyValue> Snapshot() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return kv_;
-  }
-  int commits() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return commits_;
-  }
+  int commits() const { return commits_.load(); }
+  // Every call of the KvStore interface so far (Get, Range, Commit, Revision, Watch).
+  int store_calls() const { return calls_.load(); }
 
  private:
-  std::mutex mu_;
-  std::map<std::string, KeyValue> kv_;
-  std::int64_t revision_ = 0;
-  int commits_ = 0;
+  void Count() { calls_.fetch_add(1); }
+
+  class StalledWatcher final : public Watcher {
+   public:
+    Result<std::vector<WatchEvent>> Next(Deadline deadline) override {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_until(lock, deadline, [this] { return cancelled_; })) {
+        return Status::Unavailable("watch: cancelled");
+      }
+      return std::vector<WatchEvent>{};
+    }
+    void Cancel() override {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+      cv_.notify_all();
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool cancelled_ = false;
+  };
+
+  std::atomic<int> commits_{0};
+  std::atomic<int> calls_{0};
 };
 
 // "Seals" as AAD|0|bytes XOR 0x5a; Open checks the AAD. Enough to test that the

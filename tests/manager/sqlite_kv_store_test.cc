@@ -4,17 +4,19 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include <set>
+#include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/manager/store_test_util.h"
+#include "tests/testing/temp_dir.h"
 
+// SQLite-only behaviour: the file, its schema and modes, what survives a reopen. The
+// contract every engine keeps is in kv_store_contract_test.cc.
 namespace ocisecrets {
 namespace {
 
-using testing_util::TempDir;
+using testing::TempDir;
 
 std::unique_ptr<SqliteKvStore> OpenOrDie(const std::string& path) {
   Result<std::unique_ptr<SqliteKvStore>> s = SqliteKvStore::Open(path);
@@ -115,123 +117,6 @@ TEST(SqliteKvStoreTest, RefusesAFileThatIsNotADatabase) {
   EXPECT_EQ(testing_util::ReadFileBytes(path), std::string(4096, 'x'));
 }
 
-TEST(SqliteKvStoreTest, GetOfAMissingKeyIsNotFound) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  EXPECT_EQ(kv->Get("nope").status().code(), StatusCode::kNotFound);
-}
-
-TEST(SqliteKvStoreTest, CompareOnAbsentKeyCreatesOnce) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  TxnResult first = CommitOrDie(*kv, Put("secrets/a", "v1", 0));
-  EXPECT_TRUE(first.succeeded);
-  EXPECT_EQ(first.revision, 1);
-  TxnResult second = CommitOrDie(*kv, Put("secrets/a", "v2", 0));
-  EXPECT_FALSE(second.succeeded) << "mod_revision 0 means the key must not exist";
-  EXPECT_EQ(*kv->Revision(), 1);
-  Result<KeyValue> got = kv->Get("secrets/a");
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->value, "v1");
-  EXPECT_EQ(got->create_revision, 1);
-  EXPECT_EQ(got->mod_revision, 1);
-}
-
-TEST(SqliteKvStoreTest, StaleRevisionFailsAndCurrentRevisionSucceeds) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  ASSERT_TRUE(CommitOrDie(*kv, Put("k", "v1", 0)).succeeded);        // rev 1
-  ASSERT_TRUE(CommitOrDie(*kv, Put("other", "x", 0)).succeeded);     // rev 2
-  TxnResult update = CommitOrDie(*kv, Put("k", "v2", 1));
-  ASSERT_TRUE(update.succeeded);
-  EXPECT_EQ(update.revision, 3);
-  TxnResult stale = CommitOrDie(*kv, Put("k", "v3", 1));
-  EXPECT_FALSE(stale.succeeded);
-  EXPECT_EQ(stale.revision, 3);
-  Result<KeyValue> got = kv->Get("k");
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->value, "v2");
-  EXPECT_EQ(got->create_revision, 1);
-  EXPECT_EQ(got->mod_revision, 3);
-}
-
-TEST(SqliteKvStoreTest, AFailedCompareWritesNothing) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  ASSERT_TRUE(CommitOrDie(*kv, Put("a", "1", 0)).succeeded);
-  Txn txn;
-  txn.compares = {{"a", 1}, {"b", 5}};  // the second does not hold
-  txn.ops = {{Op::Kind::kPut, "a", "changed"},
-             {Op::Kind::kPut, "c", "new"},
-             {Op::Kind::kDelete, "a", ""}};
-  TxnResult r = CommitOrDie(*kv, txn);
-  EXPECT_FALSE(r.succeeded);
-  EXPECT_EQ(kv->Get("a")->value, "1");
-  EXPECT_EQ(kv->Get("c").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(*kv->Revision(), 1);
-}
-
-TEST(SqliteKvStoreTest, AllOpsOfATxnShareOneRevision) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  Txn txn;
-  txn.ops = {{Op::Kind::kPut, "x/1", "a"}, {Op::Kind::kPut, "x/2", "b"},
-             {Op::Kind::kPut, "y", "c"}};
-  TxnResult r = CommitOrDie(*kv, txn);
-  ASSERT_TRUE(r.succeeded);
-  EXPECT_EQ(r.revision, 1);
-  for (const char* k : {"x/1", "x/2", "y"}) EXPECT_EQ(kv->Get(k)->mod_revision, 1) << k;
-}
-
-TEST(SqliteKvStoreTest, DeletesAndDeletePrefix) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  Txn fill;
-  for (const char* k : {"p/1", "p/2", "p/3", "q/1"}) fill.ops.push_back({Op::Kind::kPut, k, "v"});
-  ASSERT_TRUE(CommitOrDie(*kv, fill).succeeded);  // rev 1
-
-  Txn del;
-  del.ops = {{Op::Kind::kDelete, "p/1", ""}};
-  TxnResult r = CommitOrDie(*kv, del);
-  EXPECT_TRUE(r.succeeded);
-  EXPECT_EQ(r.revision, 2);
-  EXPECT_EQ(kv->Get("p/1").status().code(), StatusCode::kNotFound);
-
-  Txn missing;
-  missing.ops = {{Op::Kind::kDelete, "nope", ""}};
-  r = CommitOrDie(*kv, missing);
-  EXPECT_TRUE(r.succeeded);
-  EXPECT_EQ(r.revision, 2) << "a txn that changes nothing keeps the revision";
-
-  Txn prefix;
-  prefix.ops = {{Op::Kind::kDeletePrefix, "p/", ""}};
-  r = CommitOrDie(*kv, prefix);
-  EXPECT_EQ(r.revision, 3);
-  Result<std::vector<KeyValue>> left = kv->Range("");
-  ASSERT_TRUE(left.ok());
-  ASSERT_EQ(left->size(), 1u);
-  EXPECT_EQ((*left)[0].key, "q/1");
-}
-
-TEST(SqliteKvStoreTest, RejectsEmptyKeysAndNegativeRevisions) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  EXPECT_EQ(kv->Get("").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(kv->Commit(Put("", "v", 0)).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(kv->Commit(Put("k", "v", -1)).status().code(), StatusCode::kInvalidArgument);
-  Txn wipe_all;
-  wipe_all.ops = {{Op::Kind::kDeletePrefix, "", ""}};
-  EXPECT_EQ(kv->Commit(wipe_all).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(*kv->Revision(), 0);
-}
-
 TEST(SqliteKvStoreTest, CommittedDataSurvivesCloseAndReopen) {
   TempDir tmp;
   std::string path = tmp.File("store.db");
@@ -259,92 +144,33 @@ TEST(SqliteKvStoreTest, CommittedDataSurvivesCloseAndReopen) {
   EXPECT_EQ(*kv->Revision(), 4) << "the counter continues where it was";
 }
 
-TEST(SqliteKvStoreTest, RangeMatchesExactlyThePrefixForAnyBytes) {
+TEST(SqliteKvStoreTest, AReopenedStoreWatchesFromTheRevisionItOpenedAt) {
   TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  using namespace std::string_literals;
-  // std::string orders like memcmp (char_traits<char> compares as unsigned char).
-  std::set<std::string> keys = {
-      "a"s,       "a\x00"s,     "a\x00\x00"s, "a\x01"s,     "a\x7f"s, "a\x80"s, "a\xfe\xff"s,
-      "a\xff"s,   "a\xff\x00"s, "a\xff\xff"s, "a\xff\xff\xff"s, "ab"s,   "b"s,     "\x00"s,
-      "\x00\xff"s, "\xfe"s,     "\xff"s,      "\xff\xff"s,  "\xff\xff\x01"s, "secrets/"s,
-      "secrets/x"s, "secrets0"s, "secrets."s,
-  };
-  Txn fill;
-  for (const std::string& k : keys) fill.ops.push_back({Op::Kind::kPut, k, "v:" + k});
-  ASSERT_TRUE(CommitOrDie(*kv, fill).succeeded);
-
-  std::vector<std::string> prefixes = {"",         "a"s,       "a\x00"s, "a\x7f"s, "a\xfe"s,
-                                       "a\xff"s,   "a\xff\xff"s, "\x00"s, "\xfe"s,  "\xff"s,
-                                       "\xff\xff"s, "secrets/"s, "zzz"s};
-  for (const std::string& prefix : prefixes) {
-    std::vector<std::string> want;
-    for (const std::string& k : keys) {
-      if (k.compare(0, prefix.size(), prefix) == 0) want.push_back(k);
-    }
-    for (bool keys_only : {false, true}) {
-      Result<std::vector<KeyValue>> got = kv->Range(prefix, keys_only);
-      ASSERT_TRUE(got.ok()) << got.status().ToString();
-      std::vector<std::string> got_keys;
-      for (const KeyValue& item : *got) {
-        got_keys.push_back(item.key);
-        EXPECT_EQ(item.value, keys_only ? "" : "v:" + item.key);
-        EXPECT_EQ(item.mod_revision, 1);
-      }
-      EXPECT_EQ(got_keys, want) << "prefix of " << prefix.size() << " bytes, keys_only "
-                                << keys_only;
-    }
+  std::string path = tmp.File("store.db");
+  {
+    auto kv = OpenOrDie(path);
+    ASSERT_NE(kv, nullptr);
+    ASSERT_TRUE(CommitOrDie(*kv, Put("a", "1", 0)).succeeded);
+    ASSERT_TRUE(CommitOrDie(*kv, Put("a", "2", 1)).succeeded);
   }
-}
-
-TEST(SqliteKvStoreTest, DeletePrefixEndingIn0xFFDeletesOnlyThePrefix) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
+  auto kv = OpenOrDie(path);
   ASSERT_NE(kv, nullptr);
-  using namespace std::string_literals;
-  Txn fill;
-  for (const std::string& k : {"a\xff"s, "a\xff\x01"s, "b"s, "a\xfe"s}) {
-    fill.ops.push_back({Op::Kind::kPut, k, "v"});
-  }
-  ASSERT_TRUE(CommitOrDie(*kv, fill).succeeded);
-  Txn del;
-  del.ops = {{Op::Kind::kDeletePrefix, "a\xff"s, ""}};
-  ASSERT_TRUE(CommitOrDie(*kv, del).succeeded);
-  Result<std::vector<KeyValue>> left = kv->Range("", true);
-  ASSERT_TRUE(left.ok());
-  ASSERT_EQ(left->size(), 2u);
-  EXPECT_EQ((*left)[0].key, "a\xfe"s);
-  EXPECT_EQ((*left)[1].key, "b"s);
-}
-
-TEST(SqliteKvStoreTest, ConcurrentCommitsAreSerialised) {
-  TempDir tmp;
-  auto kv = OpenOrDie(tmp.File("store.db"));
-  ASSERT_NE(kv, nullptr);
-  ASSERT_TRUE(CommitOrDie(*kv, Put("counter", "0", 0)).succeeded);
-  // Each thread does read-modify-write increments with compare-and-swap retries; with
-  // correct serialisation no increment is lost.
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 25;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&kv] {
-      for (int i = 0; i < kPerThread; ++i) {
-        for (;;) {
-          Result<KeyValue> cur = kv->Get("counter");
-          if (!cur.ok()) return;
-          std::string next = std::to_string(std::stoi(cur->value) + 1);
-          Result<TxnResult> r = kv->Commit(Put("counter", next, cur->mod_revision));
-          if (!r.ok()) return;
-          if (r->succeeded) break;
-        }
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(kv->Get("counter")->value, std::to_string(kThreads * kPerThread));
-  EXPECT_EQ(*kv->Revision(), 1 + kThreads * kPerThread);
+  // The changes before this process opened the file are not in memory: compacted.
+  Result<std::unique_ptr<Watcher>> old = kv->Watch("", 2);
+  EXPECT_EQ(old.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(old.status().message().find("compacted (the store keeps the changes after revision 2)"),
+            std::string::npos)
+      << old.status().message();
+  Result<std::unique_ptr<Watcher>> next = kv->Watch("", 3);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_TRUE(CommitOrDie(*kv, Put("a", "3", 2)).succeeded);
+  Result<std::vector<WatchEvent>> events =
+      (*next)->Next(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].key, "a");
+  EXPECT_EQ((*events)[0].value, "3");
+  EXPECT_EQ((*events)[0].mod_revision, 3);
 }
 
 }  // namespace
