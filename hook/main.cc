@@ -1,5 +1,5 @@
-// oci-secrets-hook: the OCI hook. `oci-secrets-hook [--config FILE] STAGE` with the
-// container's state JSON on stdin. See hook/stages/stages.h.
+// oci-secrets-hook: the OCI hook. `oci-secrets-hook [--config FILE] [STAGE]` with the
+// container's state JSON on stdin. See hook/stages/hook_args.h and hook/stages/stages.h.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -7,26 +7,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "hook/sandbox/hook_filter.h"
+#include "hook/stages/hook_args.h"
 #include "hook/stages/stages.h"
 #include "shared/sandbox.h"
-
-namespace {
-
-constexpr char kUsage[] =
-    "usage: oci-secrets-hook [--config FILE] [prestart|createRuntime|poststop]\n"
-    "  Run by an OCI runtime with the container's state JSON on stdin. Mounts the secrets of\n"
-    "  the service named by the annotation org.oci-secrets.service in a read-only tmpfs at\n"
-    "  the service's secrets dir (default /run/secrets); poststop ends the lease. Without a\n"
-    "  stage (hooks.d files), the state's status picks it: created/creating or stopped.\n"
-    "  Config: --config FILE, else $OCI_SECRETS_HOOK_CONFIG, else /etc/oci-secrets/hook.json\n"
-    "  (optional; keys manager, deadline_ms, secrets_dir, windows_secrets_dir,\n"
-    "  tmpfs_size_bytes, log_file).\n";
-
-}  // namespace
 
 #if defined(__SANITIZE_ADDRESS__)
 // Sanitizer builds only. The leak check at exit needs ptrace, which the hook's seccomp
@@ -57,44 +43,13 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  using ocisecrets::hook::ConfigSource;
-  ConfigSource source;
-  const char* stage_name = nullptr;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
-      source.path = argv[++i];
-      source.must_exist = true;
-    } else if (arg.rfind("--config=", 0) == 0) {
-      source.path = arg.substr(9);
-      source.must_exist = true;
-    } else if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (stage_name == nullptr && !arg.empty() && arg[0] != '-') {
-      stage_name = argv[i];
-    } else {
-      std::fputs(kUsage, stderr);
-      return 2;
-    }
+  // Then the command line (hook/stages/hook_args.h).
+  const char* env = std::getenv(std::string(ocisecrets::hook::kConfigEnv).c_str());
+  const ocisecrets::hook::HookArgs args =
+      ocisecrets::hook::ParseHookArgs(argc, argv, isatty(STDIN_FILENO) == 1, env);
+  if (args.action != ocisecrets::hook::HookArgs::Action::kRun) {
+    return ocisecrets::hook::ReportHookArgs(args, stdout, stderr);
   }
-  std::optional<ocisecrets::hook::Stage> stage = ocisecrets::hook::Stage::kFromState;
-  if (stage_name != nullptr) {
-    stage = ocisecrets::hook::ParseStage(stage_name);
-  } else if (isatty(STDIN_FILENO)) {
-    stage = std::nullopt;  // run by hand without a state: show how it is meant to be run
-  }
-  if (!stage) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
-  if (!source.must_exist) {
-    const char* env = std::getenv(std::string(ocisecrets::hook::kConfigEnv).c_str());
-    if (env != nullptr && *env != '\0') {
-      source.path = env;
-      source.must_exist = true;
-    }
-  }
-  return ocisecrets::hook::RunStage(*stage, STDIN_FILENO, source,
+  return ocisecrets::hook::RunStage(args.stage, STDIN_FILENO, args.source,
                                     ocisecrets::hook::MakeApiLeaseClient, stderr);
 }

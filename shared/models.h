@@ -1,34 +1,25 @@
 // The API's objects, with Docker's field names (see docs/API.md), and their JSON forms.
-// Parsing never throws: nlohmann's exceptions stop here and become a Status.
+// Parsing never throws: nlohmann's exceptions stop here and become a Status. Every
+// function here is pure and safe from any thread.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+// What the JSON forms are made of; included here so that models.h alone still gives
+// TimePoint, FormatTime, Base64Encode and AppendJsonString to those who used them from it.
+#include "shared/base64.h"
+#include "shared/json_text.h"
 #include "shared/secure_buffer.h"
 #include "shared/status.h"
+#include "shared/time_format.h"
 
 namespace ocisecrets {
 
-using Clock = std::chrono::system_clock;
-using TimePoint = std::chrono::time_point<Clock, std::chrono::nanoseconds>;
 using Labels = std::map<std::string, std::string>;
-
-// RFC 3339 UTC with nanoseconds: "2026-11-29T23:41:07.123456789Z".
-std::string FormatTime(TimePoint t);
-// Parses what FormatTime writes (fraction optional, 'Z' required).
-Result<TimePoint> ParseTime(std::string_view s);
-// Appends FormatTime(t) to out (no allocation of its own).
-void AppendTime(std::string& out, TimePoint t);
-
-// Appends s to out as a JSON string literal, quotes included: the bytes nlohmann's dump
-// writes, with invalid UTF-8 replaced by U+FFFD instead of thrown. For hand-written JSON
-// on hot paths (leases, audit lines, lists).
-void AppendJsonString(std::string& out, std::string_view s);
 
 struct SecretSpec {
   std::string name;
@@ -105,7 +96,11 @@ struct SecretCreateRequest {
   SecretBytes data;
 };
 
-// JSON text <-> objects. Every Parse* returns InvalidArgument naming the bad field.
+// JSON text <-> objects. ToJson writes compact JSON with nlohmann's (sorted) key order;
+// Parse* reads that form fast (canonical_reader.h, secret_sax_reader.h) and any other
+// JSON the general way, with the same result. Every Parse* returns InvalidArgument
+// "<object>: malformed JSON" for text that is not JSON, else one naming the bad field
+// ("lease: Files: field UID: out of range"); no message holds a payload or echoes a value.
 std::string ToJson(const Secret& s);
 std::string ToJson(const std::vector<Secret>& v);
 std::string ToJson(const SecretSpec& s);
@@ -119,16 +114,16 @@ std::string ToJson(const SecretCreateRequest& r);  // also holds a payload: wipe
 
 Result<Secret> ParseSecret(std::string_view json);
 Result<std::vector<Secret>> ParseSecretList(std::string_view json);
+// A spec with a "Data" field is refused ("only updates to Labels are allowed"), its
+// payload wiped.
 Result<SecretSpec> ParseSecretSpec(std::string_view json);
 Result<ServiceSpec> ParseServiceSpec(std::string_view json);
 Result<Service> ParseService(std::string_view json);
 Result<std::vector<Service>> ParseServiceList(std::string_view json);
 Result<LeaseRequest> ParseLeaseRequest(std::string_view json);
+// The two that hold payloads wipe every intermediate copy they make of them; the caller
+// still owns (and wipes) the text it passed.
 Result<LeaseGrant> ParseLeaseGrant(std::string_view json);
 Result<SecretCreateRequest> ParseSecretCreateRequest(std::string_view json);
-
-// Base64 (standard alphabet, padded). Decode rejects anything else.
-std::string Base64Encode(const std::uint8_t* data, std::size_t size);
-Result<SecretBytes> Base64Decode(std::string_view text);
 
 }  // namespace ocisecrets

@@ -224,8 +224,8 @@ Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
 }  // namespace
 
 Status RefuseSharedMount(int dir_fd) {
-  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "");
-  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "");
+  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "propagation check");
+  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "propagation check");
   // Optional fields sit between the 6th field and the " - " separator.
   std::string_view head = std::string_view(line).substr(0, line.find(" - "));
   if (head.find(" shared:") != std::string_view::npos) {
@@ -237,10 +237,10 @@ Status RefuseSharedMount(int dir_fd) {
 }
 
 Status RefuseBindOfAnotherDir(int root_fd, int dir_fd) {
-  ASSIGN_OR_RETURN(std::uint64_t root_id, MountId(root_fd), "");
-  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "");
+  ASSIGN_OR_RETURN(std::uint64_t root_id, MountId(root_fd), "bind mount check: rootfs");
+  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "bind mount check");
   if (id == root_id) return Status::Ok();
-  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "");
+  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "bind mount check");
   // "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": ROOT is "/" unless a subtree is bound here.
   std::istringstream fields(line);
   std::string skip, root;

@@ -1,6 +1,7 @@
 // Fuzzes the API objects' JSON parsers (shared/models.h), which read what clients send the
-// manager and what the manager sends the hook. The first byte picks the parser; the rest
-// is its input. Beyond "no crash, no UB", a parsed object must survive a round trip:
+// manager and what the manager sends the hook, and the time and base64 readers under them
+// (time_format.h, base64.h). The first byte picks the parser; the rest is its input.
+// Beyond "no crash, no UB", a parsed object must survive a round trip:
 // Parse(ToJson(Parse(x))) gives the same JSON again.
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,7 @@
 # Unit tests of the hook (no containers needed; the mount ones need root).
 oci_add_test(hook_test
   SOURCES
+    hook_args_test.cc
     hook_config_test.cc
     hook_filter_test.cc
     id_mapping_test.cc
@@ -10,3 +11,10 @@ oci_add_test(hook_test
     stages_test.cc
     windows_path_test.cc
   LIBS oci_secrets_hook)
+
+# The built hook's command line as a runtime or a person meets it (exit codes, streams).
+oci_add_test(hook_binary_test
+  SOURCES hook_binary_test.cc
+  LIBS oci_secrets_itest
+  LABELS integration)
+add_dependencies(hook_binary_test oci-secrets-hook)
