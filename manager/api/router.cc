@@ -288,6 +288,10 @@ Response Router::Deny(const Identity& peer, const Request& request, std::string_
 }
 
 Result<std::string> Router::LeaseNodeOf(const Identity& peer, std::string requested) {
+  if (peer.kind == Identity::Kind::kCertificate && peer.node_id.empty()) {
+    // The registry would take an empty node for the local one.
+    return Status::PermissionDenied("permission denied: the caller's certificate names no node");
+  }
   if (requested.empty() || requested == peer.node_id) return peer.node_id;
   if (peer.role == Role::kNode) {
     return Status::PermissionDenied("permission denied: node " + peer.node_id +

@@ -412,6 +412,11 @@ TEST_F(RouterTest, NodeLeasesOnlyForItsOwnNodeId) {
   EXPECT_EQ(end_other.status, 403);
   EXPECT_EQ(Message(end_other), "permission denied: node nodea may not act for node nodeb");
 
+  const Identity nameless = CertificateOf(Role::kNode, "");
+  Response none = Call("POST", "/v1/leases", R"({"ContainerID":"c4","Service":"redis"})", &nameless);
+  EXPECT_EQ(none.status, 403);
+  EXPECT_EQ(Message(none), "permission denied: the caller's certificate names no node");
+
   std::vector<LeaseInfo> leases = LeasesOfRedis();
   ASSERT_EQ(leases.size(), 2u);
   for (const LeaseInfo& l : leases) EXPECT_EQ(l.node_id, "nodea") << l.container_id;
