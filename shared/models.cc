@@ -120,9 +120,11 @@ json ServiceSpecJson(const ServiceSpec& s) {
 json ServiceJson(const Service& s) {
   json leases = json::array();
   for (const auto& l : s.leases) {
-    leases.push_back({{"ContainerID", l.container_id},
-                      {"CreatedAt", FormatTime(l.created_at)},
-                      {"ExpiresAt", FormatTime(l.expires_at)}});
+    json lease{{"ContainerID", l.container_id},
+               {"CreatedAt", FormatTime(l.created_at)},
+               {"ExpiresAt", FormatTime(l.expires_at)}};
+    if (!l.node_id.empty()) lease["NodeID"] = l.node_id;
+    leases.push_back(std::move(lease));
   }
   return json{{"ID", s.id},
               {"Version", {{"Index", s.version}}},
@@ -209,6 +211,7 @@ Result<Service> ServiceFrom(const json& j) {
       if (!e.is_object()) return WrongType("Leases[]", "an object");
       LeaseInfo l;
       RETURN_IF_ERROR(GetString(e, "ContainerID", &l.container_id), "service: Leases");
+      RETURN_IF_ERROR(GetString(e, "NodeID", &l.node_id), "service: Leases");
       RETURN_IF_ERROR(GetTime(e, "CreatedAt", &l.created_at), "service: Leases");
       RETURN_IF_ERROR(GetTime(e, "ExpiresAt", &l.expires_at), "service: Leases");
       s.leases.push_back(std::move(l));
@@ -300,7 +303,9 @@ std::string ToJson(const ServiceSpec& s) { return ServiceSpecJson(s).dump(); }
 std::string ToJson(const Service& s) { return ServiceJson(s).dump(); }
 std::string ToJson(const std::vector<Service>& v) { return ListJson(v, ServiceJson); }
 std::string ToJson(const LeaseRequest& r) {
-  return json{{"ContainerID", r.container_id}, {"Service", r.service}}.dump();
+  json j{{"ContainerID", r.container_id}, {"Service", r.service}};
+  if (!r.node_id.empty()) j["NodeID"] = r.node_id;
+  return j.dump();
 }
 
 // The grant is what every container start waits for, and its payloads are most of it:
@@ -405,6 +410,7 @@ Result<LeaseRequest> ParseLeaseRequest(std::string_view text) {
   LeaseRequest r;
   RETURN_IF_ERROR(GetString(j, "ContainerID", &r.container_id), "lease request");
   RETURN_IF_ERROR(GetString(j, "Service", &r.service), "lease request");
+  RETURN_IF_ERROR(GetString(j, "NodeID", &r.node_id), "lease request");
   return r;
 }
 

@@ -59,6 +59,7 @@ struct LeaseInfo {
   std::string container_id;
   TimePoint created_at{};
   TimePoint expires_at{};
+  std::string node_id = {};  // "NodeID": the node that holds the lease
 };
 
 struct Service {
@@ -73,6 +74,9 @@ struct Service {
 struct LeaseRequest {
   std::string container_id;
   std::string service;
+  // "NodeID", optional: the node the container runs on. Empty: the caller's own node. A
+  // caller with the node role may name only itself (403 otherwise).
+  std::string node_id = {};
 };
 
 struct LeasedFile {

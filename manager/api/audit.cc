@@ -32,17 +32,24 @@ void AppendField(std::string& out, std::string_view key, std::string_view value)
 
 // Written by hand (one is written per lease): the bytes nlohmann's dump of the same object
 // gives, keys in its sorted order, invalid UTF-8 from a caller replaced instead of thrown.
-std::string AuditLine(const Peer& peer, const AuditEvent& e) {
+std::string AuditLine(const Identity& peer, const AuditEvent& e) {
+  const bool local = peer.kind == Identity::Kind::kLocalUid;
   std::string out;
-  out.reserve(160 + e.name.size() + e.error.size() + 28 * e.secret_ids.size());
+  out.reserve(200 + e.name.size() + e.error.size() + peer.node_id.size() +
+              28 * e.secret_ids.size());
   out += "{\"action\":";
   AppendJsonString(out, e.action);
   if (!e.container_id.empty()) AppendField(out, "container", e.container_id);
   if (!e.error.empty()) AppendField(out, "error", e.error);
   if (!e.id.empty()) AppendField(out, "id", e.id);
+  AppendField(out, "kind", local ? "local" : "certificate");
   if (!e.name.empty()) AppendField(out, "name", e.name);
-  out += ",\"pid\":";
-  AppendInt(out, peer.pid);
+  if (!peer.node_id.empty()) AppendField(out, "node", peer.node_id);
+  if (local) {
+    out += ",\"pid\":";
+    AppendInt(out, peer.pid);
+  }
+  if (peer.role) AppendField(out, "role", RoleName(*peer.role));
   if (!e.secret_ids.empty()) {
     out += ",\"secrets\":[";
     for (std::size_t i = 0; i < e.secret_ids.size(); ++i) {
@@ -55,8 +62,11 @@ std::string AuditLine(const Peer& peer, const AuditEvent& e) {
   AppendInt(out, e.status);
   out += ",\"time\":\"";
   AppendTime(out, std::chrono::time_point_cast<std::chrono::nanoseconds>(Clock::now()));
-  out += "\",\"uid\":";
-  AppendInt(out, peer.uid);
+  out += '"';
+  if (local) {
+    out += ",\"uid\":";
+    AppendInt(out, peer.uid);
+  }
   out += "}\n";
   return out;
 }
@@ -86,7 +96,7 @@ FileAuditLog::~FileAuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void FileAuditLog::Record(const Peer& peer, const AuditEvent& event) {
+void FileAuditLog::Record(const Identity& peer, const AuditEvent& event) {
   std::string line = AuditLine(peer, event);
   std::lock_guard<std::mutex> lock(mu_);
   // One write per line: O_APPEND keeps lines whole.

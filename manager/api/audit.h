@@ -1,5 +1,8 @@
 // The audit log: one JSON line per lease and per admin change (and per refused call),
 // never a payload. Lines are appended and flushed one by one; safe from many threads.
+// Every line names the caller: "kind" ("local" or "certificate"), "role" (absent for a
+// refused local peer), "node" (the node ID it speaks for), and for a local peer "uid" and
+// "pid".
 #pragma once
 
 #include <cstdio>
@@ -26,19 +29,21 @@ struct AuditEvent {
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
-  // Records one event of peer. Must not fail the request: errors are reported elsewhere.
-  virtual void Record(const Peer& peer, const AuditEvent& event) = 0;
+  // Records one event of the caller peer. Must not fail the request: errors are reported
+  // elsewhere. Called from many threads at once.
+  virtual void Record(const Identity& peer, const AuditEvent& event) = 0;
 };
 
-// The JSON line for one event, with "time" set to now (RFC 3339 UTC).
-std::string AuditLine(const Peer& peer, const AuditEvent& event);
+// The JSON line for one event of peer, with "time" set to now (RFC 3339 UTC), keys in
+// sorted order, ending in a newline.
+std::string AuditLine(const Identity& peer, const AuditEvent& event);
 
 class FileAuditLog : public AuditSink {
  public:
   // Opens (creates 0600) path for appending. Refuses a path group- or world-accessible.
   static Result<std::unique_ptr<FileAuditLog>> Open(const std::string& path);
   ~FileAuditLog() override;
-  void Record(const Peer& peer, const AuditEvent& event) override;
+  void Record(const Identity& peer, const AuditEvent& event) override;
 
  private:
   explicit FileAuditLog(int fd) : fd_(fd) {}

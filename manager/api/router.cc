@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 
 #include "shared/validation.h"
@@ -67,6 +68,8 @@ Result<std::uint64_t> VersionParam(const std::multimap<std::string, std::string>
   return v;
 }
 
+constexpr unsigned RoleBit(Role role) { return 1u << static_cast<unsigned>(role); }
+
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -101,7 +104,8 @@ int HttpStatusOf(const Status& status) {
 
 Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
     : registry_(registry), audit_(audit), options_(std::move(options)) {
-  auto add = [this](std::string method, std::string path, std::string action, Handler h) {
+  auto add = [this](std::string method, std::string path, std::string action,
+                    std::initializer_list<Role> roles, Handler h) {
     Route r;
     r.method = std::move(method);
     r.name = r.method + " " + path;
@@ -114,28 +118,41 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
       rest.remove_prefix(slash + 1);
     }
     r.action = std::move(action);
+    for (Role role : roles) r.roles |= RoleBit(role);
     r.handler = std::move(h);
     routes_.push_back(std::move(r));
   };
-  add("GET", "/v1/health", "", &Router::HealthHandler);
-  add("GET", "/metrics", "", &Router::MetricsHandler);
-  add("POST", "/v1/secrets", "secret.create", &Router::CreateSecretHandler);
-  add("GET", "/v1/secrets", "", &Router::ListSecretsHandler);
-  add("GET", "/v1/secrets/{}", "", &Router::InspectSecretHandler);
-  add("DELETE", "/v1/secrets/{}", "secret.remove", &Router::RemoveSecretHandler);
-  add("POST", "/v1/secrets/{}/update", "secret.update", &Router::UpdateSecretHandler);
-  add("POST", "/v1/services", "service.create", &Router::CreateServiceHandler);
-  add("GET", "/v1/services", "", &Router::ListServicesHandler);
-  add("GET", "/v1/services/{}", "", &Router::InspectServiceHandler);
-  add("DELETE", "/v1/services/{}", "service.remove", &Router::RemoveServiceHandler);
-  add("POST", "/v1/services/{}/update", "service.update", &Router::UpdateServiceHandler);
-  add("POST", "/v1/leases", "lease.create", &Router::CreateLeaseHandler);
-  add("DELETE", "/v1/leases/{}", "lease.end", &Router::EndLeaseHandler);
+  // Who may call what (DESIGN.md "Who is calling"): the one place it is decided. A manager
+  // may call the admin routes for now (another manager will call them later).
+  constexpr auto kAdmin = Role::kAdmin;
+  constexpr auto kManager = Role::kManager;
+  constexpr auto kNode = Role::kNode;
+  add("GET", "/v1/health", "", {kAdmin, kManager, kNode}, &Router::HealthHandler);
+  add("GET", "/metrics", "", {kAdmin, kManager}, &Router::MetricsHandler);
+  add("POST", "/v1/secrets", "secret.create", {kAdmin, kManager}, &Router::CreateSecretHandler);
+  add("GET", "/v1/secrets", "", {kAdmin, kManager}, &Router::ListSecretsHandler);
+  add("GET", "/v1/secrets/{}", "", {kAdmin, kManager}, &Router::InspectSecretHandler);
+  add("DELETE", "/v1/secrets/{}", "secret.remove", {kAdmin, kManager},
+      &Router::RemoveSecretHandler);
+  add("POST", "/v1/secrets/{}/update", "secret.update", {kAdmin, kManager},
+      &Router::UpdateSecretHandler);
+  add("POST", "/v1/services", "service.create", {kAdmin, kManager},
+      &Router::CreateServiceHandler);
+  add("GET", "/v1/services", "", {kAdmin, kManager}, &Router::ListServicesHandler);
+  add("GET", "/v1/services/{}", "", {kAdmin, kManager}, &Router::InspectServiceHandler);
+  add("DELETE", "/v1/services/{}", "service.remove", {kAdmin, kManager},
+      &Router::RemoveServiceHandler);
+  add("POST", "/v1/services/{}/update", "service.update", {kAdmin, kManager},
+      &Router::UpdateServiceHandler);
+  add("POST", "/v1/leases", "lease.create", {kAdmin, kManager, kNode},
+      &Router::CreateLeaseHandler);
+  add("DELETE", "/v1/leases/{}", "lease.end", {kAdmin, kManager, kNode},
+      &Router::EndLeaseHandler);
 }
 
 void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
 
-Response Router::Handle(const Request& request, const Peer& peer) {
+Response Router::Handle(const Request& request, const Identity& peer) {
   auto start = std::chrono::steady_clock::now();
   std::string route_name = "(unmatched)";
   Response r;
@@ -154,7 +171,8 @@ Response Router::Handle(const Request& request, const Peer& peer) {
   return r;
 }
 
-Response Router::Dispatch(const Request& request, const Peer& peer, std::string* route_name) {
+Response Router::Dispatch(const Request& request, const Identity& peer,
+                          std::string* route_name) {
   std::string_view target(request.target);
   auto qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
@@ -213,19 +231,17 @@ Response Router::Dispatch(const Request& request, const Peer& peer, std::string*
     allow += (allow.empty() ? "" : ", ") + r.method;
   }
 
-  if (!peer.admin) {
+  if (!peer.role) {
     std::string message = "permission denied: uid " + std::to_string(peer.uid) + " is not root";
     message += options_.admin_group.empty()
                    ? " (start oci-secretsd with --admin-group GROUP to let a group in)"
                    : " and not in group " + options_.admin_group;
-    if (audit_ != nullptr) {
-      AuditEvent e;
-      e.action = "denied";
-      e.status = 403;
-      e.name = request.method + " " + std::string(path.substr(0, 256));
-      audit_->Record(peer, e);
-    }
-    return ErrorResponse(403, message);
+    return Deny(peer, request, path, std::move(message));
+  }
+  if (route != nullptr && (route->roles & RoleBit(*peer.role)) == 0) {
+    return Deny(peer, request, path,
+                "permission denied: role " + std::string(RoleName(*peer.role)) +
+                    " may not call " + route->name);
   }
   if (request.body.size() > options_.body_limit) {
     return ErrorResponse(413, "request body is larger than 1 MiB");
@@ -256,6 +272,32 @@ Response Router::Dispatch(const Request& request, const Peer& peer, std::string*
     audit_->Record(peer, event);
   }
   return r;
+}
+
+Response Router::Deny(const Identity& peer, const Request& request, std::string_view path,
+                      std::string message) {
+  if (audit_ != nullptr) {
+    AuditEvent e;
+    e.action = "denied";
+    e.status = 403;
+    e.name = request.method.substr(0, 16) + " " + std::string(path.substr(0, 256));
+    e.error = message;
+    audit_->Record(peer, e);
+  }
+  return ErrorResponse(403, message);
+}
+
+Result<std::string> Router::LeaseNodeOf(const Identity& peer, std::string requested) {
+  if (peer.kind == Identity::Kind::kCertificate && peer.node_id.empty()) {
+    // The registry would take an empty node for the local one.
+    return Status::PermissionDenied("permission denied: the caller's certificate names no node");
+  }
+  if (requested.empty() || requested == peer.node_id) return peer.node_id;
+  if (peer.role == Role::kNode) {
+    return Status::PermissionDenied("permission denied: node " + peer.node_id +
+                                    " may not act for node " + requested.substr(0, 64));
+  }
+  return requested;  // an admin, or a manager forwarding a worker's lease
 }
 
 Response Router::HealthHandler(Context&) {
@@ -385,6 +427,9 @@ Response Router::CreateLeaseHandler(Context& c) {
   if (!req.ok()) return FromStatus(req.status());
   c.audit->name = req->service;
   c.audit->container_id = req->container_id;
+  auto node = LeaseNodeOf(c.peer, std::move(req->node_id));
+  if (!node.ok()) return FromStatus(node.status());
+  req->node_id = std::move(*node);
   auto lease = registry_->Lease(*req);
   if (!lease.ok()) return FromStatus(lease.status());
   c.audit->name = lease->grant.service;
@@ -397,7 +442,10 @@ Response Router::CreateLeaseHandler(Context& c) {
 
 Response Router::EndLeaseHandler(Context& c) {
   c.audit->container_id = c.params[0];
-  auto ended = registry_->EndLease(c.params[0]);
+  auto requested = c.query.find("node");  // ?node=ID: a manager ending a worker's lease
+  auto node = LeaseNodeOf(c.peer, requested == c.query.end() ? "" : requested->second);
+  if (!node.ok()) return FromStatus(node.status());
+  auto ended = registry_->EndLease(c.params[0], *node);
   if (!ended.ok()) return FromStatus(ended.status());
   Response r;
   r.status = 204;

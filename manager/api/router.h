@@ -1,6 +1,6 @@
 // The API's routes (docs/API.md) as a plain class: a request in, a response out, no
-// sockets, so it can be unit-tested and fuzzed in-process. Auth, audit and metrics
-// happen here; the server only moves bytes.
+// sockets, so it can be unit-tested and fuzzed in-process. Auth (the roles each route
+// allows), audit and metrics happen here; the server only moves bytes.
 #pragma once
 
 #include <functional>
@@ -48,9 +48,13 @@ class Router {
   // registry must outlive the router; audit may be null (no audit log).
   Router(Registry* registry, AuditSink* audit, RouterOptions options);
 
-  // Answers one request of peer. Never throws; every failure is a 4xx/5xx response.
-  // Non-admin peers get 403 for every route.
-  Response Handle(const Request& request, const Peer& peer);
+  // Answers one request of the caller peer. Never throws; every failure is a 4xx/5xx
+  // response. A peer without a role gets 403 "permission denied: uid N is not root ..."
+  // on every route; a role the route does not allow gets 403 "permission denied: role R
+  // may not call METHOD PATH"; a node may lease and end leases only for its own node ID
+  // (403 naming both). Every call, refused or not, of an audited route is audited with
+  // the peer's identity. Safe from many threads.
+  Response Handle(const Request& request, const Identity& peer);
 
   // Counts a request the server answered itself (malformed HTTP, too large, ...).
   void RecordTransportError(int status);
@@ -62,7 +66,7 @@ class Router {
   using Query = std::multimap<std::string, std::string>;
   struct Context {
     const Request& request;
-    const Peer& peer;
+    const Identity& peer;
     const Params& params;
     const Query& query;
     AuditEvent* audit;  // null for reads
@@ -73,10 +77,17 @@ class Router {
     std::vector<std::string> pattern;  // "{}" matches one segment
     std::string name;                  // "POST /v1/secrets/{id}/update"
     std::string action;                // audit action; empty: not audited
+    unsigned roles = 0;                // bit (1 << Role) per role allowed
     Handler handler;
   };
 
-  Response Dispatch(const Request& request, const Peer& peer, std::string* route_name);
+  Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
+  // The 403 of a refused call, audited as "denied".
+  Response Deny(const Identity& peer, const Request& request, std::string_view path,
+                std::string message);
+  // The node a lease call acts for: requested (empty: the caller's own). PermissionDenied
+  // when a caller with the node role names another node.
+  Result<std::string> LeaseNodeOf(const Identity& peer, std::string requested);
   Response HealthHandler(Context& c);
   Response MetricsHandler(Context& c);
   Response CreateSecretHandler(Context& c);

@@ -147,14 +147,13 @@ net::awaitable<void> Server::Impl::Accept(unix_socket::acceptor& acceptor) {
       co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
       continue;
     }
-    auto peer = PeerOf(socket.native_handle());
+    auto peer = authorizer->IdentifyUnixPeer(socket.native_handle());
     if (!peer.ok()) {
       std::fprintf(stderr, "oci-secretsd: %s\n", peer.status().message().c_str());
       continue;
     }
     auto session = std::make_shared<Session>(std::move(socket));
     session->peer = *peer;
-    session->peer.admin = authorizer->IsAdmin(peer->uid, peer->gid);
     {
       std::lock_guard<std::mutex> lock(sessions_mu);
       sessions.insert(session);

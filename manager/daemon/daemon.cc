@@ -205,11 +205,14 @@ int RunDaemon(const DaemonOptions& options) {
                                         std::to_string(options.socket.size()) +
                                         " bytes; unix socket paths must be shorter than 108 bytes"));
   }
-  auto authorizer = Authorizer::Open(options.admin_group);
-  if (!authorizer.ok()) return fail(authorizer.status().WithContext("--admin-group"));
-
   auto state = StateDir::Open(options.state_dir);
   if (!state.ok()) return fail(state.status());
+  // This machine's node ID: the identity of every admitted unix peer, the node its
+  // leases are keyed by; kept in the state dir so it survives restarts.
+  auto node_id = LoadOrCreateNodeId((*state)->File("node.id"), [] { return NewObjectId(); });
+  if (!node_id.ok()) return fail(node_id.status());
+  auto authorizer = Authorizer::Open(options.admin_group, *node_id);
+  if (!authorizer.ok()) return fail(authorizer.status().WithContext("--admin-group"));
   StoreOptions store_options;
   store_options.engine = options.store;
   store_options.sqlite_path = (*state)->File("store.db");
@@ -225,6 +228,7 @@ int RunDaemon(const DaemonOptions& options) {
   RegistryOptions registry_options;
   registry_options.lease_ttl = options.lease_ttl;
   registry_options.new_id = [] { return NewObjectId(); };
+  registry_options.local_node_id = *node_id;
   Registry registry(store->get(), &sealer, registry_options);
   if (Status s = registry.Load(); !s.ok()) return fail(s);
 

@@ -31,10 +31,6 @@ std::string RefKey(const std::string& secret_id, const std::string& service_id) 
   return "refs/" + secret_id + "/" + service_id;
 }
 std::string InUseKey(const std::string& secret_id) { return "inuse/" + secret_id; }
-std::string LeaseKey(const std::string& service_id, const std::string& container_id) {
-  return "leases/" + service_id + "/" + container_id;
-}
-
 bool IsIdPrefix(std::string_view s) {
   if (s.empty() || s.size() > 25) return false;
   return std::all_of(s.begin(), s.end(),
@@ -65,20 +61,6 @@ Status OutOfSequence(std::string_view kind, std::string_view name, std::uint64_t
                                     ", not " + std::to_string(want));
 }
 
-// {"ContainerID":..,"CreatedAt":..,"ExpiresAt":..}, written by hand: one per lease.
-std::string LeaseJson(const std::string& container_id, TimePoint created, TimePoint expires) {
-  std::string out;
-  out.reserve(96 + container_id.size());
-  out += "{\"ContainerID\":";
-  AppendJsonString(out, container_id);
-  out += ",\"CreatedAt\":\"";
-  AppendTime(out, created);
-  out += "\",\"ExpiresAt\":\"";
-  AppendTime(out, expires);
-  out += "\"}";
-  return out;
-}
-
 bool MatchesLabel(const Labels& labels, const std::string& filter) {
   auto eq = filter.find('=');
   if (eq == std::string::npos) return labels.count(filter) > 0;
@@ -89,7 +71,10 @@ bool MatchesLabel(const Labels& labels, const std::string& filter) {
 }  // namespace
 
 Registry::Registry(KvStore* store, PayloadSealer* sealer, RegistryOptions options)
-    : store_(store), sealer_(sealer), options_(std::move(options)) {
+    : store_(store),
+      sealer_(sealer),
+      options_(std::move(options)),
+      leases_(store, options_.local_node_id) {
   // Opened here rather than on the thread, so that once the constructor returns the
   // fast path no longer asks the store (when the store is serving).
   (void)StartWatch();
@@ -111,37 +96,7 @@ TimePoint Registry::Now() const {
   return std::chrono::time_point_cast<std::chrono::nanoseconds>(Clock::now());
 }
 
-Status Registry::Load() {
-  ASSIGN_OR_RETURN(auto kvs, store_->Range("leases/"), "load leases");
-  TimePoint now = Now();
-  std::lock_guard<std::mutex> lock(leases_mu_);
-  for (const KeyValue& kv : kvs) {
-    std::string rest = kv.key.substr(std::string("leases/").size());
-    auto slash = rest.find('/');
-    if (slash == std::string::npos) continue;
-    std::string service_id = rest.substr(0, slash);
-    std::string container_id = rest.substr(slash + 1);
-    auto j = nlohmann::json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
-    LeaseRecord rec{service_id, {}, {}};
-    bool ok = j.is_object() && j.value("CreatedAt", "").size() > 0;
-    if (ok) {
-      auto created = ParseTime(j.value("CreatedAt", ""));
-      auto expires = ParseTime(j.value("ExpiresAt", ""));
-      ok = created.ok() && expires.ok();
-      if (ok) {
-        rec.created_at = *created;
-        rec.expires_at = *expires;
-      }
-    }
-    if (!ok || rec.expires_at <= now) {
-      lease_deletes_.emplace(service_id, container_id);
-      continue;
-    }
-    leases_[container_id] = rec;
-    earliest_expiry_ = std::min(earliest_expiry_, rec.expires_at);
-  }
-  return Status::Ok();
-}
+Status Registry::Load() { return leases_.Load(Now()); }
 
 Result<std::string> Registry::ResolveId(std::string_view kind, std::string_view name_or_id) {
   std::string k(kind);
@@ -389,38 +344,7 @@ Result<Service> Registry::CreateService(ServiceSpec spec) {
 }
 
 std::map<std::string, std::vector<LeaseInfo>> Registry::LiveLeases(const std::string& service_id) {
-  TimePoint now = Now();
-  std::map<std::string, std::vector<LeaseInfo>> out;
-  std::set<std::pair<std::string, std::string>> seen;
-  auto stored = store_->Range(service_id.empty() ? "leases/" : "leases/" + service_id + "/");
-  std::lock_guard<std::mutex> lock(leases_mu_);
-  for (const auto& [cid, rec] : leases_) {
-    if (rec.expires_at <= now || (!service_id.empty() && rec.service_id != service_id)) continue;
-    out[rec.service_id].push_back({cid, rec.created_at, rec.expires_at});
-    seen.emplace(rec.service_id, cid);
-  }
-  // Leases another manager sharing the store recorded. Ended ones pending here are skipped.
-  if (stored.ok()) {
-    for (const KeyValue& kv : *stored) {
-      std::string rest = kv.key.substr(std::string("leases/").size());
-      auto slash = rest.find('/');
-      if (slash == std::string::npos) continue;
-      auto key = std::make_pair(rest.substr(0, slash), rest.substr(slash + 1));
-      if (seen.count(key) || lease_deletes_.count(key)) continue;
-      auto j = nlohmann::json::parse(kv.value, nullptr, false);
-      if (!j.is_object()) continue;
-      auto created = ParseTime(j.value("CreatedAt", ""));
-      auto expires = ParseTime(j.value("ExpiresAt", ""));
-      if (!created.ok() || !expires.ok() || *expires <= now) continue;
-      out[key.first].push_back({key.second, *created, *expires});
-    }
-  }
-  for (auto& [sid, leases] : out) {
-    std::sort(leases.begin(), leases.end(), [](const LeaseInfo& a, const LeaseInfo& b) {
-      return a.container_id < b.container_id;
-    });
-  }
-  return out;
+  return leases_.Live(service_id, Now());
 }
 
 std::vector<LeaseInfo> Registry::LeasesOf(const std::string& service_id) {
@@ -497,16 +421,6 @@ Result<Service> Registry::UpdateService(std::string_view name_or_id, std::uint64
   return TooManyConflicts("service update");
 }
 
-void Registry::ForgetLeasesOf(const std::string& service_id) {
-  std::lock_guard<std::mutex> lock(leases_mu_);
-  for (auto it = leases_.begin(); it != leases_.end();) {
-    it = it->second.service_id == service_id ? leases_.erase(it) : std::next(it);
-  }
-  for (auto it = lease_puts_.begin(); it != lease_puts_.end();) {
-    it = it->second.service_id == service_id ? lease_puts_.erase(it) : std::next(it);
-  }
-}
-
 Result<Service> Registry::RemoveService(std::string_view name_or_id) {
   for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
     KeyValue kv;
@@ -521,7 +435,7 @@ Result<Service> Registry::RemoveService(std::string_view name_or_id) {
     for (const auto& sid : secret_ids) txn.ops.push_back(Delete(RefKey(sid, service->id)));
     ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) {
-      ForgetLeasesOf(service->id);
+      leases_.ForgetService(service->id);
       return *service;
     }
   }
@@ -631,6 +545,7 @@ Result<std::shared_ptr<const Registry::LeasePlan>> Registry::PlanFor(
 Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
   RETURN_IF_ERROR(ValidateContainerId(request.container_id), "");
   if (request.service.empty()) return Status::InvalidArgument("lease request: Service is required");
+  ASSIGN_OR_RETURN(std::string_view node, LeaseNode(request.node_id), "");
   ASSIGN_OR_RETURN(std::shared_ptr<const LeasePlan> plan, PlanFor(request.service), "");
   const Service& service = plan->service;
   LeaseOutcome out;
@@ -656,85 +571,24 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
   }
   TimePoint now = Now();
   out.grant.expires_at = now + options_.lease_ttl;
-  std::lock_guard<std::mutex> lock(leases_mu_);
-  LeaseRecord rec{service.id, now, out.grant.expires_at};
-  auto it = leases_.find(request.container_id);
-  if (it != leases_.end()) {
-    if (it->second.service_id == service.id) {
-      rec.created_at = it->second.created_at;  // a renewal keeps its start
-    } else {
-      lease_deletes_.emplace(it->second.service_id, request.container_id);
-    }
-  }
-  leases_.insert_or_assign(request.container_id, rec);
-  lease_puts_.insert_or_assign(request.container_id, std::move(rec));
-  earliest_expiry_ = std::min(earliest_expiry_, out.grant.expires_at);
+  leases_.Put(node, request.container_id, service.id, now, out.grant.expires_at);
   return out;
 }
 
-Result<bool> Registry::EndLease(std::string_view container_id) {
+Result<std::string_view> Registry::LeaseNode(std::string_view node_id) const {
+  if (node_id.empty()) return std::string_view(options_.local_node_id);
+  RETURN_IF_ERROR(ValidateNodeId(node_id), "");
+  return node_id;
+}
+
+Result<bool> Registry::EndLease(std::string_view container_id, std::string_view node_id) {
   RETURN_IF_ERROR(ValidateContainerId(container_id), "");
-  std::lock_guard<std::mutex> lock(leases_mu_);
-  std::string cid(container_id);
-  lease_puts_.erase(cid);
-  auto it = leases_.find(cid);
-  if (it == leases_.end()) return false;
-  lease_deletes_.emplace(it->second.service_id, cid);
-  leases_.erase(it);
-  return true;
+  ASSIGN_OR_RETURN(std::string_view node, LeaseNode(node_id), "");
+  return leases_.End(node, container_id);
 }
 
-Status Registry::Maintain() {
-  TimePoint now = Now();
-  std::unordered_map<std::string, LeaseRecord> puts;
-  std::set<std::pair<std::string, std::string>> deletes;
-  {
-    std::lock_guard<std::mutex> lock(leases_mu_);
-    if (earliest_expiry_ <= now) {
-      earliest_expiry_ = TimePoint::max();
-      for (auto it = leases_.begin(); it != leases_.end();) {
-        if (it->second.expires_at <= now) {
-          lease_deletes_.emplace(it->second.service_id, it->first);
-          lease_puts_.erase(it->first);
-          it = leases_.erase(it);
-        } else {
-          earliest_expiry_ = std::min(earliest_expiry_, it->second.expires_at);
-          ++it;
-        }
-      }
-    }
-    puts.swap(lease_puts_);
-    deletes.swap(lease_deletes_);
-  }
-  if (puts.empty() && deletes.empty()) return Status::Ok();
-  Txn txn;
-  for (const auto& [sid, cid] : deletes) txn.ops.push_back(Delete(LeaseKey(sid, cid)));
-  std::vector<Op> put_ops;
-  put_ops.reserve(puts.size());
-  for (const auto& [cid, rec] : puts) {
-    put_ops.push_back(Put(LeaseKey(rec.service_id, cid), LeaseJson(cid, rec.created_at, rec.expires_at)));
-  }
-  // In key order: the store's B-tree takes a batch of inserts faster that way.
-  std::sort(put_ops.begin(), put_ops.end(), [](const Op& a, const Op& b) { return a.key < b.key; });
-  txn.ops.insert(txn.ops.end(), std::make_move_iterator(put_ops.begin()),
-                 std::make_move_iterator(put_ops.end()));
-  auto r = store_->Commit(txn);
-  if (!r.ok() || !r->succeeded) {
-    // Keep the work for the next round; newer changes made meanwhile win.
-    std::lock_guard<std::mutex> lock(leases_mu_);
-    for (auto& [cid, rec] : puts) lease_puts_.emplace(cid, rec);
-    lease_deletes_.insert(deletes.begin(), deletes.end());
-    return r.ok() ? Status::Internal("lease flush: unconditional txn failed")
-                  : r.status().WithContext("lease flush");
-  }
-  return Status::Ok();
-}
+Status Registry::Maintain() { return leases_.Flush(Now()); }
 
-std::size_t Registry::LeaseCount() {
-  TimePoint now = Now();
-  std::lock_guard<std::mutex> lock(leases_mu_);
-  return static_cast<std::size_t>(std::count_if(
-      leases_.begin(), leases_.end(), [&](const auto& e) { return e.second.expires_at > now; }));
-}
+std::size_t Registry::LeaseCount() { return leases_.LiveCount(Now()); }
 
 }  // namespace ocisecrets

@@ -7,7 +7,7 @@
 // services/ID, names/service/<lower name> -> ID, refs/<secretID>/<serviceID> (a service
 // uses a secret), inuse/<secretID> (bumped whenever a reference is added, so a secret
 // delete that saw no reference fails its compare if one appeared), leases/<serviceID>/
-// <containerID> (JSON; written behind, see Maintain()).
+// <nodeID>/<containerID> (JSON; written behind, see Maintain() and lease_table.h).
 #pragma once
 
 #include <atomic>
@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "manager/registry/lease_table.h"
 #include "manager/store/kv_store.h"
 #include "shared/models.h"
 #include "shared/secure_buffer.h"
@@ -49,6 +50,10 @@ struct RegistryOptions {
   int max_retries = 32;                        // per read-modify-write on conflicts
   std::function<TimePoint()> clock;            // default: system clock
   std::function<std::string()> new_id;         // required: 25 base36 chars per call
+  // The node of the unix socket: a lease that names no node is its, and so are the
+  // leases an older version stored without a node. The daemon passes the ID it keeps in
+  // its state dir.
+  std::string local_node_id = "local";
 };
 
 // Server-side filters of `GET /v1/secrets` (ANDed).
@@ -76,7 +81,8 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  // Loads recorded leases (dropping expired ones) into the in-memory lease table.
+  // Loads recorded leases (dropping expired ones) into the in-memory lease table; those
+  // an older version stored without a node become the local node's.
   Status Load();
 
   // Creates a secret; returns its ID. InvalidArgument on a bad name or size,
@@ -108,17 +114,23 @@ class Registry {
   // Removes a service, its references and its leases.
   Result<Service> RemoveService(std::string_view name_or_id);
 
-  // Grants (or renews) the lease of container on service: every payload opened, the
-  // lease recorded in memory at once and in the store by the next Maintain().
-  // NotFound "service X not found". The caller wipes the grant's payloads (SecretBytes
-  // does on destruction).
+  // Grants (or renews) the lease of the container on request.node_id (empty: the local
+  // node) on the service: every payload opened, the lease recorded in memory at once and
+  // in the store by the next Maintain(). Leases are keyed by (node, container): the same
+  // container ID on two nodes holds two leases. NotFound "service X not found",
+  // InvalidArgument for a bad container or node ID. The caller wipes the grant's payloads
+  // (SecretBytes does on destruction). Who may lease for which node is the caller's
+  // decision (the router's).
   Result<LeaseOutcome> Lease(const LeaseRequest& request);
 
-  // Ends the container's lease; OK also when there is none. Returns whether one existed.
-  Result<bool> EndLease(std::string_view container_id);
+  // Ends the lease of the container on node_id (empty: the local node); OK also when
+  // there is none. Returns whether one existed. Another node's lease of the same
+  // container ID stays. InvalidArgument for a bad container or node ID.
+  Result<bool> EndLease(std::string_view container_id, std::string_view node_id = {});
 
-  // Drops expired leases and writes pending lease changes to the store in one Txn.
-  // Call periodically (e.g. every second) and once at shutdown.
+  // Drops expired leases and writes pending lease changes to the store, in txns of at
+  // most kMaxTxnOps ops; a failed txn's writes are retried by the next call (see
+  // LeaseTable::Flush). Call periodically (e.g. every second) and once at shutdown.
   Status Maintain();
 
   // Live (unexpired) leases in memory.
@@ -127,12 +139,6 @@ class Registry {
   std::string Engine() const { return store_->Engine(); }
 
  private:
-  struct LeaseRecord {
-    std::string service_id;
-    TimePoint created_at{};
-    TimePoint expires_at{};
-  };
-
   // What a lease of one service needs from the store: the service and its sealed
   // payloads, valid while plans_generation_ is still `generation` and, when the watch is
   // not running, the store revision is still `revision`. With the watch running a cached
@@ -169,7 +175,8 @@ class Registry {
   // sharing the store recorded. Only service_id's when it is not empty.
   std::map<std::string, std::vector<LeaseInfo>> LiveLeases(const std::string& service_id);
   std::vector<LeaseInfo> LeasesOf(const std::string& service_id);
-  void ForgetLeasesOf(const std::string& service_id);
+  // The node a lease call names: node_id, or the local node when empty; validated.
+  Result<std::string_view> LeaseNode(std::string_view node_id) const;
 
   KvStore* store_;
   PayloadSealer* sealer_;
@@ -187,13 +194,7 @@ class Registry {
   std::unique_ptr<Watcher> watcher_;     // guarded by watch_mu_ (Next runs unlocked)
   std::thread watch_thread_;             // started by the constructor's body
 
-  std::mutex leases_mu_;
-  std::unordered_map<std::string, LeaseRecord> leases_;  // by container ID
-  // No lease in leases_ expires before this: Maintain skips its scan until then.
-  TimePoint earliest_expiry_ = TimePoint::max();
-  // Pending store writes: container -> record to put, or (service, container) to delete.
-  std::unordered_map<std::string, LeaseRecord> lease_puts_;
-  std::set<std::pair<std::string, std::string>> lease_deletes_;
+  LeaseTable leases_;
 };
 
 }  // namespace ocisecrets

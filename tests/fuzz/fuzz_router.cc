@@ -1,11 +1,14 @@
 // Fuzzes the manager's API through the real Router (manager/api/router.h), in process:
 // the routing, query parsing, JSON bodies, validation and the registry behind them, on an
 // in-memory store. Each input is a short session of requests, one per block:
-//   [!]METHOD TARGET\n BODY      blocks separated by "\n===\n"; "!" = a non-admin peer
+//   [!|@|%]METHOD TARGET\n BODY   blocks separated by "\n===\n"; the caller is a local
+//   admin, or "!" a local peer without a role, "@" a node (certificate, node ID "nodea"),
+//   "%" a manager (certificate).
 // Every run starts from a store holding one secret (a known payload marker) used by one
-// service. Invariants: a status in 200..599; errors are JSON {"message"}; a non-admin
-// peer only ever gets an error; the payload marker appears in no answer except a lease's (or an
-// error quoting the request's own target).
+// service. Invariants: a status in 200..599; errors are JSON {"message"}; a peer without
+// a role only ever gets an error; a node succeeds only on the health and lease routes;
+// the payload marker appears in no answer except a lease's (or an error quoting the
+// request's own target).
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -22,6 +25,33 @@ namespace ocisecrets {
 namespace {
 
 constexpr std::string_view kMarker = "OCS-MARKER-fuzz-router-payload";
+
+Identity LocalAdmin() {
+  Identity id;
+  id.role = Role::kAdmin;
+  id.node_id = "local";
+  id.uid = 0;
+  id.gid = 0;
+  id.pid = 1;
+  return id;
+}
+
+Identity CallerOf(char prefix) {
+  Identity id = LocalAdmin();
+  if (prefix == '!') {
+    id.role.reset();
+    id.node_id.clear();
+    id.uid = 1000;
+    id.gid = 1000;
+    id.pid = 2;
+  } else if (prefix == '@' || prefix == '%') {
+    id = Identity{};
+    id.kind = Identity::Kind::kCertificate;
+    id.role = prefix == '@' ? Role::kNode : Role::kManager;
+    id.node_id = prefix == '@' ? "nodea" : "mgr1";
+  }
+  return id;
+}
 
 struct World {
   MemoryKvStore store;
@@ -42,7 +72,7 @@ struct World {
 
   World() {
     marker_b64 = Base64Encode(reinterpret_cast<const std::uint8_t*>(kMarker.data()), kMarker.size());
-    Peer admin{0, 0, 1, true};
+    Identity admin = LocalAdmin();
     Response r = router.Handle({"POST", "/v1/secrets",
                                 R"({"Name":"seed","Labels":{"env":"prod"},"Data":")" + marker_b64 + R"("})"},
                                admin);
@@ -54,11 +84,19 @@ struct World {
   }
 };
 
-void CheckResponse(const World& w, const Request& req, const Peer& peer, const Response& r) {
+void CheckResponse(const World& w, const Request& req, const Identity& peer, const Response& r) {
   FUZZ_CHECK(r.status >= 200 && r.status <= 599, "status in range");
-  // A non-admin peer gets no answer but an error: 403 for every route; a request the
+  // A peer without a role gets no answer but an error: 403 for every route; a request the
   // router cannot even route (e.g. a target without a leading '/') may be 400/404 first.
-  if (!peer.admin) FUZZ_CHECK(r.status >= 400, "a non-admin peer never succeeds");
+  if (!peer.role) FUZZ_CHECK(r.status >= 400, "a peer without a role never succeeds");
+  if (peer.role == Role::kNode && r.status < 400) {
+    std::string_view path(req.target);
+    path = path.substr(0, path.find('?'));
+    bool node_route = (req.method == "GET" && path == "/v1/health") ||
+                      (req.method == "POST" && path == "/v1/leases") ||
+                      (req.method == "DELETE" && path.rfind("/v1/leases/", 0) == 0);
+    FUZZ_CHECK(node_route, "a node succeeds only on the health and lease routes");
+  }
   if (r.status >= 400) {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     FUZZ_CHECK(j.is_object() && j.contains("message") && j["message"].is_string(),
@@ -93,9 +131,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t end = in.find("\n===\n");
     std::string_view block = in.substr(0, end);
     in = end == std::string_view::npos ? std::string_view() : in.substr(end + 5);
-    Peer peer{0, 0, 1, true};
-    if (!block.empty() && block[0] == '!') {
-      peer = Peer{1000, 1000, 2, false};
+    Identity peer = LocalAdmin();
+    if (!block.empty() && (block[0] == '!' || block[0] == '@' || block[0] == '%')) {
+      peer = CallerOf(block[0]);
       block.remove_prefix(1);
     }
     std::size_t nl = block.find('\n');

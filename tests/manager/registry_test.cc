@@ -331,7 +331,7 @@ TEST_F(RegistryTest, ExpiredLeasesAreIgnoredAndSwept) {
   ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
   ASSERT_TRUE(registry_.Maintain().ok());
   EXPECT_EQ(store_.Snapshot().count(
-                "leases/" + registry_.InspectService("redis")->id + "/c1"), 1u);
+                "leases/" + registry_.InspectService("redis")->id + "/local/c1"), 1u);
   now_ += hours(25);
   EXPECT_TRUE(registry_.InspectService("redis")->leases.empty());
   EXPECT_EQ(registry_.LeaseCount(), 0u);
@@ -344,7 +344,7 @@ TEST_F(RegistryTest, ExpiredLeasesAreIgnoredAndSwept) {
 // Maintain skips its sweep until the earliest expiry: each lease must still go on time.
 TEST_F(RegistryTest, LeasesOfDifferentAgesAreSweptEachInTurn) {
   ASSERT_TRUE(CreateService("redis", {}).ok());
-  const std::string prefix = "leases/" + registry_.InspectService("redis")->id + "/";
+  const std::string prefix = "leases/" + registry_.InspectService("redis")->id + "/local/";
   ASSERT_TRUE(registry_.Lease({"c1", "redis"}).ok());
   now_ += hours(12);
   ASSERT_TRUE(registry_.Lease({"c2", "redis"}).ok());
@@ -384,6 +384,120 @@ TEST_F(RegistryTest, RecordedLeasesSurviveARestart) {
   auto svc = restarted.InspectService("redis");
   ASSERT_EQ(svc->leases.size(), 1u);
   EXPECT_EQ(svc->leases[0].container_id, "c1");
+}
+
+TEST_F(RegistryTest, SameContainerIdOnTwoNodesHoldsTwoLeases) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis", "node-a"}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis", "node-b"}).ok());
+  EXPECT_EQ(registry_.LeaseCount(), 2u);
+  auto svc = registry_.InspectService("redis");
+  ASSERT_EQ(svc->leases.size(), 2u);
+  EXPECT_EQ(svc->leases[0].node_id, "node-a");
+  EXPECT_EQ(svc->leases[1].node_id, "node-b");
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count("leases/" + svc->id + "/node-a/c1"), 1u);
+  EXPECT_EQ(store_.Snapshot().count("leases/" + svc->id + "/node-b/c1"), 1u);
+}
+
+TEST_F(RegistryTest, EndingALeaseOnOneNodeLeavesTheOtherNodesLease) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "redis", "node-a"}).ok());
+  ASSERT_TRUE(registry_.Maintain().ok());
+  EXPECT_FALSE(*registry_.EndLease("c1", "node-b")) << "node-b holds no lease of c1";
+  EXPECT_FALSE(*registry_.EndLease("c1")) << "nor does the local node";
+  ASSERT_TRUE(registry_.Maintain().ok());
+  auto svc = registry_.InspectService("redis");
+  ASSERT_EQ(svc->leases.size(), 1u);
+  EXPECT_EQ(svc->leases[0].node_id, "node-a");
+  EXPECT_EQ(store_.Snapshot().count("leases/" + svc->id + "/node-a/c1"), 1u);
+  EXPECT_TRUE(*registry_.EndLease("c1", "node-a"));
+  EXPECT_TRUE(registry_.InspectService("redis")->leases.empty());
+}
+
+TEST_F(RegistryTest, LeaseWithABadNodeIdIsRefused) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  for (std::string node : {std::string("a/b"), std::string(65, 'n'), std::string("sp ace")}) {
+    auto r = registry_.Lease({"c1", "redis", node});
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << node;
+    EXPECT_EQ(r.status().message().rfind("invalid node ID '", 0), 0u) << r.status().message();
+    EXPECT_EQ(registry_.EndLease("c1", node).status().code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(registry_.LeaseCount(), 0u);
+}
+
+// Versions before leases were keyed by node stored leases/<serviceID>/<containerID>.
+TEST_F(RegistryTest, LoadReadsLeasesStoredWithoutANodeAsTheLocalNodesAndMovesThem) {
+  ASSERT_TRUE(CreateService("redis", {}).ok());
+  const std::string sid = registry_.InspectService("redis")->id;
+  Txn txn;
+  txn.ops = {{Op::Kind::kPut, "leases/" + sid + "/old1",
+              R"({"ContainerID":"old1","CreatedAt":"2027-01-15T08:00:00Z","ExpiresAt":"2027-01-16T08:00:00Z"})"}};
+  ASSERT_TRUE(store_.Commit(txn)->succeeded);
+
+  Registry upgraded(&store_, &sealer_, Options());
+  ASSERT_TRUE(upgraded.Load().ok());
+  EXPECT_EQ(upgraded.LeaseCount(), 1u);
+  auto svc = upgraded.InspectService("redis");
+  ASSERT_EQ(svc->leases.size(), 1u);
+  EXPECT_EQ(svc->leases[0].container_id, "old1");
+  EXPECT_EQ(svc->leases[0].node_id, "local");
+  ASSERT_TRUE(upgraded.Maintain().ok());
+  EXPECT_EQ(store_.Snapshot().count("leases/" + sid + "/old1"), 0u) << "the old key is gone";
+  EXPECT_EQ(store_.Snapshot().count("leases/" + sid + "/local/old1"), 1u) << "moved, not lost";
+  EXPECT_TRUE(*upgraded.EndLease("old1")) << "the local node ends it as its own";
+}
+
+// Counts the ops of every txn and fails the txn numbered fail_txn (1-based).
+class CountingKvStore : public MemoryKvStore {
+ public:
+  Result<TxnResult> Commit(const Txn& txn) override {
+    ops_per_txn.push_back(txn.ops.size());
+    if (static_cast<int>(ops_per_txn.size()) == fail_txn) {
+      return Status::Unavailable("store unavailable (injected)");
+    }
+    return MemoryKvStore::Commit(txn);
+  }
+  std::vector<std::size_t> ops_per_txn;
+  int fail_txn = 0;
+};
+
+TEST(RegistryFlushTest, BatchesWithinTheTxnLimitAndLosesNoLeaseWhenATxnFails) {
+  CountingKvStore store;
+  FakeSealer sealer;
+  int ids = 0;
+  RegistryOptions options;
+  options.new_id = [&ids] {
+    std::string n = std::to_string(++ids);
+    return std::string(25 - n.size(), 'k') + n;
+  };
+  Registry registry(&store, &sealer, options);
+  ServiceSpec spec;
+  spec.name = "redis";
+  ASSERT_TRUE(registry.CreateService(spec).ok());
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(registry.Lease({"c" + std::to_string(i), "redis"}).ok());
+  }
+  store.ops_per_txn.clear();
+  store.fail_txn = 2;
+  Status failed = registry.Maintain();
+  EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(failed.message(), "lease flush: store unavailable (injected)");
+  ASSERT_EQ(store.ops_per_txn.size(), 8u) << "1000 writes: 8 txns of at most 128";
+  for (std::size_t n : store.ops_per_txn) EXPECT_LE(n, kMaxTxnOps);
+  auto stored = [&store] {
+    std::size_t n = 0;
+    for (const auto& [key, kv] : store.Snapshot()) n += key.starts_with("leases/") ? 1 : 0;
+    return n;
+  };
+  EXPECT_EQ(stored(), 1000u - store.ops_per_txn[1]) << "only the failed txn's writes wait";
+
+  store.ops_per_txn.clear();
+  store.fail_txn = 0;
+  ASSERT_TRUE(registry.Maintain().ok());
+  EXPECT_EQ(store.ops_per_txn, std::vector<std::size_t>{128u}) << "the retry writes just those";
+  EXPECT_EQ(stored(), 1000u);
+  EXPECT_EQ(registry.LeaseCount(), 1000u);
 }
 
 TEST_F(RegistryTest, RemovingAServiceEndsItsLeases) {
