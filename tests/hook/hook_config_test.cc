@@ -6,9 +6,12 @@
 #include <vector>
 
 #include "test_util.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::hook {
 namespace {
+
+using ::ocisecrets::testing::TempDir;
 
 TEST(HookConfigTest, EmptyObjectGivesDefaults) {
   Result<HookConfig> c = ParseHookConfig("{}");
@@ -66,7 +69,7 @@ TEST(HookConfigTest, RefusesBadValuesNamingTheKey) {
 }
 
 TEST(HookConfigTest, MissingDefaultFileMeansDefaultsButNamedFileMustExist) {
-  testing::TempDir dir;
+  TempDir dir;
   Result<HookConfig> defaults = LoadHookConfig(dir / "absent.json", /*must_exist=*/false);
   ASSERT_TRUE(defaults.ok()) << defaults.status().message();
   EXPECT_EQ(defaults->secrets_dir, "/run/secrets");
@@ -77,7 +80,7 @@ TEST(HookConfigTest, MissingDefaultFileMeansDefaultsButNamedFileMustExist) {
 }
 
 TEST(HookConfigTest, FileErrorsNameTheFile) {
-  testing::TempDir dir;
+  TempDir dir;
   testing::WriteFile(dir / "hook.json", R"({"deadline_ms":-5})");
   Result<HookConfig> r = LoadHookConfig(dir / "hook.json", true);
   ASSERT_FALSE(r.ok());

@@ -7,9 +7,12 @@
 #include <vector>
 
 #include "test_util.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::hook {
 namespace {
+
+using ::ocisecrets::testing::TempDir;
 
 struct StateCase {
   const char* description;
@@ -146,7 +149,7 @@ TEST(OciStateTest, OnlyAConfigThatCannotNameTheServiceIsLeftUnparsed) {
 }
 
 TEST(OciStateTest, LoadBundleConfigReportsMissingAndTooLargeFiles) {
-  testing::TempDir dir;
+  TempDir dir;
   Result<BundleConfig> missing = LoadBundleConfig(dir.path());
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);

@@ -17,11 +17,13 @@
 
 #include "hook/mount/tmpfs_builder.h"
 #include "test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/requirements.h"
 
 namespace ocisecrets::hook {
 namespace {
 
-using testing::TempDir;
+using ::ocisecrets::testing::TempDir;
 
 // A rootfs with /etc, /tmp and a file, as an image would have.
 class SafePathTest : public ::testing::Test {
@@ -182,7 +184,7 @@ int InPrivateMountNamespace(const std::function<int()>& fn) {
 }
 
 TEST_F(SafePathTest, MountPointIsRefused) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
   ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
   ASSERT_EQ(mkdir((root_ + "/run/secrets").c_str(), 0755), 0);
   int code = InPrivateMountNamespace([&] {
@@ -199,7 +201,7 @@ TEST_F(SafePathTest, MountPointIsRefused) {
 // namespace (the host's among them): the hook refuses such a place, and accepts the
 // same directory once its mount is private or a slave.
 TEST_F(SafePathTest, SharedPropagationIsRefusedPrivateAndSlaveAreNot) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
   ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
   int code = InPrivateMountNamespace([&] {
     const std::string run = root_ + "/run";
@@ -220,7 +222,7 @@ TEST_F(SafePathTest, SharedPropagationIsRefusedPrivateAndSlaveAreNot) {
 }
 
 TEST_F(SafePathTest, PseudoFileSystemIsRefused) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
   ASSERT_EQ(mkdir((root_ + "/proc").c_str(), 0755), 0);
   ASSERT_EQ(symlink("/proc", (root_ + "/run").c_str()), 0);
   int code = InPrivateMountNamespace([&] {
@@ -235,7 +237,7 @@ TEST_F(SafePathTest, PseudoFileSystemIsRefused) {
 
 // config.json binding a host dir at /run: /run/secrets is not made in the host dir.
 TEST_F(SafePathTest, BindMountOfAnotherDirGetsNoDirectory) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
   ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
   int code = InPrivateMountNamespace([&] {
     if (mount(outside_.path().c_str(), (root_ + "/run").c_str(), nullptr, MS_BIND, nullptr) != 0) {
@@ -254,7 +256,7 @@ TEST_F(SafePathTest, BindMountOfAnotherDirGetsNoDirectory) {
 
 // ... but a bound dir that already has the target is used as it is (nothing is made).
 TEST_F(SafePathTest, BindMountHoldingTheTargetIsUsed) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
   ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
   ASSERT_EQ(mkdir((outside_ / "secrets").c_str(), 0755), 0);
   int code = InPrivateMountNamespace([&] {
@@ -268,7 +270,7 @@ TEST_F(SafePathTest, BindMountHoldingTheTargetIsUsed) {
 
 // A tmpfs mounted at /run (as config.json does): the secrets dir is made in it.
 TEST_F(SafePathTest, FreshTmpfsAtRunGetsTheDirectory) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
   ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
   int code = InPrivateMountNamespace([&] {
     if (mount("tmpfs", (root_ + "/run").c_str(), "tmpfs", 0, nullptr) != 0) return 2;
@@ -284,7 +286,7 @@ TEST_F(SafePathTest, FreshTmpfsAtRunGetsTheDirectory) {
 class TmpfsBuilderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
     a_.assign({'s', '3', 'c', 'r', '3', 't'});
     b_.assign(5000, 'x');
   }

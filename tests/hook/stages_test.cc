@@ -17,11 +17,13 @@
 
 #include "hook/mount/scoped_fd.h"
 #include "test_util.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/requirements.h"
 
 namespace ocisecrets::hook {
 namespace {
 
-using testing::TempDir;
+using ::ocisecrets::testing::TempDir;
 
 // Records calls; answers with a fixed grant or error.
 class FakeClient : public LeaseClient {
@@ -251,7 +253,7 @@ TEST(StageNamesTest, ParsesTheThreeStagesOnly) {
 
 // The whole create path against a stand-in container: a child in its own mount namespace.
 TEST_F(StagesTest, MountsTheSecretsInTheContainersMountNamespace) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("entering a mount namespace"));
   int ready[2];
   ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
   pid_t container = fork();

@@ -11,6 +11,7 @@
 #include "manager/store/sqlite_kv_store.h"
 #include "manager/store/state_dir.h"
 #include "tests/manager/store_test_util.h"
+#include "tests/testing/requirements.h"
 
 namespace ocisecrets {
 namespace {
@@ -288,7 +289,7 @@ TEST(RootKeyTest, RefusesASymlinkAndADirectory) {
 }
 
 TEST(RootKeyTest, RefusesARootKeyOwnedBySomeoneElse) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("chown"));
   TempDir tmp;
   std::string path = tmp.File("root.key");
   testing_util::WriteFileBytes(path, std::string(32, 'k'), 0600);

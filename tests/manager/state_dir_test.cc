@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tests/manager/store_test_util.h"
+#include "tests/testing/requirements.h"
 
 namespace ocisecrets {
 namespace {
@@ -88,7 +89,7 @@ TEST(StateDirTest, RefusesGroupOrWorldWritableDirs) {
 }
 
 TEST(StateDirTest, RefusesADirOwnedBySomeoneElse) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("chown"));
   TempDir tmp;
   std::string path = tmp.File("s");
   ASSERT_EQ(mkdir(path.c_str(), 0700), 0);

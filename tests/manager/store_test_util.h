@@ -1,4 +1,4 @@
-// Helpers for the store's unit tests: a private temp dir per test, removed afterwards.
+// Helpers for the store's unit tests: file helpers, and TempDir (tests/testing/temp_dir.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,30 +10,12 @@
 #include <iterator>
 #include <string>
 
+#include "tests/testing/temp_dir.h"
+
 namespace ocisecrets::testing_util {
 
-// A fresh directory under /tmp (short path), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/ocs-XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p != nullptr ? p : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// The one TempDir of every test; this name stays for the store tests that use it.
+using ::ocisecrets::testing::TempDir;
 
 inline std::string ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -203,6 +203,9 @@ TEST(CryptoTest, ErrorsNeverContainThePlaintext) {
   EXPECT_EQ(r.status().message().find("very-secret-marker"), std::string::npos);
 }
 
+// The secure heap needs locked memory (mlock within RLIMIT_MEMLOCK, or CAP_IPC_LOCK) that
+// the machine's limits may refuse; the daemon runs on without it by design (KeyBytes then
+// fall back to the ordinary heap), so its absence is the environment's, not a defect.
 TEST(CryptoTest, KeysLiveInTheSecureHeapOnceItIsSetUp) {
   Status s = InitSecureHeap();
   if (!s.ok()) GTEST_SKIP() << "no secure heap here: " << s.ToString();
@@ -214,6 +217,7 @@ TEST(CryptoTest, KeysLiveInTheSecureHeapOnceItIsSetUp) {
 
 TEST(CryptoTest, KeyBytesFallBackToTheOrdinaryHeapWhenTheSecureHeapIsFull) {
   Status s = InitSecureHeap();
+  // Kept for the same reason as above: locked memory is the machine's to give.
   if (!s.ok()) GTEST_SKIP() << "no secure heap here: " << s.ToString();
   // Larger than the whole secure heap: must still allocate, outside it.
   KeyBytes big(1 << 20, 0x5a);
