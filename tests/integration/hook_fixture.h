@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "shared/api_client.h"
@@ -22,8 +23,14 @@ struct Runtime {
 // GoogleTest prints a Runtime parameter by its name (test lists read ".../runc").
 inline void PrintTo(const Runtime& runtime, std::ostream* os) { *os << runtime.name; }
 
-// runc and crun as installed (/usr/sbin/runc, /usr/bin/crun; found on a fixed PATH).
+// runc and crun, both always: each as found on a fixed PATH, else at the path its Debian
+// package installs (/usr/sbin/runc, /usr/bin/crun), so a missing one fails its tests
+// (CanRun) instead of dropping out of the list.
 std::vector<Runtime> Runtimes();
+
+// Success when this process is root and `runtime` is installed; otherwise a failure that
+// says which and how to get it (packaging/test.sh runs as root and installs both).
+::testing::AssertionResult CanRun(const Runtime& runtime);
 
 // crun refuses cgroup v1+v2 hybrids while the unified hierarchy holds controllers: moves
 // hugetlb to a v1 mount, once, only when needed (idempotent).
@@ -92,7 +99,7 @@ void CreateSecretAndService(const Daemon& daemon, const std::string& name,
 // A unique printable payload, so a search for it cannot hit anything else.
 std::string UniquePayload();
 
-// The start of a test on `runtime`: crun's cgroup fix when needed, `daemon` started, and
+// The start of a test on `runtime`: CanRun(runtime), crun's cgroup fix when needed, `daemon` started, and
 // secret "pw" holding a fresh UniquePayload() granted by `service` as `file`. Returns the
 // payload; fails the test on error (the caller checks HasFailure()).
 std::string StartManagerWithSecret(const Runtime& runtime, Daemon& daemon,
