@@ -350,7 +350,7 @@ class HookCrashTest : public ::testing::TestWithParam<Runtime> {
     EXPECT_EQ(ReadFile(dir_.File("hook.log")).find("prestart"), std::string::npos)
         << ReadFile(dir_.File("hook.log"));
 
-    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_EQ(r.exit_code, GetParam().hook_failed_exit) << r.out << r.err;
     EXPECT_EQ(r.out.find("CONTENT"), std::string::npos) << r.out;
     std::vector<std::string> where = {dir_.File("dumps"), bundle_->path(), dir_.path()};
     if (!hook_cwd.empty()) where.push_back(hook_cwd);

@@ -92,9 +92,9 @@ json SpecLikeRuncSpec() {
 
 std::vector<Runtime> Runtimes() {
   std::vector<Runtime> out;
-  for (const Runtime& expected : {Runtime{"runc", "/usr/sbin/runc"}, Runtime{"crun", "/usr/bin/crun"}}) {
-    std::string p = FindBinary(expected.name);
-    out.push_back({expected.name, p.empty() ? expected.path : p});
+  for (Runtime runtime : {Runtime{"runc", "/usr/sbin/runc", 1}, Runtime{"crun", "/usr/bin/crun", 255}}) {
+    if (std::string found = FindBinary(runtime.name); !found.empty()) runtime.path = found;
+    out.push_back(std::move(runtime));
   }
   return out;
 }

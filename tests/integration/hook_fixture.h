@@ -19,6 +19,8 @@ namespace ocisecrets::itest {
 struct Runtime {
   std::string name;  // "runc", "crun"
   std::string path;  // absolute path of the binary
+  // What `run` exits with when a hook fails or dies: runc 1, crun 255 (its -1).
+  int hook_failed_exit = 1;
 };
 // GoogleTest prints a Runtime parameter by its name (test lists read ".../runc").
 inline void PrintTo(const Runtime& runtime, std::ostream* os) { *os << runtime.name; }

@@ -90,7 +90,7 @@ class HookHostileImageTest : public ::testing::TestWithParam<Runtime> {
   void ExpectFailedClosed(const CommandResult& r, const std::string& part,
                           const std::string& prefix =
                               "oci-secrets-hook: prestart: secrets dir /run/secrets: ") {
-    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_EQ(r.exit_code, GetParam().hook_failed_exit) << r.out << r.err;
     EXPECT_EQ(r.out.find("CONTENT"), std::string::npos) << r.out;
     EXPECT_NE(r.err.find(prefix), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(part), std::string::npos) << r.err;

@@ -188,8 +188,8 @@ TEST_P(HookRuntimeTest, ContainerWithoutTheAnnotationRunsUnchangedAndAsksNothing
 }
 
 // The hook's line, as the runtime relays it.
-void ExpectRefused(const CommandResult& r, const std::string& part) {
-  EXPECT_NE(r.exit_code, 0) << r.out;
+void ExpectRefused(const CommandResult& r, const Runtime& runtime, const std::string& part) {
+  EXPECT_EQ(r.exit_code, runtime.hook_failed_exit) << r.out << r.err;
   EXPECT_EQ(r.out.find("STARTED"), std::string::npos) << "the container ran: " << r.out;
   EXPECT_NE(r.err.find("oci-secrets-hook: prestart: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
@@ -198,19 +198,19 @@ void ExpectRefused(const CommandResult& r, const std::string& part) {
 TEST_P(HookRuntimeTest, ManagerDownStopsTheContainer) {
   WriteHookConfig("unix://" + dir_.File("absent.sock"));
   Bundle b = OptedIn("echo STARTED");
-  ExpectRefused(b.Run(GetParam(), Id()), "lease: cannot reach the manager");
+  ExpectRefused(b.Run(GetParam(), Id()), GetParam(), "lease: cannot reach the manager");
 }
 
 TEST_P(HookRuntimeTest, SilentManagerStopsTheContainerAtTheDeadline) {
   SilentSocket silent(dir_.File("s.sock"));
   WriteHookConfig(silent.host(), 500);
   Bundle b = OptedIn("echo STARTED");
-  ExpectRefused(b.Run(GetParam(), Id()), "lease: ");
+  ExpectRefused(b.Run(GetParam(), Id()), GetParam(), "lease: no answer from the manager within 500 ms");
 }
 
 TEST_P(HookRuntimeTest, UnknownServiceStopsTheContainer) {
   Bundle b = OptedIn("echo STARTED", "no-such-service");
-  ExpectRefused(b.Run(GetParam(), Id()), "no-such-service");
+  ExpectRefused(b.Run(GetParam(), Id()), GetParam(), "no-such-service");
 }
 
 std::string RuntimeName(const ::testing::TestParamInfo<Runtime>& info) { return info.param.name; }
