@@ -9,9 +9,12 @@
 
 #include "tests/manager/store_test_util.h"
 #include "tests/testing/requirements.h"
+#include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 using testing_util::TempDir;
 
@@ -64,8 +67,7 @@ TEST(StateDirTest, RefusesAParentThatIsAFile) {
   TempDir tmp;
   testing_util::WriteFileBytes(tmp.File("f"), "x", 0600);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(tmp.File("f/state"));
-  ASSERT_FALSE(dir.ok());
-  EXPECT_NE(dir.status().message().find("ENOTDIR"), std::string::npos) << dir.status().message();
+  ASSERT_TRUE(IsError(dir, StatusCode::kIOError, "ENOTDIR"));
 }
 
 TEST(StateDirTest, RefusesGroupOrWorldWritableDirs) {
