@@ -14,11 +14,13 @@
 #include "tests/bench/bench_runner.h"
 #include "tests/bench/unix_http.h"
 #include "tests/testing/status_assert.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::bench {
 namespace {
 
 using ::ocisecrets::testing::IsError;
+using ::ocisecrets::testing::TempDir;  // the tests' one, not the benchmarks' own
 
 // A tiny HTTP server on a unix socket: a thread per connection, each request (no body
 // expected beyond Content-Length) answered with `answer`. Counts the requests it saw.

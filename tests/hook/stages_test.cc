@@ -4,21 +4,21 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
-#include <linux/magic.h>
 
 #include <cstdio>
 #include <string>
 
 #include "hook/mount/scoped_fd.h"
 #include "test_util.h"
-#include "tests/testing/temp_dir.h"
 #include "tests/testing/requirements.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::hook {
 namespace {

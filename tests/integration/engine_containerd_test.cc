@@ -78,7 +78,6 @@ std::string FirstString(const std::string& message) {
   return message.substr(i, len);
 }
 
-
 class EngineContainerdTest : public EngineTest {
  protected:
   void ArrangeSuite() override {

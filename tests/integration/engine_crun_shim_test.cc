@@ -1,10 +1,9 @@
 // crun behind the shim: oci-secrets-runtime (runtime_path = crun) adds the hook entries
 // to an opted-in bundle and execs crun. The suite's EngineWorld (a real oci-secretsd),
 // a busybox-static rootfs per test.
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "tests/integration/engine_fixture.h"
 #include "tests/integration/hook_fixture.h"

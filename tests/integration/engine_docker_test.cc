@@ -38,13 +38,12 @@ class EngineDockerTest : public EngineTest {
     config.update(nlohmann::json{{"iptables", false}, {"bridge", "none"}, {"ip-forward", false},
                                  {"ip-masq", false}, {"storage-driver", "vfs"}});
     std::string config_path = world_->dir.WriteFile("daemon.json", config.dump(1), 0644);
-    dockerd_ = new Background({kDockerdTool.path, "--config-file", config_path,
-                               "--data-root", world_->dir.File("dk-root"),
-                               "--exec-root", world_->dir.File("dk-exec"),
-                               "--pidfile", world_->dir.File("dk.pid"),
-                               "-H", "unix://" + world_->dir.File("dk.sock"),
-                               "--containerd", ContainerdSocket(*world_)},
-                              world_->dir.File("dockerd.log"));
+    dockerd_ = new Background(
+        {kDockerdTool.path, "--config-file", config_path, "--data-root",
+         world_->dir.File("dk-root"), "--exec-root", world_->dir.File("dk-exec"), "--pidfile",
+         world_->dir.File("dk.pid"), "-H", "unix://" + world_->dir.File("dk.sock"), "--containerd",
+         ContainerdSocket(*world_)},
+        world_->dir.File("dockerd.log"));
     ASSERT_TRUE(WaitUntilAnswers({kDockerTool.path, "-H", Host(), "version"}, 60))
         << world_->ReadFile(world_->dir.File("dockerd.log"));
     CommandResult imported = Docker({"import", world_->rootfs_tar, "ocs-busybox"});

@@ -1,20 +1,19 @@
 #include "tests/integration/engine_fixture.h"
 
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/integration/hook_fixture.h"
 
@@ -119,9 +118,11 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   std::string shim_config = WriteShimConfig(world, kRuncTool);
   auto containerd = std::make_unique<Background>(
       std::vector<std::string>{"/usr/bin/containerd", "--config", config},
-      world.dir.File("containerd.log"), std::vector<std::string>{"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config});
+      world.dir.File("containerd.log"),
+      std::vector<std::string>{"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config});
   if (!WaitUntilAnswers({kCtr, "-a", ContainerdSocket(world), "version"}, 30)) {
-    ADD_FAILURE() << "containerd did not answer: " << world.ReadFile(world.dir.File("containerd.log"));
+    ADD_FAILURE() << "containerd did not answer: "
+                  << world.ReadFile(world.dir.File("containerd.log"));
     return nullptr;
   }
   return containerd;
@@ -130,12 +131,18 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
 CommandResult RunPodman(const EngineWorld& world, const std::vector<std::string>& args,
                         const std::string& hooks_dir) {
   std::vector<std::string> argv = {kPodman,
-                                   "--root", world.dir.File("podman/root"),
-                                   "--runroot", world.dir.File("podman/runroot"),
-                                   "--tmpdir", world.dir.File("podman/tmp"),
-                                   "--storage-driver", "vfs",
-                                   "--cgroup-manager", "cgroupfs",
-                                   "--events-backend", "file"};
+                                   "--root",
+                                   world.dir.File("podman/root"),
+                                   "--runroot",
+                                   world.dir.File("podman/runroot"),
+                                   "--tmpdir",
+                                   world.dir.File("podman/tmp"),
+                                   "--storage-driver",
+                                   "vfs",
+                                   "--cgroup-manager",
+                                   "cgroupfs",
+                                   "--events-backend",
+                                   "file"};
   if (!hooks_dir.empty()) argv.insert(argv.end(), {"--hooks-dir", hooks_dir});
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, {}, {}, std::chrono::seconds(120));
@@ -213,8 +220,7 @@ void EngineTest::StopWorld() {
   if (r.exit_code != 0 || r.out != world.payload + "\n444 0 0\n") {
     // The payload is the test's own marker (UniquePayload), not a user's secret.
     return ::testing::AssertionFailure() << "exit " << r.exit_code << ", out \"" << r.out
-                                         << "\", want the payload and \"444 0 0\"; err: "
-                                         << r.err;
+                                         << "\", want the payload and \"444 0 0\"; err: " << r.err;
   }
   return ::testing::AssertionSuccess();
 }

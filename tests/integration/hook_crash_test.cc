@@ -271,12 +271,11 @@ class HookCrashTest : public ::testing::TestWithParam<Runtime> {
   void SetUp() override {
     payload_ = StartManagerWithSecret(GetParam(), daemon_, "redis", {"pw", 0, 0, 0444});
     ASSERT_FALSE(HasFailure());
-    std::string config = dir_.WriteFile(
-        "hook.json",
-        nlohmann::json{{"manager", "unix://" + dir_.File("p.sock")},
-                       {"log_file", dir_.File("hook.log")}}
-            .dump(),
-        0644);
+    std::string config = dir_.WriteFile("hook.json",
+                                        nlohmann::json{{"manager", "unix://" + dir_.File("p.sock")},
+                                                       {"log_file", dir_.File("hook.log")}}
+                                            .dump(),
+                                        0644);
     bundle_.emplace(dir_, config);
     bundle_->SetScript("echo \"CONTENT $(cat /run/secrets/pw)\"");
     bundle_->SetAnnotation("org.oci-secrets.service", "redis");

@@ -1,5 +1,6 @@
 #include "tests/integration/hook_fixture.h"
 
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/testing/requirements.h"
 
@@ -92,7 +91,8 @@ json SpecLikeRuncSpec() {
 
 std::vector<Runtime> Runtimes() {
   std::vector<Runtime> out;
-  for (Runtime runtime : {Runtime{"runc", "/usr/sbin/runc", 1}, Runtime{"crun", "/usr/bin/crun", 255}}) {
+  for (Runtime runtime :
+       {Runtime{"runc", "/usr/sbin/runc", 1}, Runtime{"crun", "/usr/bin/crun", 255}}) {
     if (std::string found = FindBinary(runtime.name); !found.empty()) runtime.path = found;
     out.push_back(std::move(runtime));
   }

@@ -3,12 +3,12 @@
 // crun. Every file lives in the test's TempDir.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "shared/api_client.h"
 #include "tests/integration/harness.h"
@@ -101,9 +101,9 @@ void CreateSecretAndService(const Daemon& daemon, const std::string& name,
 // A unique printable payload, so a search for it cannot hit anything else.
 std::string UniquePayload();
 
-// The start of a test on `runtime`: CanRun(runtime), crun's cgroup fix when needed, `daemon` started, and
-// secret "pw" holding a fresh UniquePayload() granted by `service` as `file`. Returns the
-// payload; fails the test on error (the caller checks HasFailure()).
+// The start of a test on `runtime`: CanRun(runtime), crun's cgroup fix when needed, `daemon`
+// started, and secret "pw" holding a fresh UniquePayload() granted by `service` as `file`. Returns
+// the payload; fails the test on error (the caller checks HasFailure()).
 std::string StartManagerWithSecret(const Runtime& runtime, Daemon& daemon,
                                    const std::string& service, const SecretFile& file);
 

@@ -55,10 +55,10 @@ class HookRuntimeTest : public ::testing::TestWithParam<Runtime> {
   }
   void WriteHookConfig(const std::string& manager, int deadline_ms = 3000) {
     hook_config_ = dir_.WriteFile(
-        "hook.json", nlohmann::json{{"manager", manager},
-                                    {"deadline_ms", deadline_ms},
-                                    {"log_file", dir_.File("hook.log")}}
-                         .dump(),
+        "hook.json",
+        nlohmann::json{
+            {"manager", manager}, {"deadline_ms", deadline_ms}, {"log_file", dir_.File("hook.log")}}
+            .dump(),
         0644);
   }
   // A bundle of an opted-in container that runs `script` as uid/gid 1000 (the file's
@@ -205,7 +205,8 @@ TEST_P(HookRuntimeTest, SilentManagerStopsTheContainerAtTheDeadline) {
   SilentSocket silent(dir_.File("s.sock"));
   WriteHookConfig(silent.host(), 500);
   Bundle b = OptedIn("echo STARTED");
-  ExpectRefused(b.Run(GetParam(), Id()), GetParam(), "lease: no answer from the manager within 500 ms");
+  ExpectRefused(b.Run(GetParam(), Id()), GetParam(),
+                "lease: no answer from the manager within 500 ms");
 }
 
 TEST_P(HookRuntimeTest, UnknownServiceStopsTheContainer) {

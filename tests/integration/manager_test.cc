@@ -300,10 +300,10 @@ TEST(ManagerDaemonTest, AdminGroupMemberIsAllowedAndOwnsTheSocket) {
 
 TEST(ManagerDaemonTest, UnknownAdminGroupIsRefusedAtStart) {
   TempDir dir;
-  CommandResult r = RunCommand({itest::BinPath("oci-secretsd"), "--state-dir", dir.File("s"),
-                                "--socket", dir.File("m.sock"), "--admin-group",
-                                "no-such-group-ocs"},
-                               {}, {}, 30s);
+  CommandResult r =
+      RunCommand({itest::BinPath("oci-secretsd"), "--state-dir", dir.File("s"), "--socket",
+                  dir.File("m.sock"), "--admin-group", "no-such-group-ocs"},
+                 {}, {}, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("admin group no-such-group-ocs does not exist"), std::string::npos) << r.err;
 }
@@ -325,9 +325,9 @@ TEST(ManagerDaemonTest, SecondDaemonOnTheSameSocketIsRefused) {
   Daemon d;
   ASSERT_TRUE(d.Start().ok()) << d.Log();
   TempDir other;
-  CommandResult r = RunCommand({itest::BinPath("oci-secretsd"), "--state-dir", other.File("s"),
-                                "--socket", d.socket_path()},
-                               {}, {}, 30s);
+  CommandResult r = RunCommand(
+      {itest::BinPath("oci-secretsd"), "--state-dir", other.File("s"), "--socket", d.socket_path()},
+      {}, {}, 30s);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("already serving on"), std::string::npos) << r.err;
   RawConn c(d.socket_path());
@@ -348,9 +348,9 @@ TEST(ManagerDaemonTest, RefusesUnusableSocketPaths) {
       {"relative path", "rel.sock", "must be absolute"},
   };
   for (const auto& c : cases) {
-    CommandResult r = RunCommand({itest::BinPath("oci-secretsd"), "--state-dir", dir.File("s"),
-                                  "--socket", c.socket},
-                                 {}, {}, 30s);
+    CommandResult r = RunCommand(
+        {itest::BinPath("oci-secretsd"), "--state-dir", dir.File("s"), "--socket", c.socket}, {},
+        {}, 30s);
     EXPECT_EQ(r.exit_code, 1) << c.description << ": " << r.err;
     EXPECT_NE(r.err.find(c.says), std::string::npos) << c.description << ": " << r.err;
   }
@@ -362,9 +362,9 @@ TEST(ManagerDaemonTest, RefusesUnusableSocketPaths) {
 TEST(ManagerDaemonTest, RefusesAStateDirThatIsAFile) {
   TempDir dir;
   std::string file = dir.WriteFile("state", "x");
-  CommandResult r = RunCommand({itest::BinPath("oci-secretsd"), "--state-dir", file, "--socket",
-                                dir.File("m.sock")},
-                               {}, {}, 30s);
+  CommandResult r = RunCommand(
+      {itest::BinPath("oci-secretsd"), "--state-dir", file, "--socket", dir.File("m.sock")}, {}, {},
+      30s);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("cannot start"), std::string::npos) << r.err;
   EXPECT_EQ(::access(dir.File("m.sock").c_str(), F_OK), -1);

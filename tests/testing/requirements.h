@@ -19,9 +19,8 @@ namespace ocisecrets::testing {
 // root and that the tests run as root (packaging/test.sh runs them so).
 inline ::testing::AssertionResult IsRoot(std::string_view what) {
   if (::geteuid() == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << std::string(what) << " needs root (euid " << ::geteuid()
-         << "): run the tests as root, as packaging/test.sh does";
+  return ::testing::AssertionFailure() << std::string(what) << " needs root (euid " << ::geteuid()
+                                       << "): run the tests as root, as packaging/test.sh does";
 }
 
 // Success when `path` is an executable file; otherwise a failure naming it and the Debian

@@ -39,8 +39,7 @@ class TempDir {
 
   // Writes File(name) with `content` (created with `mode`, or truncated and set to it;
   // a symlink there is refused) and returns its path. Fails the test on error.
-  std::string WriteFile(std::string_view name, std::string_view content,
-                        mode_t mode = 0600) const {
+  std::string WriteFile(std::string_view name, std::string_view content, mode_t mode = 0600) const {
     std::string p = File(name);
     int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
