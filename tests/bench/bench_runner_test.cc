@@ -9,9 +9,12 @@
 #include <vector>
 
 #include "tests/bench/unix_http.h"
+#include "tests/testing/status_assert.h"
 
 namespace ocisecrets::bench {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 TEST(QuantileTest, InterpolatesBetweenRanks) {
   struct Case {
@@ -135,7 +138,7 @@ TEST(ProcTest, ReadsOurOwnResidentSize) {
   ASSERT_TRUE(peak.ok());
   EXPECT_GT(*rss, 0);
   EXPECT_GE(*peak, *rss);
-  EXPECT_FALSE(ResidentKiB(-5).ok());
+  EXPECT_TRUE(IsError(ResidentKiB(-5), StatusCode::kNotFound, "no process -5"));
   EXPECT_EQ(FormatKiB(39117), "38.2 MiB");
   volatile double x = 0;
   for (int i = 0; i < 20000000; ++i) x = x + i;  // some CPU time to see
@@ -175,9 +178,11 @@ TEST(OptionsTest, ParsesCommonFlagsAndLeavesTheRest) {
 
 TEST(OptionsTest, RejectsABadRoundCount) {
   const char* argv[] = {"x", "--rounds", "0"};
-  EXPECT_FALSE(ParseOptions(3, const_cast<char**>(argv)).ok());
+  EXPECT_TRUE(IsError(ParseOptions(3, const_cast<char**>(argv)), StatusCode::kInvalidArgument,
+                      "--rounds: not a positive number: 0"));
   const char* argv2[] = {"x", "--rounds"};
-  EXPECT_FALSE(ParseOptions(2, const_cast<char**>(argv2)).ok());
+  EXPECT_TRUE(IsError(ParseOptions(2, const_cast<char**>(argv2)), StatusCode::kInvalidArgument,
+                      "--rounds needs a number"));
 }
 
 TEST(ResponseParserTest, ParsesContentLengthFedByteByByte) {
@@ -208,7 +213,8 @@ TEST(ResponseParserTest, ParsesChunkedBodyInOnePiece) {
 
 TEST(ResponseParserTest, RejectsWhatIsNotHttp) {
   ResponseParser p;
-  EXPECT_FALSE(p.Feed("SSH-2.0-OpenSSH\r\n\r\n").ok());
+  EXPECT_TRUE(
+      IsError(p.Feed("SSH-2.0-OpenSSH\r\n\r\n"), StatusCode::kDataLoss, "not an HTTP response"));
 }
 
 TEST(ResponseParserTest, NoBodyWhenNoLengthIsGiven) {

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "test_util.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::hook {
 namespace {
+
+using ::ocisecrets::testing::TempDir;
 
 std::string Cmdline(const std::vector<std::string>& args) {
   std::string out;
@@ -132,7 +135,7 @@ class FakeRuntime {
 };
 
 TEST(RuntimeRelayTest, FailureThatStopsTheContainerGoesToStderrAndTheJsonLog) {
-  testing::TempDir dir;
+  TempDir dir;
   std::string log = dir / "oci-log";
   testing::WriteFile(log, "");
   FakeRuntime runtime(log);
@@ -147,7 +150,7 @@ TEST(RuntimeRelayTest, FailureThatStopsTheContainerGoesToStderrAndTheJsonLog) {
 }
 
 TEST(RuntimeRelayTest, PoststopWarningLeavesTheRuntimesLogAlone) {
-  testing::TempDir dir;
+  TempDir dir;
   std::string log = dir / "oci-log";
   testing::WriteFile(log, "");
   FakeRuntime runtime(log);
@@ -159,7 +162,7 @@ TEST(RuntimeRelayTest, PoststopWarningLeavesTheRuntimesLogAlone) {
 }
 
 TEST(RuntimeRelayTest, NeverCreatesTheLogTheRuntimeNames) {
-  testing::TempDir dir;
+  TempDir dir;
   std::string log = dir / "missing-log";
   FakeRuntime runtime(log);
   ASSERT_GT(runtime.pid(), 0);

@@ -4,24 +4,26 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
-#include <linux/magic.h>
 
 #include <cstdio>
 #include <string>
 
 #include "hook/mount/scoped_fd.h"
 #include "test_util.h"
+#include "tests/testing/requirements.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::hook {
 namespace {
 
-using testing::TempDir;
+using ::ocisecrets::testing::TempDir;
 
 // Records calls; answers with a fixed grant or error.
 class FakeClient : public LeaseClient {
@@ -251,7 +253,7 @@ TEST(StageNamesTest, ParsesTheThreeStagesOnly) {
 
 // The whole create path against a stand-in container: a child in its own mount namespace.
 TEST_F(StagesTest, MountsTheSecretsInTheContainersMountNamespace) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("entering a mount namespace"));
   int ready[2];
   ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
   pid_t container = fork();

@@ -1,4 +1,4 @@
-// Helpers for the hook's unit tests: a temp dir each, small file helpers.
+// Small file helpers for the hook's unit tests (their temp dirs: tests/testing/temp_dir.h).
 #pragma once
 
 #include <fcntl.h>
@@ -11,24 +11,6 @@
 #include <string>
 
 namespace ocisecrets::hook::testing {
-
-// A fresh directory under /tmp, removed (recursively, without following symlinks) at the end.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/ocs-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
- private:
-  std::string path_;
-};
 
 inline void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;

@@ -381,7 +381,7 @@ TEST_F(CliTest, EveryCommandHasHelpWithAnExample) {
 
 TEST(CliHostTest, UnreachableManagerIsAClearError) {
   itest::TempDir dir;
-  std::string host = "unix://" + dir.Join("none.sock");
+  std::string host = "unix://" + dir.File("none.sock");
   CommandResult r = RunCommand({BinPath("oci-secrets"), "--host", host, "secret", "ls"});
   ExpectError(r, "cannot reach the manager at " + host + ": No such file or directory (ENOENT)",
               "no manager");

@@ -26,6 +26,8 @@ namespace {
 // ---- a minimal CRI client: protobuf fields by hand, gRPC over HTTP/2 through curl ----
 // (no CRI client is packaged for Debian 12; field numbers are those of CRI's api.proto)
 
+const Tool kCurlTool{"/usr/bin/curl", "curl"};
+
 std::string Varint(std::uint64_t v) {
   std::string out;
   while (v >= 0x80) {
@@ -51,7 +53,7 @@ std::string CriCall(const std::string& socket, const std::string& method,
   }
   frame += request;
   CommandResult r = RunCommand(
-      {"/usr/bin/curl", "-sS", "--http2-prior-knowledge", "--unix-socket", socket, "-H",
+      {kCurlTool.path, "-sS", "--http2-prior-knowledge", "--unix-socket", socket, "-H",
        "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "@-", "-D", "-",
        "-o", reply_file, "http://localhost/runtime.v1.RuntimeService/" + method},
       frame, {}, std::chrono::seconds(120));
@@ -76,36 +78,22 @@ std::string FirstString(const std::string& message) {
   return message.substr(i, len);
 }
 
-
-class EngineContainerdTest : public ::testing::Test {
+class EngineContainerdTest : public EngineTest {
  protected:
-  static void SetUpTestSuite() {
-    if (geteuid() != 0 || access("/usr/bin/containerd", X_OK) != 0 ||
-        access(kPodman, X_OK) != 0) {
-      return;
-    }
-    world_ = new EngineWorld();
-    if (!world_->Init()) return;
-    // An OCI archive of the rootfs: podman import, then podman save.
+  void ArrangeSuite() override {
+    // Podman builds the image (import, then save as an OCI archive); curl speaks CRI.
+    if (!StartWorld({kContainerdTool, kCtrTool, kRuncTool, kPodmanTool, kCurlTool})) return;
     std::string archive = SaveEngineImageArchive(*world_);
     ASSERT_FALSE(archive.empty());
     containerd_ = StartContainerd(*world_).release();
     ASSERT_NE(containerd_, nullptr);
     CommandResult loaded = Ctr({"images", "import", "--snapshotter", "native", archive});
     ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
-    ready_ = true;
   }
   static void TearDownTestSuite() {
     delete containerd_;  // stops containerd (SIGTERM to its group, then SIGKILL)
     containerd_ = nullptr;
-    delete world_;
-    world_ = nullptr;
-  }
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "containerd needs root";
-    if (access("/usr/bin/containerd", X_OK) != 0) GTEST_SKIP() << "containerd is not installed";
-    if (access(kPodman, X_OK) != 0) GTEST_SKIP() << "podman (image build) is not installed";
-    ASSERT_TRUE(ready_) << "suite setup failed";
+    StopWorld();
   }
   static CommandResult Ctr(std::vector<std::string> args) {
     std::vector<std::string> argv = {kCtr, "-a", ContainerdSocket(*world_)};
@@ -123,34 +111,22 @@ class EngineContainerdTest : public ::testing::Test {
     return Ctr(args);
   }
 
-  static EngineWorld* world_;
   static Background* containerd_;
-  static bool ready_;
 };
-EngineWorld* EngineContainerdTest::world_ = nullptr;
 Background* EngineContainerdTest::containerd_ = nullptr;
-bool EngineContainerdTest::ready_ = false;
 
 TEST_F(EngineContainerdTest, AnnotatedContainerReadsSecretWithItsMode) {
-  CommandResult r = Run(ReadSecretScript(), kEngineService);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, world_->payload + "\n444 0 0\n");
+  EXPECT_TRUE(ReadsTheSecretWithItsMode(Run(ReadSecretScript(), kEngineService), *world_));
 }
 
 TEST_F(EngineContainerdTest, ContainerWithoutAnnotationIsUntouched) {
-  CommandResult r = Run(AbsentScript(), "");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "absent\n");
+  EXPECT_TRUE(FindsNoSecretsDir(Run(AbsentScript(), "")));
 }
 
 TEST_F(EngineContainerdTest, ManagerDownFailsTheStartWithTheHooksLine) {
   EngineWorld::ManagerDown down(world_);
-  CommandResult r = Run("echo started", kEngineService);
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(r.out.find("started"), std::string::npos);
-  EXPECT_NE(r.err.find("oci-secrets-hook: prestart: lease: cannot reach the manager"),
-            std::string::npos)
-      << r.err;
+  // ctr exits 1 when the task cannot be created.
+  EXPECT_TRUE(RefusedByTheHookManagerDown(Run("echo started", kEngineService), 1));
 }
 
 // `oci-secrets install containerd` on a copy of Debian's config.toml (plus a root, state,
@@ -159,8 +135,8 @@ TEST_F(EngineContainerdTest, ManagerDownFailsTheStartWithTheHooksLine) {
 // annotation passed on), runc still there as the default, Debian's CNI setting kept; and
 // a pod run through that RuntimeClass handler gets the secret.
 TEST_F(EngineContainerdTest, InstalledCriRuntimeRunsAnAnnotatedPodThatReadsTheSecret) {
-  const std::string root = world_->dir.Join("install-root");
-  const std::string base = world_->dir.Join("cri");
+  const std::string root = world_->dir.File("install-root");
+  const std::string base = world_->dir.File("cri");
   std::filesystem::create_directories(root + "/etc/containerd");
   std::filesystem::create_directories(base);
   const std::string config = root + "/etc/containerd/config.toml";
@@ -183,7 +159,7 @@ TEST_F(EngineContainerdTest, InstalledCriRuntimeRunsAnAnnotatedPodThatReadsTheSe
                                         "--root", root, "--shim", BinPath("oci-secrets-runtime")});
   ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
 
-  CommandResult dump = RunCommand({"/usr/bin/containerd", "--config", config, "config", "dump"});
+  CommandResult dump = RunCommand({kContainerdTool.path, "--config", config, "config", "dump"});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
   const std::string runtimes = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.";
   std::size_t at = dump.out.find(runtimes + "oci-secrets]");
@@ -205,8 +181,8 @@ TEST_F(EngineContainerdTest, InstalledCriRuntimeRunsAnAnnotatedPodThatReadsTheSe
 
   // containerd itself on that configuration: the CRI plugin loads (a runtime list without
   // runc, or a replaced CRI section, makes it fail with "no corresponding runtime").
-  Background containerd({"/usr/bin/containerd", "--config", config}, base + "/containerd.log",
-                        {"OCI_SECRETS_RUNTIME_CONFIG=" + world_->dir.Join("runtime.json")});
+  Background containerd({kContainerdTool.path, "--config", config}, base + "/containerd.log",
+                        {"OCI_SECRETS_RUNTIME_CONFIG=" + WriteShimConfig(*world_, kRuncTool)});
   ASSERT_TRUE(WaitUntilAnswers({kCtr, "-a", socket, "version"}, 30))
       << world_->ReadFile(base + "/containerd.log");
   CommandResult plugins = RunCommand({kCtr, "-a", socket, "plugins", "ls"});
@@ -229,7 +205,7 @@ TEST_F(EngineContainerdTest, InstalledCriRuntimeRunsAnAnnotatedPodThatReadsTheSe
   CommandResult saved = RunPodman(*world_, {"save", "--format", "oci-archive", "-o",
                                             pause_archive, "localhost/ocs-pause:latest"});
   ASSERT_EQ(saved.exit_code, 0) << saved.err;
-  for (const std::string& archive : {pause_archive, world_->dir.Join("image.tar")}) {
+  for (const std::string& archive : {pause_archive, world_->dir.File("image.tar")}) {
     CommandResult loaded = RunCommand({kCtr, "-a", socket, "-n", "k8s.io", "images", "import",
                                        "--snapshotter", "native", archive});
     ASSERT_EQ(loaded.exit_code, 0) << loaded.err;

@@ -1,19 +1,19 @@
 #include "tests/integration/engine_fixture.h"
 
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/integration/hook_fixture.h"
 
@@ -91,11 +91,11 @@ bool EngineWorld::Init() {
   payload = UniquePayload();
   CreateSecretAndService(daemon, kEngineSecret, payload, kEngineService,
                          {kEngineSecret, 0, 0, 0444});
-  hook_config = dir.Join("hook.json");
+  hook_config = dir.File("hook.json");
   WriteHookConfig(daemon.host());
   // The rootfs the hook tests use, as a tarball engines import as an image.
   Bundle bundle(dir, "");
-  rootfs_tar = dir.Join("rootfs.tar");
+  rootfs_tar = dir.File("rootfs.tar");
   CommandResult tar =
       RunCommand({"/bin/tar", "-C", bundle.rootfs(), "-cf", rootfs_tar, "."});
   if (tar.exit_code != 0) {
@@ -105,28 +105,24 @@ bool EngineWorld::Init() {
   return !::testing::Test::HasFailure();
 }
 
-std::string ContainerdSocket(const EngineWorld& world) { return world.dir.Join("c.sock"); }
+std::string ContainerdSocket(const EngineWorld& world) { return world.dir.File("c.sock"); }
 
 std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
-  std::string base = world.dir.Join("containerd");
+  std::string base = world.dir.File("containerd");
   mkdir(base.c_str(), 0700);
   std::string config = world.dir.WriteFile(
       "containerd.toml",
       "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\nroot = \"" + base + "/root\"\nstate = \"" + base + "/state\"\n" +
           "[grpc]\n  address = \"" + ContainerdSocket(world) + "\"\n",
       0644);
-  std::string shim_config = world.dir.WriteFile(
-      "runtime.json",
-      nlohmann::json{{"runtime_path", "/usr/sbin/runc"},
-                     {"hook_path", BinPath("oci-secrets-hook")},
-                     {"hook_config", world.hook_config}}
-          .dump(),
-      0644);
+  std::string shim_config = WriteShimConfig(world, kRuncTool);
   auto containerd = std::make_unique<Background>(
       std::vector<std::string>{"/usr/bin/containerd", "--config", config},
-      world.dir.Join("containerd.log"), std::vector<std::string>{"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config});
+      world.dir.File("containerd.log"),
+      std::vector<std::string>{"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config});
   if (!WaitUntilAnswers({kCtr, "-a", ContainerdSocket(world), "version"}, 30)) {
-    ADD_FAILURE() << "containerd did not answer: " << world.ReadFile(world.dir.Join("containerd.log"));
+    ADD_FAILURE() << "containerd did not answer: "
+                  << world.ReadFile(world.dir.File("containerd.log"));
     return nullptr;
   }
   return containerd;
@@ -136,12 +132,18 @@ std::vector<std::string> PodmanArgv(const EngineWorld& world,
                                     const std::vector<std::string>& args,
                                     const std::string& hooks_dir) {
   std::vector<std::string> argv = {kPodman,
-                                   "--root", world.dir.Join("podman/root"),
-                                   "--runroot", world.dir.Join("podman/runroot"),
-                                   "--tmpdir", world.dir.Join("podman/tmp"),
-                                   "--storage-driver", "vfs",
-                                   "--cgroup-manager", "cgroupfs",
-                                   "--events-backend", "file"};
+                                   "--root",
+                                   world.dir.File("podman/root"),
+                                   "--runroot",
+                                   world.dir.File("podman/runroot"),
+                                   "--tmpdir",
+                                   world.dir.File("podman/tmp"),
+                                   "--storage-driver",
+                                   "vfs",
+                                   "--cgroup-manager",
+                                   "cgroupfs",
+                                   "--events-backend",
+                                   "file"};
   if (!hooks_dir.empty()) argv.insert(argv.end(), {"--hooks-dir", hooks_dir});
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
@@ -163,7 +165,7 @@ bool ImportEngineImage(const EngineWorld& world) {
 
 std::string SaveEngineImageArchive(const EngineWorld& world) {
   if (!ImportEngineImage(world)) return "";
-  std::string archive = world.dir.Join("image.tar");
+  std::string archive = world.dir.File("image.tar");
   CommandResult saved =
       RunPodman(world, {"save", "--format", "oci-archive", "-o", archive, kEngineImage});
   if (saved.exit_code != 0) {
@@ -182,8 +184,84 @@ std::vector<std::string> WithServiceAnnotation(std::vector<std::string> args,
   return args;
 }
 
+EngineWorld* EngineTest::world_ = nullptr;
+bool EngineTest::arranged_ = false;
+bool EngineTest::ready_ = false;
+
+void EngineTest::SetUp() {
+  bool first = !arranged_;
+  if (first) {
+    arranged_ = true;
+    ArrangeSuite();
+    ready_ = !HasFailure();
+  }
+  // Fatal, so that the test body never runs on a world that is not there.
+  ASSERT_TRUE(ready_) << (first ? "the suite's arrange step failed (above)"
+                                : "the suite's arrange step failed in its first test");
+}
+
+bool EngineTest::StartWorld(const std::vector<Tool>& tools) {
+  ::testing::AssertionResult root = testing::IsRoot("an engine");
+  EXPECT_TRUE(root);
+  bool have_all = root;
+  for (const Tool& tool : tools) {
+    ::testing::AssertionResult installed = testing::IsInstalled(tool.path, tool.package);
+    EXPECT_TRUE(installed);
+    have_all = have_all && installed;
+  }
+  if (!have_all) return false;
+  world_ = new EngineWorld();
+  return world_->Init();
+}
+
+void EngineTest::StopWorld() {
+  arranged_ = false;
+  ready_ = false;
+  delete world_;
+  world_ = nullptr;
+}
+
+::testing::AssertionResult ReadsTheSecretWithItsMode(const CommandResult& r,
+                                                     const EngineWorld& world) {
+  if (r.exit_code != 0 || r.out != world.payload + "\n444 0 0\n") {
+    // The payload is the test's own marker (UniquePayload), not a user's secret.
+    return ::testing::AssertionFailure() << "exit " << r.exit_code << ", out \"" << r.out
+                                         << "\", want the payload and \"444 0 0\"; err: " << r.err;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult FindsNoSecretsDir(const CommandResult& r) {
+  if (r.exit_code != 0 || r.out != "absent\n") {
+    return ::testing::AssertionFailure() << "exit " << r.exit_code << ", out \"" << r.out
+                                         << "\", want exit 0 and \"absent\"; err: " << r.err;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult RefusedByTheHookManagerDown(const CommandResult& r, int exit_code) {
+  constexpr char kLine[] = "oci-secrets-hook: prestart: lease: cannot reach the manager";
+  if (r.exit_code != exit_code || r.out.find("started") != std::string::npos ||
+      r.err.find(kLine) == std::string::npos) {
+    return ::testing::AssertionFailure()
+           << "exit " << r.exit_code << " (want " << exit_code << "), out \"" << r.out
+           << "\" (want no \"started\"), err (want \"" << kLine << "\"): " << r.err;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string WriteShimConfig(const EngineWorld& world, const Tool& runtime) {
+  std::string name = std::filesystem::path(runtime.path).filename().string();
+  return world.dir.WriteFile("runtime-" + name + ".json",
+                             nlohmann::json{{"runtime_path", runtime.path},
+                                            {"hook_path", BinPath("oci-secrets-hook")},
+                                            {"hook_config", world.hook_config}}
+                                 .dump(),
+                             0644);
+}
+
 EngineWorld::ManagerDown::ManagerDown(EngineWorld* w) : world(w) {
-  world->WriteHookConfig("unix://" + world->dir.Join("nobody.sock"));
+  world->WriteHookConfig("unix://" + world->dir.File("nobody.sock"));
 }
 EngineWorld::ManagerDown::~ManagerDown() { world->WriteHookConfig(world->daemon.host()); }
 

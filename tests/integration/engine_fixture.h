@@ -4,6 +4,7 @@
 // started in their own process group and stopped even when a test fails.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -57,6 +58,53 @@ struct EngineWorld {
   // The log of the last Background started by a test, for failure messages.
   std::string ReadFile(const std::string& path) const;
 };
+
+// A program an engine test drives, and the Debian package that installs it.
+struct Tool {
+  std::string path;
+  std::string package;
+};
+inline const Tool kRuncTool{"/usr/sbin/runc", "runc"};
+inline const Tool kCrunTool{"/usr/bin/crun", "crun"};
+inline const Tool kPodmanTool{"/usr/bin/podman", "podman"};
+inline const Tool kContainerdTool{"/usr/bin/containerd", "containerd"};
+inline const Tool kCtrTool{"/usr/bin/ctr", "containerd"};
+
+// The base of every engine suite: one EngineWorld for the suite, made by the derived
+// suite's ArrangeSuite (which calls StartWorld first), run once in the first test's
+// SetUp, so that a failure there fails that test (a failure in SetUpTestSuite would make
+// GoogleTest, and so CTest, report every test of the suite as skipped). Every later test
+// fails at once when it did not finish. The derived suite's TearDownTestSuite calls
+// StopWorld.
+class EngineTest : public ::testing::Test {
+ protected:
+  virtual void ArrangeSuite() = 0;
+  // Checks root and that every one of `tools` is installed, then makes and Init()s the
+  // world. Fails the test naming what is missing and returns false on error.
+  static bool StartWorld(const std::vector<Tool>& tools);
+  static void StopWorld();
+  void SetUp() override;
+
+  static EngineWorld* world_;
+
+ private:
+  static bool arranged_;
+  static bool ready_;
+};
+
+// What every engine must show, as assertions on the run of a container:
+// ReadSecretScript() in an opted-in container prints the payload and "444 0 0" and exits 0.
+::testing::AssertionResult ReadsTheSecretWithItsMode(const CommandResult& r,
+                                                     const EngineWorld& world);
+// AbsentScript() in a container that did not opt in prints "absent" and exits 0.
+::testing::AssertionResult FindsNoSecretsDir(const CommandResult& r);
+// "echo started" with the manager down: the engine exits `exit_code`, the container never
+// ran, and stderr holds the hook's own line naming the stage and the unreachable manager.
+::testing::AssertionResult RefusedByTheHookManagerDown(const CommandResult& r, int exit_code);
+
+// Writes DIR/runtime-NAME.json for the shim: `runtime` behind oci-secrets-runtime, the
+// built hook and the world's hook.json. Returns its path.
+std::string WriteShimConfig(const EngineWorld& world, const Tool& runtime);
 
 // containerd in world.dir/containerd (root, state, socket containerd/c.sock) with a
 // runtime.json for the shim (runc behind oci-secrets-runtime, the built hook, the

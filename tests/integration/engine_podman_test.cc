@@ -1,7 +1,7 @@
 // Podman with --hooks-dir: a temp copy of runtime-config/hooks.d whose hook path and
-// --config point at build/bin and the suite's hook.json; and the shipped entry itself (only
-// its path rewritten) on a machine without hook.json, the manager at the default socket. Podman runs in its own root,
-// runroot and tmpdir (vfs storage, cgroupfs), with the image imported from a busybox
+// --config point at build/bin and the suite's hook.json; and the shipped entry itself
+// (only its path rewritten) on a machine without hook.json, the manager at the default
+// socket. Podman runs in its own root, runroot and tmpdir (vfs storage, cgroupfs), with the image imported from a busybox
 // rootfs. Needs root.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,13 +19,11 @@
 namespace ocisecrets::itest {
 namespace {
 
-class EnginePodmanTest : public ::testing::Test {
+class EnginePodmanTest : public EngineTest {
  protected:
-  static void SetUpTestSuite() {
-    if (geteuid() != 0 || access(kPodman, X_OK) != 0) return;
+  void ArrangeSuite() override {
     EnsureCrunCgroupFix();
-    world_ = new EngineWorld();
-    if (!world_->Init()) return;
+    if (!StartWorld({kPodmanTool, kCrunTool})) return;
     // The shipped hooks.d entry, pointed at the built hook and the suite's hook.json.
     std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/hooks.d/oci-secrets.json");
     nlohmann::json hook = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -33,30 +31,19 @@ class EnginePodmanTest : public ::testing::Test {
     const nlohmann::json original = hook;
     hook["hook"]["path"] = BinPath("oci-secrets-hook");
     hook["hook"]["args"] = {"oci-secrets-hook", "--config", world_->hook_config};
-    mkdir(world_->dir.Join("hooks.d").c_str(), 0755);
+    mkdir(world_->dir.File("hooks.d").c_str(), 0755);
     world_->dir.WriteFile("hooks.d/oci-secrets.json", hook.dump(1), 0644);
     // The shipped entry as shipped: args, env and timeout untouched.
     nlohmann::json shipped = hook;
     shipped["hook"] = original["hook"];
     shipped["hook"]["path"] = BinPath("oci-secrets-hook");
-    mkdir(world_->dir.Join("shipped.d").c_str(), 0755);
+    mkdir(world_->dir.File("shipped.d").c_str(), 0755);
     world_->dir.WriteFile("shipped.d/oci-secrets.json", shipped.dump(1), 0644);
     ASSERT_TRUE(ImportEngineImage(*world_));
   }
-  static void TearDownTestSuite() {
-    if (world_ != nullptr) {
-      // Podman leaves overlay-free vfs layers and its state under the temp dir; the
-      // TempDir removes them. Containers ran with --rm.
-      delete world_;
-      world_ = nullptr;
-    }
-  }
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "podman needs root";
-    if (access(kPodman, X_OK) != 0) GTEST_SKIP() << "podman is not installed";
-    ASSERT_NE(world_, nullptr);
-    ASSERT_FALSE(world_->rootfs_tar.empty()) << "suite setup failed";
-  }
+  // Podman leaves its vfs layers and state under the world's temp dir, which goes with
+  // it. Containers ran with --rm.
+  static void TearDownTestSuite() { StopWorld(); }
   // podman's arguments for `run --rm` of `script`, with the annotation when `service` is
   // not empty.
   static std::vector<std::string> RunArgs(const std::string& script, const std::string& service) {
@@ -69,17 +56,12 @@ class EnginePodmanTest : public ::testing::Test {
   }
   // `podman run --rm` of `script` with the suite's hooks.d.
   static CommandResult Run(const std::string& script, const std::string& service) {
-    return RunPodman(*world_, RunArgs(script, service), world_->dir.Join("hooks.d"));
+    return RunPodman(*world_, RunArgs(script, service), world_->dir.File("hooks.d"));
   }
-
-  static EngineWorld* world_;
 };
-EngineWorld* EnginePodmanTest::world_ = nullptr;
 
 TEST_F(EnginePodmanTest, AnnotatedContainerReadsSecretWithItsMode) {
-  CommandResult r = Run(ReadSecretScript(), kEngineService);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, world_->payload + "\n444 0 0\n");
+  EXPECT_TRUE(ReadsTheSecretWithItsMode(Run(ReadSecretScript(), kEngineService), *world_));
 }
 
 // Defect 1: the shipped entry passed --config /etc/oci-secrets/hook.json, so a machine
@@ -88,7 +70,7 @@ TEST_F(EnginePodmanTest, AnnotatedContainerReadsSecretWithItsMode) {
 // only the manager's socket (a link to the suite's) and /etc/oci-secrets no hook.json.
 TEST_F(EnginePodmanTest, ShippedHooksDEntryWorksWithoutHookJson) {
   const std::vector<std::string> podman = PodmanArgv(
-      *world_, RunArgs(ReadSecretScript(), kEngineService), world_->dir.Join("shipped.d"));
+      *world_, RunArgs(ReadSecretScript(), kEngineService), world_->dir.File("shipped.d"));
   // $0 is the suite's socket, "$@" podman's command line.
   const std::string script =
       "set -e\n"
@@ -112,21 +94,16 @@ TEST_F(EnginePodmanTest, ShippedHooksDEntryWorksWithoutHookJson) {
 }
 
 TEST_F(EnginePodmanTest, ContainerWithoutAnnotationIsUntouched) {
-  CommandResult r = Run(AbsentScript(), "");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "absent\n");
+  EXPECT_TRUE(FindsNoSecretsDir(Run(AbsentScript(), "")));
 }
 
 TEST_F(EnginePodmanTest, ManagerDownFailsTheStartWithTheHooksLine) {
   EngineWorld::ManagerDown down(world_);
-  CommandResult r = Run("echo started", kEngineService);
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(r.out.find("started"), std::string::npos);
   // crun (Podman's runtime here) gives the hook /dev/null as stderr and reports only the
   // hook's path and exit code; the hook relays its line to crun (runtime_relay.h).
-  EXPECT_NE(r.err.find("oci-secrets-hook: prestart: lease: cannot reach the manager"),
-            std::string::npos)
-      << r.err;
+  // Podman exits 127 here: it reads crun's error, whose cause is the socket's ENOENT ("No
+  // such file or directory"), as "the OCI runtime could not find a command".
+  EXPECT_TRUE(RefusedByTheHookManagerDown(Run("echo started", kEngineService), 127));
 }
 
 }  // namespace

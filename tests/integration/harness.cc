@@ -102,43 +102,6 @@ std::string BinPath(std::string_view name) {
   return std::string(OCI_SECRETS_BIN_DIR) + "/" + std::string(name);
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/ocs-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) {
-    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
-    return;
-  }
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::Join(std::string_view name) const { return path_ + "/" + std::string(name); }
-
-std::string TempDir::WriteFile(std::string_view name, std::string_view content, mode_t mode) const {
-  std::string p = Join(name);
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) {
-    ADD_FAILURE() << "open " << p << ": " << std::strerror(errno);
-    return p;
-  }
-  while (!content.empty()) {
-    ssize_t n = ::write(fd, content.data(), content.size());
-    if (n <= 0) {
-      ADD_FAILURE() << "write " << p << ": " << std::strerror(errno);
-      break;
-    }
-    content.remove_prefix(static_cast<std::size_t>(n));
-  }
-  ::fchmod(fd, mode);
-  ::close(fd);
-  return p;
-}
-
 CommandResult RunCommand(const std::vector<std::string>& argv_in, std::string_view stdin_data,
                          const std::vector<std::string>& env, milliseconds timeout,
                          std::optional<RunAs> run_as) {
@@ -244,9 +207,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in, std::string_vi
 Daemon::Daemon() : Daemon(Options{}) {}
 
 Daemon::Daemon(Options options) : options_(std::move(options)) {
-  socket_ = dir_.Join("m.sock");
-  state_dir_ = dir_.Join("state");
-  log_path_ = dir_.Join("daemon.log");
+  socket_ = dir_.File("m.sock");
+  state_dir_ = dir_.File("state");
+  log_path_ = dir_.File("daemon.log");
 }
 
 Daemon::~Daemon() {
@@ -348,7 +311,7 @@ CommandResult Daemon::Cli(const std::vector<std::string>& args, std::string_view
 
 CommandResult Daemon::CliAs(RunAs who, const std::vector<std::string>& args,
                             std::string_view stdin_data) const {
-  std::string copy = dir_.Join("oci-secrets");
+  std::string copy = dir_.File("oci-secrets");
   std::error_code ec;
   if (!std::filesystem::exists(copy)) {
     std::filesystem::copy_file(BinPath("oci-secrets"), copy, ec);

@@ -1,6 +1,7 @@
 // The integration-test harness: drives the built binaries (build/bin) against real
 // services, hermetically. Each test makes its own TempDir and Daemon; both clean up in
-// their destructors, also when an ASSERT fails half-way.
+// their destructors, also when an ASSERT fails half-way. What a test needs from the
+// machine (root, a runtime) it asserts with tests/testing/requirements.h: never a skip.
 //
 //   Daemon d;                                   // temp dir, state dir, socket
 //   ASSERT_TRUE(d.Start().ok());                // oci-secretsd, waits for /v1/health
@@ -17,30 +18,16 @@
 #include <vector>
 
 #include "shared/status.h"
+#include "tests/testing/requirements.h"
+#include "tests/testing/temp_dir.h"
 
 namespace ocisecrets::itest {
 
 // Absolute path of a built binary: BinPath("oci-secrets") → ".../build/bin/oci-secrets".
 std::string BinPath(std::string_view name);
 
-// A fresh directory /tmp/ocs-XXXXXX (short, so unix socket paths under it fit in 108
-// bytes), mode 0700, removed recursively with everything in it by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // path() + "/" + name.
-  std::string Join(std::string_view name) const;
-  // Writes a file (mode 0600 unless given); returns its path. Fails the test on error.
-  std::string WriteFile(std::string_view name, std::string_view content, mode_t mode = 0600) const;
-
- private:
-  std::string path_;
-};
+// The tests' one TempDir (tests/testing/temp_dir.h), by its short name here.
+using ::ocisecrets::testing::TempDir;
 
 // Who a child runs as: setgroups({}), setgid, setuid before exec. For "a non-root caller".
 struct RunAs {

@@ -16,12 +16,12 @@ TEST(HarnessTest, TempDirIsShortPrivateAndRemoved) {
     TempDir dir;
     path = dir.path();
     EXPECT_EQ(path.rfind("/tmp/ocs-", 0), 0u) << path;
-    EXPECT_LT(dir.Join("m.sock").size(), 108u);
+    EXPECT_LT(dir.File("m.sock").size(), 108u);
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0700u);
     dir.WriteFile("a", "content");
-    EXPECT_TRUE(std::filesystem::exists(dir.Join("a")));
+    EXPECT_TRUE(std::filesystem::exists(dir.File("a")));
   }
   EXPECT_FALSE(std::filesystem::exists(path));
 }
@@ -59,7 +59,7 @@ TEST(HarnessTest, RunCommandReportsAMissingProgram) {
 }
 
 TEST(HarnessTest, RunCommandCanRunAsAnotherUser) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(testing::IsRoot("setuid to another user"));
   auto r = RunCommand({"/usr/bin/id", "-u"}, {}, {}, std::chrono::seconds(10), RunAs{});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "65534\n");

@@ -1,5 +1,6 @@
 #include "tests/integration/hook_fixture.h"
 
+#include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include <gtest/gtest.h>
+#include "tests/testing/requirements.h"
 
 namespace ocisecrets::itest {
 namespace {
@@ -90,11 +91,18 @@ json SpecLikeRuncSpec() {
 
 std::vector<Runtime> Runtimes() {
   std::vector<Runtime> out;
-  for (const char* name : {"runc", "crun"}) {
-    std::string p = FindBinary(name);
-    if (!p.empty()) out.push_back({name, p});
+  for (Runtime runtime :
+       {Runtime{"runc", "/usr/sbin/runc", 1}, Runtime{"crun", "/usr/bin/crun", 255}}) {
+    if (std::string found = FindBinary(runtime.name); !found.empty()) runtime.path = found;
+    out.push_back(std::move(runtime));
   }
   return out;
+}
+
+::testing::AssertionResult CanRun(const Runtime& runtime) {
+  if (::testing::AssertionResult root = testing::IsRoot(runtime.name); !root) return root;
+  // Debian names both packages after their binary.
+  return testing::IsInstalled(runtime.path, runtime.name);
 }
 
 void EnsureCrunCgroupFix() {
@@ -106,14 +114,16 @@ void EnsureCrunCgroupFix() {
 }
 
 Bundle::Bundle(const TempDir& dir, std::string hook_config)
-    : path_(dir.Join("bundle")), state_(dir.Join("state")), hook_config_(std::move(hook_config)) {
+    : path_(dir.File("bundle")), state_(dir.File("state")), hook_config_(std::move(hook_config)) {
   mkdir(path_.c_str(), 0755);
   mkdir(state_.c_str(), 0700);
   std::string root = rootfs();
   mkdir(root.c_str(), 0755);
   // What every image has (runtimes mount on them); /run is left out on purpose.
   for (const char* d : {"/bin", "/proc", "/dev", "/sys"}) mkdir((root + d).c_str(), 0755);
-  CommandResult cp = RunCommand({"/bin/cp", FindBinary("busybox"), root + "/bin/busybox"});
+  std::string busybox = FindBinary("busybox");
+  EXPECT_TRUE(testing::IsInstalled(busybox.empty() ? "/bin/busybox" : busybox, "busybox-static"));
+  CommandResult cp = RunCommand({"/bin/cp", busybox, root + "/bin/busybox"});
   EXPECT_EQ(cp.exit_code, 0) << cp.err;
   for (const char* applet : kApplets) {
     EXPECT_EQ(symlink("busybox", (root + "/bin/" + applet).c_str()), 0) << applet;
@@ -249,6 +259,10 @@ void CreateSecretAndService(const Daemon& daemon, const std::string& name,
 
 std::string StartManagerWithSecret(const Runtime& runtime, Daemon& daemon,
                                    const std::string& service, const SecretFile& file) {
+  if (::testing::AssertionResult ready = CanRun(runtime); !ready) {
+    ADD_FAILURE() << ready.message();
+    return "";
+  }
   if (runtime.name == "crun") EnsureCrunCgroupFix();
   if (Status started = daemon.Start(); !started.ok()) {
     ADD_FAILURE() << "start the manager: " << started.message() << "\n" << daemon.Log();

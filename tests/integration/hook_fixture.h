@@ -3,11 +3,12 @@
 // crun. Every file lives in the test's TempDir.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "shared/api_client.h"
 #include "tests/integration/harness.h"
@@ -18,12 +19,20 @@ namespace ocisecrets::itest {
 struct Runtime {
   std::string name;  // "runc", "crun"
   std::string path;  // absolute path of the binary
+  // What `run` exits with when a hook fails or dies: runc 1, crun 255 (its -1).
+  int hook_failed_exit = 1;
 };
 // GoogleTest prints a Runtime parameter by its name (test lists read ".../runc").
 inline void PrintTo(const Runtime& runtime, std::ostream* os) { *os << runtime.name; }
 
-// runc and crun as installed (/usr/sbin/runc, /usr/bin/crun; found on a fixed PATH).
+// runc and crun, both always: each as found on a fixed PATH, else at the path its Debian
+// package installs (/usr/sbin/runc, /usr/bin/crun), so a missing one fails its tests
+// (CanRun) instead of dropping out of the list.
 std::vector<Runtime> Runtimes();
+
+// Success when this process is root and `runtime` is installed; otherwise a failure that
+// says which and how to get it (packaging/test.sh runs as root and installs both).
+::testing::AssertionResult CanRun(const Runtime& runtime);
 
 // crun refuses cgroup v1+v2 hybrids while the unified hierarchy holds controllers: moves
 // hugetlb to a v1 mount, once, only when needed (idempotent).
@@ -92,9 +101,9 @@ void CreateSecretAndService(const Daemon& daemon, const std::string& name,
 // A unique printable payload, so a search for it cannot hit anything else.
 std::string UniquePayload();
 
-// The start of a test on `runtime`: crun's cgroup fix when needed, `daemon` started, and
-// secret "pw" holding a fresh UniquePayload() granted by `service` as `file`. Returns the
-// payload; fails the test on error (the caller checks HasFailure()).
+// The start of a test on `runtime`: CanRun(runtime), crun's cgroup fix when needed, `daemon`
+// started, and secret "pw" holding a fresh UniquePayload() granted by `service` as `file`. Returns
+// the payload; fails the test on error (the caller checks HasFailure()).
 std::string StartManagerWithSecret(const Runtime& runtime, Daemon& daemon,
                                    const std::string& service, const SecretFile& file);
 

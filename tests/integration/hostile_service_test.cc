@@ -148,25 +148,49 @@ TEST_F(HostileServiceTest, SetuidModeIsRefusedNotStripped) {
 
 TEST_F(HostileServiceTest, CliRefusesHostileSpecsWithOneLine) {
   const std::string before = State();
-  const std::vector<std::pair<const char*, std::vector<std::string>>> cases = {
-      {"target ..", {"--name", "s", "--secret", "source=pw,target=../../etc/shadow"}},
-      {"target with newline", {"--name", "s", "--secret", "source=pw,target=a\nb"}},
-      {"uid out of range", {"--name", "s", "--secret", "source=pw,uid=4294967295"}},
-      {"gid negative", {"--name", "s", "--secret", "source=pw,gid=-1"}},
-      {"mode setgid", {"--name", "s", "--secret", "source=pw,mode=2755"}},
-      {"mode not octal", {"--name", "s", "--secret", "source=pw,mode=0999"}},
-      {"name with slash", {"--name", "a/b", "--secret", "pw"}},
-      {"secrets dir relative", {"--name", "s", "--secrets-dir", "run/x", "--secret", "pw"}},
-      {"secrets dir ..", {"--name", "s", "--secrets-dir", "/run/../etc", "--secret", "pw"}},
-      {"long target", {"--name", "s", "--secret", "source=pw,target=" + std::string(4097, 'a')}},
+  struct Case {
+    const char* description;
+    std::vector<std::string> args;
+    const char* error_part;  // what the user reads after "Error: "
   };
-  for (const auto& [description, args] : cases) {
+  const std::vector<Case> cases = {
+      {"target ..",
+       {"--name", "s", "--secret", "source=pw,target=../../etc/shadow"},
+       "must not contain a \"..\" component"},
+      {"target with newline",
+       {"--name", "s", "--secret", "source=pw,target=a\nb"},
+       "contains a newline"},
+      {"uid out of range",
+       {"--name", "s", "--secret", "source=pw,uid=4294967295"},
+       "invalid uid 4294967295: must be 0..4294967294"},
+      {"gid negative",
+       {"--name", "s", "--secret", "source=pw,gid=-1"},
+       "invalid gid '-1': want a decimal number"},
+      {"mode setgid",
+       {"--name", "s", "--secret", "source=pw,mode=2755"},
+       "setgid is not allowed on a secret file"},
+      {"mode not octal",
+       {"--name", "s", "--secret", "source=pw,mode=0999"},
+       "invalid mode '0999': want octal permission bits"},
+      {"name with slash", {"--name", "a/b", "--secret", "pw"}, "invalid service name \"a/b\""},
+      {"secrets dir relative",
+       {"--name", "s", "--secrets-dir", "run/x", "--secret", "pw"},
+       "invalid secrets dir \"run/x\": must be an absolute path"},
+      {"secrets dir ..",
+       {"--name", "s", "--secrets-dir", "/run/../etc", "--secret", "pw"},
+       "invalid secrets dir \"/run/../etc\": must not contain a \"..\" component"},
+      {"long target",
+       {"--name", "s", "--secret", "source=pw,target=" + std::string(4097, 'a')},
+       "longer than 4096 bytes"},
+  };
+  for (const Case& c : cases) {
     std::vector<std::string> argv = {"service", "create"};
-    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
     CommandResult r = d_.Cli(argv);
-    EXPECT_NE(r.exit_code, 0) << description;
-    EXPECT_EQ(r.out, "") << description;
-    EXPECT_NE(r.err.find("Error"), std::string::npos) << description << ": " << r.err;
+    EXPECT_EQ(r.exit_code, 1) << c.description;
+    EXPECT_EQ(r.out, "") << c.description;
+    EXPECT_EQ(r.err.rfind("Error: ", 0), 0u) << c.description << ": " << r.err;
+    EXPECT_NE(r.err.find(c.error_part), std::string::npos) << c.description << ": " << r.err;
   }
   EXPECT_EQ(State(), before);
 }

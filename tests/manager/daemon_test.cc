@@ -9,9 +9,12 @@
 #include <vector>
 
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 TEST(DaemonTest, LeaseTtlDurations) {
   struct Case {
@@ -36,7 +39,8 @@ TEST(DaemonTest, LeaseTtlDurations) {
   for (const auto& c : cases) {
     auto d = ParseDuration(c.text);
     if (c.seconds < 0) {
-      EXPECT_FALSE(d.ok()) << c.description;
+      // The flag's user reads the value back and the form it should have.
+      EXPECT_TRUE(IsError(d, StatusCode::kInvalidArgument, "duration")) << c.description;
     } else {
       ASSERT_TRUE(d.ok()) << c.description << ": " << d.status().message();
       EXPECT_EQ(d->count(), c.seconds) << c.description;

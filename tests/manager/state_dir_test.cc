@@ -8,9 +8,13 @@
 #include <string>
 
 #include "tests/manager/store_test_util.h"
+#include "tests/testing/requirements.h"
+#include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 using testing_util::TempDir;
 
@@ -63,8 +67,7 @@ TEST(StateDirTest, RefusesAParentThatIsAFile) {
   TempDir tmp;
   testing_util::WriteFileBytes(tmp.File("f"), "x", 0600);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(tmp.File("f/state"));
-  ASSERT_FALSE(dir.ok());
-  EXPECT_NE(dir.status().message().find("ENOTDIR"), std::string::npos) << dir.status().message();
+  ASSERT_TRUE(IsError(dir, StatusCode::kIOError, "ENOTDIR"));
 }
 
 TEST(StateDirTest, RefusesGroupOrWorldWritableDirs) {
@@ -88,7 +91,7 @@ TEST(StateDirTest, RefusesGroupOrWorldWritableDirs) {
 }
 
 TEST(StateDirTest, RefusesADirOwnedBySomeoneElse) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("chown"));
   TempDir tmp;
   std::string path = tmp.File("s");
   ASSERT_EQ(mkdir(path.c_str(), 0700), 0);

@@ -1,4 +1,4 @@
-// Helpers for the store's unit tests: file bytes in and out.
+// Helpers for the store's unit tests: file helpers, and TempDir (tests/testing/temp_dir.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 
 namespace ocisecrets::testing_util {
 
-// The one TempDir of every test, under its old name here.
-using TempDir = ::ocisecrets::testing::TempDir;
+// The one TempDir of every test; this name stays for the store tests that use it.
+using ::ocisecrets::testing::TempDir;
 
 inline std::string ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

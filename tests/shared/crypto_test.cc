@@ -7,8 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/status_assert.h"
+
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 std::vector<std::uint8_t> FromHex(std::string_view hex) {
   std::vector<std::uint8_t> out;
@@ -199,10 +203,13 @@ TEST(CryptoTest, ErrorsNeverContainThePlaintext) {
   Result<std::string> blob = Seal(key, {}, AsBytes("very-secret-marker"));
   ASSERT_TRUE(blob.ok());
   Result<SecretBytes> r = Open(TestKey(8), {}, AsBytes(*blob));
-  ASSERT_FALSE(r.ok());
+  ASSERT_TRUE(IsError(r, StatusCode::kDataLoss, "authentication failed"));
   EXPECT_EQ(r.status().message().find("very-secret-marker"), std::string::npos);
 }
 
+// The secure heap needs locked memory (mlock within RLIMIT_MEMLOCK, or CAP_IPC_LOCK) that
+// the machine's limits may refuse; the daemon runs on without it by design (KeyBytes then
+// fall back to the ordinary heap), so its absence is the environment's, not a defect.
 TEST(CryptoTest, KeysLiveInTheSecureHeapOnceItIsSetUp) {
   Status s = InitSecureHeap();
   if (!s.ok()) GTEST_SKIP() << "no secure heap here: " << s.ToString();
@@ -214,6 +221,7 @@ TEST(CryptoTest, KeysLiveInTheSecureHeapOnceItIsSetUp) {
 
 TEST(CryptoTest, KeyBytesFallBackToTheOrdinaryHeapWhenTheSecureHeapIsFull) {
   Status s = InitSecureHeap();
+  // Kept for the same reason as above: locked memory is the machine's to give.
   if (!s.ok()) GTEST_SKIP() << "no secure heap here: " << s.ToString();
   // Larger than the whole secure heap: must still allocate, outside it.
   KeyBytes big(1 << 20, 0x5a);

@@ -30,6 +30,9 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/requirements.h"
+#include "tests/testing/temp_dir.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -43,21 +46,7 @@ struct Probe {
   bool sanitizer_exempt = false;  // allowed in ASan builds for the sanitizer runtime
 };
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/ocs-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::ocisecrets::testing::TempDir;
 
 // Runs setup (may install a filter; returns false to fail) then each probe in a child;
 // returns each probe's errno (0 = it succeeded), or an empty vector if the child failed.
@@ -188,7 +177,7 @@ TEST(SandboxTest, WithoutFilterTheForbiddenProbesAreNotRefusedByPermission) {
   // ESRCH, ENOTTY...). So EPERM in the test above can only come from the filter.
   TempDir tmp;
   ASSERT_TRUE(MakeVictim(tmp.path()));
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_TRUE(testing::IsRoot("the unfiltered control run"));
   auto probes = ForbiddenForHook(tmp.path());
   auto got = RunProbes([] { return true; }, probes);
   ASSERT_EQ(got.size(), probes.size());

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/status_assert.h"
+
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 Result<int> Half(int v) {
   if (v % 2 != 0) return Status::InvalidArgument("odd");
@@ -34,7 +38,7 @@ TEST(StatusTest, PosixErrorNamesErrno) {
 TEST(ResultTest, AssignOrReturnPropagatesWithContext) {
   EXPECT_EQ(*Quarter(8), 2);
   Result<int> r = Quarter(6);
-  ASSERT_FALSE(r.ok());
+  ASSERT_TRUE(IsError(r, StatusCode::kInvalidArgument, "second half: odd"));
   EXPECT_EQ(r.status().message(), "second half: odd");
 }
 
