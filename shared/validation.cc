@@ -201,6 +201,12 @@ Status ValidateSecretsDir(std::string_view dir) {
 Status ValidateServiceSpec(const ServiceSpec& spec) {
   RETURN_IF_ERROR(ValidateServiceName(spec.name), "");
   RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
+  if (spec.secrets.size() > kMaxServiceSecrets) {
+    return Status::InvalidArgument("service " + Quote(spec.name) + " grants " +
+                                   std::to_string(spec.secrets.size()) +
+                                   " secrets; a service may grant at most " +
+                                   std::to_string(kMaxServiceSecrets));
+  }
   std::set<std::string> targets;
   for (const SecretReference& ref : spec.secrets) {
     if (ref.secret_name.empty() && ref.secret_id.empty()) {

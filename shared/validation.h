@@ -62,9 +62,15 @@ bool LooksLikeWindowsPath(std::string_view path);
 Status ValidateWindowsPath(std::string_view path);
 // --------------------------------------------------------------------------------------
 
-// A whole service spec without store lookups: name, secrets dir, every reference's
-// target/uid/gid/mode, a SecretName or SecretID on each, and targets unique in the
-// service (an empty File.Name means the secret's name).
+// The most secrets one service may grant. A service is written in one store txn, and an
+// update that replaces every secret of one service with others writes 3 ops a secret
+// plus one; 40 keeps that within kMaxTxnOps (128, etcd's default), on every engine.
+inline constexpr std::size_t kMaxServiceSecrets = 40;
+
+// A whole service spec without store lookups: name, secrets dir, at most
+// kMaxServiceSecrets references, every reference's target/uid/gid/mode, a SecretName or
+// SecretID on each, and targets unique in the service (an empty File.Name means the
+// secret's name).
 Status ValidateServiceSpec(const ServiceSpec& spec);
 
 // A container ID as runtimes make them: [A-Za-z0-9][A-Za-z0-9_.+-]*, 1..1024 chars.

@@ -85,7 +85,8 @@ class Registry {
   // an older version stored without a node become the local node's.
   Status Load();
 
-  // Creates a secret; returns its ID. InvalidArgument on a bad name or size,
+  // Creates a secret; returns it as stored (its new ID, times, Version.Index = the
+  // store revision of the create). InvalidArgument on a bad name or size,
   // AlreadyExists ("secret NAME already exists") when the name is taken ignoring case.
   Result<Secret> CreateSecret(const SecretSpec& spec, const SecretBytes& data);
 

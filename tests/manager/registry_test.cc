@@ -5,6 +5,7 @@
 #include <atomic>
 #include <string>
 
+#include "shared/validation.h"
 #include "tests/manager/memory_kv_store.h"
 
 namespace ocisecrets {
@@ -265,6 +266,30 @@ TEST_F(RegistryTest, ServiceUpdateReplacesSpecAndReleasesSecrets) {
   EXPECT_GT(updated->version, svc->version);
   EXPECT_TRUE(registry_.RemoveSecret("a").ok()) << "a is no longer referenced";
   EXPECT_EQ(registry_.RemoveSecret("b").status().code(), StatusCode::kFailedPrecondition);
+}
+
+// A service is one store txn: the most secrets it may grant is what still fits when an
+// update swaps every one of them for another (the engine refuses a txn over kMaxTxnOps).
+TEST_F(RegistryTest, ServiceGrantsAtMostTheLimitAndAFullSwapStillCommits) {
+  std::vector<SecretReference> first, second;
+  for (std::size_t i = 0; i < 2 * kMaxServiceSecrets + 1; ++i) {
+    std::string name = "s" + std::to_string(i);
+    CreateSecret(name, "x");
+    (i < kMaxServiceSecrets ? first : second).push_back({"", name, {}});
+  }
+  auto too_many = CreateService("big", second);
+  ASSERT_EQ(second.size(), kMaxServiceSecrets + 1);
+  EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(too_many.status().message(),
+            "service 'big' grants 41 secrets; a service may grant at most 40");
+  second.pop_back();
+  auto svc = CreateService("full", first);
+  ASSERT_TRUE(svc.ok()) << svc.status().message();
+  ServiceSpec spec = svc->spec;
+  spec.secrets = second;
+  auto swapped = registry_.UpdateService("full", svc->version, spec);
+  ASSERT_TRUE(swapped.ok()) << swapped.status().message();
+  EXPECT_TRUE(registry_.RemoveSecret("s0").ok()) << "s0 is no longer granted";
 }
 
 TEST_F(RegistryTest, LeaseReturnsPayloadsAndShowsInInspect) {

@@ -189,6 +189,14 @@ TEST(ValidationTest, ServiceSpecs) {
     Status s = ValidateServiceSpec(c.spec);
     EXPECT_EQ(s.ok(), c.valid) << c.description << ": " << s.message();
   }
+  std::vector<SecretReference> most;
+  for (std::size_t i = 0; i < kMaxServiceSecrets; ++i) {
+    most.push_back({"", "pw", {"t" + std::to_string(i), 0, 0, 0444}});
+  }
+  EXPECT_TRUE(ValidateServiceSpec(SpecWith(most)).ok()) << "the most a service may grant";
+  most.push_back({"", "pw", {"one-more", 0, 0, 0444}});
+  EXPECT_TRUE(IsError(ValidateServiceSpec(SpecWith(most)), StatusCode::kInvalidArgument,
+                      "service 'redis' grants 41 secrets; a service may grant at most 40"));
   ServiceSpec bad_name = SpecWith({});
   bad_name.name = "";
   EXPECT_TRUE(IsError(ValidateServiceSpec(bad_name), StatusCode::kInvalidArgument,
