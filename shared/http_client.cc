@@ -328,13 +328,42 @@ std::string DefaultHost() {
   return kDefaultHost;
 }
 
+StatusCode StatusCodeOfHttp(int status) {
+  switch (status) {
+    case 400:
+    case 405:
+    case 413:
+    case 431:
+      return StatusCode::kInvalidArgument;
+    case 401:
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kFailedPrecondition;
+    case 503:
+      return StatusCode::kUnavailable;
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    default:
+      return StatusCode::kInternal;
+  }
+}
+
 Status StatusFromHttp(int status, std::string_view body) {
   if (status >= 200 && status < 300) return Status::Ok();
   std::string message;
+  StatusCode code = StatusCodeOfHttp(status);
   nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_object()) {
     auto it = j.find("message");
     if (it != j.end() && it->is_string()) message = it->get<std::string>();
+    it = j.find("code");
+    if (it != j.end() && it->is_string()) {
+      std::optional<StatusCode> named = StatusCodeFromName(it->get_ref<const std::string&>());
+      if (named.has_value() && *named != StatusCode::kOk) code = *named;
+    }
   }
   if (message.empty()) {
     message = "HTTP " + std::to_string(status) + " from the manager";
@@ -343,28 +372,7 @@ Status StatusFromHttp(int status, std::string_view body) {
     for (char c : body.substr(0, 80)) excerpt += (c >= 0x20 && c < 0x7f) ? c : '?';
     if (!excerpt.empty()) message += ": " + excerpt;
   }
-  switch (status) {
-    case 400:
-    case 413:
-    case 431:
-      return Status::InvalidArgument(message);
-    case 401:
-    case 403:
-      return Status::PermissionDenied(message);
-    case 404:
-      return Status::NotFound(message);
-    case 409:
-      if (message.find("already exists") != std::string::npos) {
-        return Status::AlreadyExists(message);
-      }
-      return Status::FailedPrecondition(message);
-    case 503:
-      return Status::Unavailable(message);
-    case 504:
-      return Status::DeadlineExceeded(message);
-    default:
-      return Status::Internal(message);
-  }
+  return Status(code, std::move(message));
 }
 
 }  // namespace ocisecrets

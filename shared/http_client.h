@@ -44,11 +44,17 @@ Result<std::unique_ptr<Transport>> MakeTransport(std::string_view host);
 // $OCI_SECRETS_HOST when set and not empty, else "unix:///run/oci-secrets/manager.sock".
 std::string DefaultHost();
 
-// The Status for a non-2xx response: 400/413/431 InvalidArgument, 401/403
-// PermissionDenied, 404 NotFound, 409 AlreadyExists ("... already exists") or
-// FailedPrecondition, 503 Unavailable, 504 DeadlineExceeded, others Internal. The message
-// is the server's {"message"}, else "HTTP <status>" and a short excerpt of the body.
-// OK for 2xx.
+// The Status code an HTTP error status stands for when nothing names a better one:
+// 400/405/413/431 InvalidArgument, 401/403 PermissionDenied, 404 NotFound, 409
+// FailedPrecondition, 503 Unavailable, 504 DeadlineExceeded, anything else Internal.
+// The server labels the errors it makes itself with it; the client falls back on it.
+StatusCode StatusCodeOfHttp(int status);
+
+// The Status for a non-2xx response. Its code is the body's "code" (docs/API.md) when
+// that names an error code (StatusCodeFromName, not "OK"); else, e.g. from an older
+// server, StatusCodeOfHttp(status). The message text is never searched for a code. The
+// message is the server's "message", else "HTTP <status> from the manager" and a short
+// printable excerpt of the body. OK for 2xx.
 Status StatusFromHttp(int status, std::string_view body);
 
 }  // namespace ocisecrets

@@ -300,7 +300,9 @@ TEST(DefaultHostTest, ComesFromTheEnvironmentElseTheStandardSocket) {
   ::unsetenv("OCI_SECRETS_HOST");
 }
 
-TEST(StatusFromHttpTest, MapsStatusCodesAndKeepsTheServersMessage) {
+// The body's code decides (409 told apart by it alone); without a valid one, an older
+// server's answer, the HTTP status alone does, whatever the message says.
+TEST(StatusFromHttpTest, TakesTheBodysCodeElseMapsTheStatusAndKeepsTheMessage) {
   struct Case {
     const char* description;
     int status;
@@ -308,14 +310,30 @@ TEST(StatusFromHttpTest, MapsStatusCodesAndKeepsTheServersMessage) {
     StatusCode code;
     const char* message;
   } cases[] = {
+      {"409 named AlreadyExists", 409, R"({"message":"m","code":"AlreadyExists"})",
+       StatusCode::kAlreadyExists, "m"},
+      {"409 named FailedPrecondition, whatever the text", 409,
+       R"({"message":"secret x already exists","code":"FailedPrecondition"})",
+       StatusCode::kFailedPrecondition, "secret x already exists"},
+      {"500 named DataLoss", 500, R"({"message":"m","code":"DataLoss"})", StatusCode::kDataLoss,
+       "m"},
+      {"500 named IOError", 500, R"({"message":"m","code":"IOError"})", StatusCode::kIOError, "m"},
+      {"bogus code: by status", 409, R"({"message":"m","code":"Conflict"})",
+       StatusCode::kFailedPrecondition, "m"},
+      {"wrong case: by status", 404, R"({"message":"m","code":"notfound"})",
+       StatusCode::kNotFound, "m"},
+      {"OK is no error code: by status", 403, R"({"message":"m","code":"OK"})",
+       StatusCode::kPermissionDenied, "m"},
+      {"code not a string: by status", 400, R"({"message":"m","code":3})",
+       StatusCode::kInvalidArgument, "m"},
       {"bad input", 400, R"({"message":"invalid name"})", StatusCode::kInvalidArgument,
        "invalid name"},
       {"not allowed", 403, R"({"message":"permission denied: uid 65534 is not an admin"})",
        StatusCode::kPermissionDenied, "permission denied: uid 65534 is not an admin"},
       {"missing", 404, R"({"message":"secret x not found"})", StatusCode::kNotFound,
        "secret x not found"},
-      {"name taken", 409, R"({"message":"secret x already exists"})", StatusCode::kAlreadyExists,
-       "secret x already exists"},
+      {"name taken, no code: by status alone", 409, R"({"message":"secret x already exists"})",
+       StatusCode::kFailedPrecondition, "secret x already exists"},
       {"in use", 409, R"({"message":"secret 'x' is in use by the following service: redis"})",
        StatusCode::kFailedPrecondition, "secret 'x' is in use by the following service: redis"},
       {"too large", 413, R"({"message":"body too large"})", StatusCode::kInvalidArgument,
