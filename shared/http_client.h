@@ -1,6 +1,7 @@
 // A small HTTP/1.1 client for the manager's API: one connection, blocking calls bounded
 // by a deadline (poll), no io_context. Cheap enough for the hook's one request per
-// container start.
+// container start. The HTTP framing (MakeHttpTransport) runs over any ByteStream
+// (shared/byte_stream.h); MakeTransport composes it with the stream a host names.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/byte_stream.h"
 #include "shared/status.h"
 
 namespace ocisecrets {
@@ -34,6 +36,14 @@ class Transport {
   virtual Result<HttpResponse> RoundTrip(const HttpRequest& req,
                                          std::chrono::steady_clock::time_point deadline) = 0;
 };
+
+// HTTP/1.1 over `stream`: one request at a time, the answer read whole (Content-Length,
+// chunked, or up to the close; body at most 8 MiB, headers 64 KiB), the connection kept
+// for the next request when the server keeps it, and one retry on a fresh connection when
+// a kept-alive one was closed by the server before it saw the request (any method when
+// nothing was sent; idempotent ones when nothing was answered). Errors as
+// Transport::RoundTrip; a deadline is "no answer from the manager within N ms".
+std::unique_ptr<Transport> MakeHttpTransport(std::unique_ptr<ByteStream> stream);
 
 // "unix:///run/oci-secrets/manager.sock" (or a bare absolute path) → a unix-socket
 // transport; connecting happens on the first RoundTrip. "https://HOST:PORT" is reserved

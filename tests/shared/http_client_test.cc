@@ -8,12 +8,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ocisecrets {
 namespace {
@@ -256,6 +258,97 @@ TEST(HttpClientTest, RefusesARequestLineWithControlCharacters) {
   auto r = t->RoundTrip({"GET", "/v1/health HTTP/1.1\r\nX: y", ""}, In(milliseconds(1000)));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+}
+
+// A ByteStream in memory: each connection answers with its script, `step` bytes per read;
+// a connection marked stale_on_reuse fails its second write as a socket the server
+// closed while it was kept alive does.
+class ScriptedStream : public ByteStream {
+ public:
+  struct Connection {
+    std::string answer;
+    bool stale_on_reuse = false;
+  };
+  ScriptedStream(std::vector<Connection> connections, std::size_t step, std::string* sent)
+      : connections_(std::move(connections)), step_(step), sent_(sent) {}
+
+  Status Connect(Deadline) override {
+    if (next_ >= connections_.size()) return Status::Unavailable("no more connections");
+    current_ = connections_[next_++];
+    writes_ = 0;
+    open_ = true;
+    return Status::Ok();
+  }
+  bool is_open() const override { return open_; }
+  bool IsIdleAndUsable() override { return open_; }
+  Status WriteAll(std::span<const std::string_view> parts, Deadline) override {
+    stale_ = current_.stale_on_reuse && writes_++ > 0;
+    if (stale_) return Status::Unavailable("broken pipe");
+    for (auto p : parts) sent_->append(p);
+    return Status::Ok();
+  }
+  Result<std::size_t> ReadSome(std::span<char> buf, Deadline deadline) override {
+    stale_ = false;
+    if (std::chrono::steady_clock::now() >= deadline) return Status::DeadlineExceeded("late");
+    std::size_t n = std::min({step_, buf.size(), current_.answer.size()});
+    std::memcpy(buf.data(), current_.answer.data(), n);
+    current_.answer.erase(0, n);
+    return n;
+  }
+  void Close() override { open_ = false; }
+  bool failed_on_stale_connection() const override { return stale_; }
+  const std::string& address() const override { return address_; }
+
+  std::size_t connects() const { return next_; }
+
+ private:
+  std::vector<Connection> connections_;
+  std::size_t step_;
+  std::string* sent_;
+  Connection current_;
+  std::size_t next_ = 0;
+  int writes_ = 0;
+  bool open_ = false;
+  bool stale_ = false;
+  std::string address_ = "test://scripted";
+};
+
+constexpr char kOkAnswer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+TEST(HttpFramingTest, ParsesAnAnswerArrivingOneByteAtATimeFromAnyStream) {
+  std::string sent;
+  auto t = MakeHttpTransport(
+      std::make_unique<ScriptedStream>(std::vector<ScriptedStream::Connection>{{kOkAnswer}}, 1,
+                                       &sent));
+  auto r = t->RoundTrip({"POST", "/v1/leases", "{}"}, In(milliseconds(5000)));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(sent.rfind("POST /v1/leases HTTP/1.1\r\n", 0), 0u) << sent;
+  EXPECT_NE(sent.find("Content-Length: 2\r\n\r\n{}"), std::string::npos) << sent;
+}
+
+TEST(HttpFramingTest, RetriesOnceOnAFreshConnectionWhenTheKeptOneWasStale) {
+  std::string sent;
+  auto stream = std::make_unique<ScriptedStream>(
+      std::vector<ScriptedStream::Connection>{{kOkAnswer, true}, {kOkAnswer}}, 64, &sent);
+  ScriptedStream* s = stream.get();
+  auto t = MakeHttpTransport(std::move(stream));
+  for (int i = 0; i < 2; ++i) {
+    auto r = t->RoundTrip({"POST", "/v1/leases", "{}"}, In(milliseconds(5000)));
+    ASSERT_TRUE(r.ok()) << "request " << i << ": " << r.status().message();
+  }
+  EXPECT_EQ(s->connects(), 2u);
+}
+
+TEST(HttpFramingTest, TheStreamsDeadlineIsWordedWithTheBudget) {
+  std::string sent;
+  auto t = MakeHttpTransport(std::make_unique<ScriptedStream>(
+      std::vector<ScriptedStream::Connection>{{kOkAnswer}}, 1, &sent));
+  auto r = t->RoundTrip(kGetHealth, In(milliseconds(-1)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "no answer from the manager within 0 ms");
 }
 
 TEST(MakeTransportTest, AcceptsUnixUrlsAndBarePathsOnly) {
