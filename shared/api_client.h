@@ -16,8 +16,9 @@ namespace ocisecrets {
 
 // One client per connection; not thread-safe. Every call is bounded by `timeout` from
 // its start. Errors: transport failures as the Transport reports them (Unavailable,
-// DeadlineExceeded, ...), HTTP errors mapped by StatusFromHttp with the server's message
-// ("secret redis_password already exists"), malformed answers as DataLoss.
+// DeadlineExceeded, ...), HTTP errors as StatusFromHttp reads them (the code the server
+// names in the body, with its message: "secret redis_password already exists"),
+// malformed answers as DataLoss.
 class ApiClient {
  public:
   ApiClient(std::unique_ptr<Transport> transport, std::chrono::milliseconds timeout);

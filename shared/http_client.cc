@@ -1,16 +1,12 @@
 #include "shared/http_client.h"
 
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -29,16 +25,6 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // A read buffer whose whole capacity is wiped when freed: responses may hold payloads.
 using WipedChars = std::vector<char, WipingAllocator<char>>;
 
-// Milliseconds left until `deadline`, rounded up so that a positive remainder never
-// becomes a 0 ms poll; 0 when it has passed.
-int MillisLeft(SteadyTime deadline) {
-  auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) return 0;
-  if (left.count() > 24 * 3600 * 1000) return 24 * 3600 * 1000;
-  return static_cast<int>(left.count());
-}
-
 bool IsIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "DELETE" || method == "PUT" ||
          method == "OPTIONS";
@@ -55,13 +41,15 @@ bool HasControlOrSpace(std::string_view s) {
 // safe: kStale means the reused connection was dead before the server saw anything.
 enum class Failure { kNone, kStale, kFatal };
 
-class UnixTransport : public Transport {
+// HTTP/1.1 over any ByteStream: serializes the request, parses the answer (Content-Length,
+// chunked, or delimited by the close), keeps the connection alive when the server does,
+// and retries once on a fresh connection when a kept-alive one turns out stale.
+class HttpTransport : public Transport {
  public:
-  UnixTransport(std::string path, std::string display)
-      : path_(std::move(path)), display_(std::move(display)) {}
-  ~UnixTransport() override { Close(); }
-  UnixTransport(const UnixTransport&) = delete;
-  UnixTransport& operator=(const UnixTransport&) = delete;
+  explicit HttpTransport(std::unique_ptr<ByteStream> stream) : stream_(std::move(stream)) {}
+  ~HttpTransport() override { stream_->Close(); }
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
 
   Result<HttpResponse> RoundTrip(const HttpRequest& req, SteadyTime deadline) override {
     if (req.method.empty() || HasControlOrSpace(req.method) || req.target.empty() ||
@@ -72,109 +60,43 @@ class UnixTransport : public Transport {
     // At most two tries: a reused keep-alive connection the server has closed meanwhile
     // fails before anything was processed, and then one fresh connection is tried.
     for (int attempt = 0;; ++attempt) {
-      bool reused = fd_ >= 0;
-      if (reused && !StillUsable()) {
-        Close();
+      bool reused = stream_->is_open();
+      if (reused && !stream_->IsIdleAndUsable()) {
+        stream_->Close();
         reused = false;
       }
-      if (fd_ < 0) RETURN_IF_ERROR(Connect(deadline), "");
+      if (!stream_->is_open()) {
+        Status connected = stream_->Connect(deadline);
+        if (!connected.ok()) return Worded(connected);
+      }
       Failure failure = Failure::kNone;
       Status sent = Send(req, deadline, &failure);
       if (!sent.ok()) {
-        Close();
+        stream_->Close();
         if (reused && attempt == 0 && failure == Failure::kStale) continue;
-        return sent;
+        return Worded(sent);
       }
       HttpResponse response;
       bool keep_alive = false;
       Status got = Receive(deadline, &response, &keep_alive, &failure);
       if (!got.ok()) {
-        Close();
+        stream_->Close();
         if (reused && attempt == 0 && failure == Failure::kStale && IsIdempotent(req.method)) {
           continue;
         }
-        return got;
+        return Worded(got);
       }
-      if (!keep_alive) Close();
+      if (!keep_alive) stream_->Close();
       return response;
     }
   }
 
  private:
-  Status Timeout() const {
+  // The stream's bare DeadlineExceeded, worded with this round trip's budget.
+  Status Worded(const Status& s) const {
+    if (s.code() != StatusCode::kDeadlineExceeded) return s;
     return Status::DeadlineExceeded("no answer from the manager within " +
                                     std::to_string(budget_ms_) + " ms");
-  }
-
-  Status Unreachable(int err) const {
-    Status s = PosixError("cannot reach the manager at " + display_, err);
-    if (s.code() == StatusCode::kPermissionDenied) return s;
-    return Status::Unavailable(s.message());
-  }
-
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  // An idle keep-alive connection is usable only if it has nothing to read: readable
-  // means the server closed it (EOF) or sent something unasked for.
-  bool StillUsable() const {
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, 0);
-    return r == 0;
-  }
-
-  // Waits until fd_ has `events` or an error condition; DeadlineExceeded at the deadline.
-  Status Wait(short events, SteadyTime deadline) const {
-    for (;;) {
-      int ms = MillisLeft(deadline);
-      if (ms == 0) return Timeout();
-      pollfd p{fd_, events, 0};
-      int r = ::poll(&p, 1, ms);
-      if (r > 0) return Status::Ok();
-      if (r < 0 && errno != EINTR) return PosixError("poll", errno);
-    }
-  }
-
-  Status Connect(SteadyTime deadline) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path_.data(), path_.size());  // length checked by the factory
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return PosixError("socket", errno);
-    for (;;) {
-      if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
-        return Status::Ok();
-      }
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN) {
-        // The listener's backlog is full: a unix socket cannot be polled for that, so
-        // try again shortly, within the deadline.
-        int ms = MillisLeft(deadline);
-        if (ms == 0) {
-          Close();
-          return Timeout();
-        }
-        ::poll(nullptr, 0, ms < 5 ? ms : 5);
-        continue;
-      }
-      if (err == EINPROGRESS) {
-        Status w = Wait(POLLOUT, deadline);
-        if (!w.ok()) {
-          Close();
-          return w;
-        }
-        int so_error = 0;
-        socklen_t len = sizeof(so_error);
-        if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) so_error = errno;
-        if (so_error == 0) return Status::Ok();
-        err = so_error;
-      }
-      Close();
-      return Unreachable(err);
-    }
   }
 
   Status Send(const HttpRequest& req, SteadyTime deadline, Failure* failure) {
@@ -187,38 +109,10 @@ class UnixTransport : public Transport {
           "\r\n";
     }
     head += "\r\n";
-    iovec iov[2] = {{head.data(), head.size()},
-                    {const_cast<char*>(req.body.data()), req.body.size()}};
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = req.body.empty() ? 1 : 2;
-    bool wrote_any = false;
-    while (msg.msg_iovlen > 0) {
-      ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-      if (n < 0) {
-        int err = errno;
-        if (err == EINTR) continue;
-        if (err == EAGAIN) {
-          RETURN_IF_ERROR(Wait(POLLOUT, deadline), "");
-          continue;
-        }
-        *failure =
-            (!wrote_any && (err == EPIPE || err == ECONNRESET)) ? Failure::kStale : Failure::kFatal;
-        return Unreachable(err);
-      }
-      wrote_any = true;
-      auto left = static_cast<std::size_t>(n);
-      while (msg.msg_iovlen > 0 && left >= msg.msg_iov[0].iov_len) {
-        left -= msg.msg_iov[0].iov_len;
-        ++msg.msg_iov;
-        --msg.msg_iovlen;
-      }
-      if (msg.msg_iovlen > 0) {
-        msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + left;
-        msg.msg_iov[0].iov_len -= left;
-      }
-    }
-    return Status::Ok();
+    const std::string_view parts[2] = {head, req.body};
+    Status s = stream_->WriteAll(std::span(parts, req.body.empty() ? 1 : 2), deadline);
+    if (!s.ok()) *failure = stream_->failed_on_stale_connection() ? Failure::kStale : Failure::kFatal;
+    return s;
   }
 
   Status Receive(SteadyTime deadline, HttpResponse* out, bool* keep_alive, Failure* failure) {
@@ -241,37 +135,30 @@ class UnixTransport : public Transport {
         }
         if (!ec && used > 0) continue;
       }
-      Status w = Wait(POLLIN, deadline);
-      if (!w.ok()) {
-        result = w;
+      Result<std::size_t> n = stream_->ReadSome(std::span(chunk), deadline);
+      if (!n.ok()) {
+        if (!got_any && stream_->failed_on_stale_connection()) *failure = Failure::kStale;
+        result = n.status();
         break;
       }
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n > 0) {
+      if (*n > 0) {
         got_any = true;
-        pending.insert(pending.end(), chunk, chunk + n);
+        pending.insert(pending.end(), chunk, chunk + *n);
         continue;
       }
-      if (n == 0) {
-        if (!got_any) {
-          *failure = Failure::kStale;
-          result = Status::Unavailable("the manager at " + display_ +
-                                       " closed the connection without an answer");
-          break;
-        }
-        if (parser.is_header_done() && pending.empty()) {
-          boost::system::error_code ec;
-          parser.put_eof(ec);  // ends a body delimited by the connection's close
-          if (!ec) break;
-        }
-        result = Status::DataLoss("the manager at " + display_ +
-                                  " closed the connection in the middle of an answer");
+      if (!got_any) {
+        *failure = Failure::kStale;
+        result = Status::Unavailable("the manager at " + stream_->address() +
+                                     " closed the connection without an answer");
         break;
       }
-      int err = errno;
-      if (err == EINTR || err == EAGAIN) continue;
-      if (!got_any && err == ECONNRESET) *failure = Failure::kStale;
-      result = Unreachable(err);
+      if (parser.is_header_done() && pending.empty()) {
+        boost::system::error_code ec;
+        parser.put_eof(ec);  // ends a body delimited by the connection's close
+        if (!ec) break;
+      }
+      result = Status::DataLoss("the manager at " + stream_->address() +
+                                " closed the connection in the middle of an answer");
       break;
     }
     SecureWipe(chunk, sizeof(chunk));
@@ -287,9 +174,7 @@ class UnixTransport : public Transport {
     return Status::Ok();
   }
 
-  std::string path_;
-  std::string display_;
-  int fd_ = -1;
+  std::unique_ptr<ByteStream> stream_;
   int budget_ms_ = 0;
 };
 
@@ -318,8 +203,11 @@ Result<std::unique_ptr<Transport>> MakeTransport(std::string_view host) {
   if (path.find('\0') != std::string_view::npos) {
     return Status::InvalidArgument("bad host: NUL in the socket path");
   }
-  std::string display = "unix://" + std::string(path);
-  return std::unique_ptr<Transport>(new UnixTransport(std::string(path), std::move(display)));
+  return MakeHttpTransport(MakeUnixStream(std::string(path)));
+}
+
+std::unique_ptr<Transport> MakeHttpTransport(std::unique_ptr<ByteStream> stream) {
+  return std::make_unique<HttpTransport>(std::move(stream));
 }
 
 std::string DefaultHost() {
@@ -328,13 +216,42 @@ std::string DefaultHost() {
   return std::string(kDefaultManagerAddress);
 }
 
+StatusCode StatusCodeOfHttp(int status) {
+  switch (status) {
+    case 400:
+    case 405:
+    case 413:
+    case 431:
+      return StatusCode::kInvalidArgument;
+    case 401:
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kFailedPrecondition;
+    case 503:
+      return StatusCode::kUnavailable;
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    default:
+      return StatusCode::kInternal;
+  }
+}
+
 Status StatusFromHttp(int status, std::string_view body) {
   if (status >= 200 && status < 300) return Status::Ok();
   std::string message;
+  StatusCode code = StatusCodeOfHttp(status);
   nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_object()) {
     auto it = j.find("message");
     if (it != j.end() && it->is_string()) message = it->get<std::string>();
+    it = j.find("code");
+    if (it != j.end() && it->is_string()) {
+      std::optional<StatusCode> named = StatusCodeFromName(it->get_ref<const std::string&>());
+      if (named.has_value() && *named != StatusCode::kOk) code = *named;
+    }
   }
   if (message.empty()) {
     message = "HTTP " + std::to_string(status) + " from the manager";
@@ -343,28 +260,7 @@ Status StatusFromHttp(int status, std::string_view body) {
     for (char c : body.substr(0, 80)) excerpt += (c >= 0x20 && c < 0x7f) ? c : '?';
     if (!excerpt.empty()) message += ": " + excerpt;
   }
-  switch (status) {
-    case 400:
-    case 413:
-    case 431:
-      return Status::InvalidArgument(message);
-    case 401:
-    case 403:
-      return Status::PermissionDenied(message);
-    case 404:
-      return Status::NotFound(message);
-    case 409:
-      if (message.find("already exists") != std::string::npos) {
-        return Status::AlreadyExists(message);
-      }
-      return Status::FailedPrecondition(message);
-    case 503:
-      return Status::Unavailable(message);
-    case 504:
-      return Status::DeadlineExceeded(message);
-    default:
-      return Status::Internal(message);
-  }
+  return Status(code, std::move(message));
 }
 
 }  // namespace ocisecrets

@@ -67,6 +67,15 @@ class [[nodiscard]] Status {
 // EACCES/EPERM to kPermissionDenied, ETIMEDOUT to kDeadlineExceeded, the rest to kIOError.
 Status PosixError(std::string_view context, int err);
 
+// The code's name as the API writes it in error bodies: "InvalidArgument", "NotFound",
+// "AlreadyExists", "FailedPrecondition", "PermissionDenied", "Unavailable",
+// "DeadlineExceeded", "IOError", "DataLoss", "Internal"; "OK" for kOk.
+std::string_view StatusCodeName(StatusCode code);
+
+// The code named `name` (exactly as StatusCodeName spells it, case-sensitive), or nullopt
+// for any other string.
+std::optional<StatusCode> StatusCodeFromName(std::string_view name);
+
 // Short symbolic name of an errno value ("EBUSY"), or "errno N".
 const char* ErrnoName(int err);
 

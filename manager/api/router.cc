@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 
+#include "shared/http_client.h"
 #include "shared/validation.h"
 
 namespace ocisecrets {
@@ -38,9 +39,15 @@ Result<std::string> Unescape(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-std::string JsonMessage(std::string_view message) {
-  return nlohmann::json{{"message", message}}.dump(-1, ' ', false,
-                                                     nlohmann::json::error_handler_t::replace);
+// {"message": "...", "code": "Name"}, message first as docs/API.md shows it. Invalid
+// UTF-8 in the message is replaced, never thrown about.
+std::string JsonMessage(std::string_view message, StatusCode code) {
+  std::string body = R"({"message":)";
+  body += nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  body += R"(,"code":")";
+  body += StatusCodeName(code);
+  body += "\"}";
+  return body;
 }
 
 Response Json(int status, std::string body) {
@@ -50,7 +57,7 @@ Response Json(int status, std::string body) {
   return r;
 }
 
-Response FromStatus(const Status& s) { return ErrorResponse(HttpStatusOf(s), s.message()); }
+Response FromStatus(const Status& s) { return ErrorResponse(s); }
 
 // ?version=N, required on updates.
 Result<std::uint64_t> VersionParam(const std::multimap<std::string, std::string>& query) {
@@ -77,7 +84,11 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 Response ErrorResponse(int status, std::string_view message) {
-  return Json(status, JsonMessage(message));
+  return Json(status, JsonMessage(message, StatusCodeOfHttp(status)));
+}
+
+Response ErrorResponse(const Status& status) {
+  return Json(HttpStatusOf(status), JsonMessage(status.message(), status.code()));
 }
 
 int HttpStatusOf(const Status& status) {

@@ -30,11 +30,19 @@ struct Response {
   bool sensitive = false;  // the body holds payloads: the server wipes it after sending
 };
 
-// The JSON error body {"message": ...} of status.
+// An error the server makes itself (400, 403, 404, 405, 413, 431, 500): HTTP `status`
+// with the body {"message": message, "code": NAME}, NAME the code that status stands for
+// (StatusCodeOfHttp in shared/http_client.h, e.g. 413 "InvalidArgument").
 Response ErrorResponse(int status, std::string_view message);
 
+// The answer for a failed operation: HttpStatusOf(status), and the body names the exact
+// code of `status` ({"message": ..., "code": "AlreadyExists"}), so that a client tells
+// apart codes that share an HTTP status (409) without reading the message.
+Response ErrorResponse(const Status& status);
+
 // HTTP status of a Status code (InvalidArgument 400, NotFound 404, AlreadyExists and
-// FailedPrecondition 409, PermissionDenied 403, Unavailable 503, ...).
+// FailedPrecondition 409, PermissionDenied 403, Unavailable 503, DeadlineExceeded 504,
+// IOError/DataLoss/Internal 500).
 int HttpStatusOf(const Status& status);
 
 struct RouterOptions {

@@ -1,8 +1,8 @@
-// The HTTP/1.1 server: Boost.Beast over Asio, one coroutine per connection, a pool of
-// threads running one io_context. Every read has a deadline; header and body limits turn
-// into 431/413; malformed HTTP into 400 and a close. One bad client only ever loses its
-// own connection. Listeners are added per transport (a unix socket now; a TLS acceptor
-// can be added beside it later without touching the session logic).
+// The HTTP/1.1 server: Boost.Beast over Asio, one coroutine per connection, one
+// io_context per thread. The session logic (deadlines, limits, keep-alive, wiping) is
+// written once in manager/api/session.h over any stream; a listener per transport only
+// accepts, decides the caller and hands the stream to it (a unix socket now; a TLS
+// acceptor can be added beside it later without touching the session logic).
 #pragma once
 
 #include <atomic>
@@ -34,7 +34,8 @@ class Server {
   Server(Router* router, const Authorizer* authorizer, ServerOptions options);
   ~Server();
 
-  // Serves a bound, listening AF_UNIX socket (takes ownership of fd).
+  // Serves a bound, listening AF_UNIX socket (takes ownership of fd); callers are
+  // identified by SO_PEERCRED. Call before Run(). IOError when fd is not a socket.
   Status AddUnixListener(int fd);
 
   // Runs until Stop() or SIGTERM/SIGINT: then stops accepting, lets in-flight requests

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/http_client.h"
 #include "tests/manager/memory_kv_store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -69,6 +70,11 @@ class RouterTest : public ::testing::Test {
   Response Call(const std::string& method, const std::string& target, const std::string& body = "",
                 const Identity* peer = nullptr) {
     return router_.Handle(Request{method, target, body}, peer ? *peer : admin_);
+  }
+
+  static std::string CodeOf(const Response& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("code") ? j["code"].get<std::string>() : "(no code)";
   }
 
   static std::string Message(const Response& r) {
@@ -502,6 +508,33 @@ TEST_F(RouterTest, MetricsCountRequestsByRouteAndCode) {
             std::string::npos) << r.body;
   EXPECT_NE(r.body.find("ocisecrets_request_duration_seconds_count 2"), std::string::npos);
   EXPECT_NE(r.body.find("ocisecrets_leases 0"), std::string::npos);
+}
+
+TEST_F(RouterTest, RoutingAndPermissionErrorsNameTheirCode) {
+  EXPECT_EQ(CodeOf(Call("GET", "/v1/secrets", "", &user_)), "PermissionDenied");
+  EXPECT_EQ(CodeOf(Call("GET", "/v2/nothing")), "NotFound");
+  EXPECT_EQ(CodeOf(Call("PUT", "/v1/secrets")), "InvalidArgument");
+  EXPECT_EQ(CodeOf(Call("GET", "http://x/v1/health")), "InvalidArgument");
+  EXPECT_EQ(CodeOf(Call("POST", "/v1/secrets", std::string(1024 * 1024 + 1, ' '))),
+            "InvalidArgument");
+  EXPECT_EQ(CodeOf(Call("POST", "/v1/secrets", "{nope")), "InvalidArgument");
+}
+
+TEST_F(RouterTest, ConflictsAreToldApartByTheirCode) {
+  ASSERT_EQ(Call("POST", "/v1/secrets", R"({"Name":"pw","Data":"eA=="})").status, 201);
+  ASSERT_EQ(Call("POST", "/v1/services",
+                 R"({"Name":"redis","Secrets":[{"SecretName":"pw",)"
+                 R"("File":{"Name":"pw","UID":"0","GID":"0","Mode":256}}]})")
+                .status,
+            201);
+  Response taken = Call("POST", "/v1/secrets", R"({"Name":"PW","Data":"eA=="})");
+  Response in_use = Call("DELETE", "/v1/secrets/pw");
+  ASSERT_EQ(taken.status, 409) << taken.body;
+  ASSERT_EQ(in_use.status, 409) << in_use.body;
+  EXPECT_EQ(CodeOf(taken), "AlreadyExists");
+  EXPECT_EQ(CodeOf(in_use), "FailedPrecondition");
+  EXPECT_EQ(StatusFromHttp(taken.status, taken.body).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusFromHttp(in_use.status, in_use.body).code(), StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -8,12 +8,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ocisecrets {
 namespace {
@@ -258,6 +260,97 @@ TEST(HttpClientTest, RefusesARequestLineWithControlCharacters) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }
 
+// A ByteStream in memory: each connection answers with its script, `step` bytes per read;
+// a connection marked stale_on_reuse fails its second write as a socket the server
+// closed while it was kept alive does.
+class ScriptedStream : public ByteStream {
+ public:
+  struct Connection {
+    std::string answer;
+    bool stale_on_reuse = false;
+  };
+  ScriptedStream(std::vector<Connection> connections, std::size_t step, std::string* sent)
+      : connections_(std::move(connections)), step_(step), sent_(sent) {}
+
+  Status Connect(Deadline) override {
+    if (next_ >= connections_.size()) return Status::Unavailable("no more connections");
+    current_ = connections_[next_++];
+    writes_ = 0;
+    open_ = true;
+    return Status::Ok();
+  }
+  bool is_open() const override { return open_; }
+  bool IsIdleAndUsable() override { return open_; }
+  Status WriteAll(std::span<const std::string_view> parts, Deadline) override {
+    stale_ = current_.stale_on_reuse && writes_++ > 0;
+    if (stale_) return Status::Unavailable("broken pipe");
+    for (auto p : parts) sent_->append(p);
+    return Status::Ok();
+  }
+  Result<std::size_t> ReadSome(std::span<char> buf, Deadline deadline) override {
+    stale_ = false;
+    if (std::chrono::steady_clock::now() >= deadline) return Status::DeadlineExceeded("late");
+    std::size_t n = std::min({step_, buf.size(), current_.answer.size()});
+    std::memcpy(buf.data(), current_.answer.data(), n);
+    current_.answer.erase(0, n);
+    return n;
+  }
+  void Close() override { open_ = false; }
+  bool failed_on_stale_connection() const override { return stale_; }
+  const std::string& address() const override { return address_; }
+
+  std::size_t connects() const { return next_; }
+
+ private:
+  std::vector<Connection> connections_;
+  std::size_t step_;
+  std::string* sent_;
+  Connection current_;
+  std::size_t next_ = 0;
+  int writes_ = 0;
+  bool open_ = false;
+  bool stale_ = false;
+  std::string address_ = "test://scripted";
+};
+
+constexpr char kOkAnswer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+TEST(HttpFramingTest, ParsesAnAnswerArrivingOneByteAtATimeFromAnyStream) {
+  std::string sent;
+  auto t = MakeHttpTransport(
+      std::make_unique<ScriptedStream>(std::vector<ScriptedStream::Connection>{{kOkAnswer}}, 1,
+                                       &sent));
+  auto r = t->RoundTrip({"POST", "/v1/leases", "{}"}, In(milliseconds(5000)));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(sent.rfind("POST /v1/leases HTTP/1.1\r\n", 0), 0u) << sent;
+  EXPECT_NE(sent.find("Content-Length: 2\r\n\r\n{}"), std::string::npos) << sent;
+}
+
+TEST(HttpFramingTest, RetriesOnceOnAFreshConnectionWhenTheKeptOneWasStale) {
+  std::string sent;
+  auto stream = std::make_unique<ScriptedStream>(
+      std::vector<ScriptedStream::Connection>{{kOkAnswer, true}, {kOkAnswer}}, 64, &sent);
+  ScriptedStream* s = stream.get();
+  auto t = MakeHttpTransport(std::move(stream));
+  for (int i = 0; i < 2; ++i) {
+    auto r = t->RoundTrip({"POST", "/v1/leases", "{}"}, In(milliseconds(5000)));
+    ASSERT_TRUE(r.ok()) << "request " << i << ": " << r.status().message();
+  }
+  EXPECT_EQ(s->connects(), 2u);
+}
+
+TEST(HttpFramingTest, TheStreamsDeadlineIsWordedWithTheBudget) {
+  std::string sent;
+  auto t = MakeHttpTransport(std::make_unique<ScriptedStream>(
+      std::vector<ScriptedStream::Connection>{{kOkAnswer}}, 1, &sent));
+  auto r = t->RoundTrip(kGetHealth, In(milliseconds(-1)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "no answer from the manager within 0 ms");
+}
+
 TEST(MakeTransportTest, AcceptsUnixUrlsAndBarePathsOnly) {
   struct Case {
     const char* description;
@@ -300,7 +393,9 @@ TEST(DefaultHostTest, ComesFromTheEnvironmentElseTheStandardSocket) {
   ::unsetenv("OCI_SECRETS_HOST");
 }
 
-TEST(StatusFromHttpTest, MapsStatusCodesAndKeepsTheServersMessage) {
+// The body's code decides (409 told apart by it alone); without a valid one, an older
+// server's answer, the HTTP status alone does, whatever the message says.
+TEST(StatusFromHttpTest, TakesTheBodysCodeElseMapsTheStatusAndKeepsTheMessage) {
   struct Case {
     const char* description;
     int status;
@@ -308,14 +403,30 @@ TEST(StatusFromHttpTest, MapsStatusCodesAndKeepsTheServersMessage) {
     StatusCode code;
     const char* message;
   } cases[] = {
+      {"409 named AlreadyExists", 409, R"({"message":"m","code":"AlreadyExists"})",
+       StatusCode::kAlreadyExists, "m"},
+      {"409 named FailedPrecondition, whatever the text", 409,
+       R"({"message":"secret x already exists","code":"FailedPrecondition"})",
+       StatusCode::kFailedPrecondition, "secret x already exists"},
+      {"500 named DataLoss", 500, R"({"message":"m","code":"DataLoss"})", StatusCode::kDataLoss,
+       "m"},
+      {"500 named IOError", 500, R"({"message":"m","code":"IOError"})", StatusCode::kIOError, "m"},
+      {"bogus code: by status", 409, R"({"message":"m","code":"Conflict"})",
+       StatusCode::kFailedPrecondition, "m"},
+      {"wrong case: by status", 404, R"({"message":"m","code":"notfound"})",
+       StatusCode::kNotFound, "m"},
+      {"OK is no error code: by status", 403, R"({"message":"m","code":"OK"})",
+       StatusCode::kPermissionDenied, "m"},
+      {"code not a string: by status", 400, R"({"message":"m","code":3})",
+       StatusCode::kInvalidArgument, "m"},
       {"bad input", 400, R"({"message":"invalid name"})", StatusCode::kInvalidArgument,
        "invalid name"},
       {"not allowed", 403, R"({"message":"permission denied: uid 65534 is not an admin"})",
        StatusCode::kPermissionDenied, "permission denied: uid 65534 is not an admin"},
       {"missing", 404, R"({"message":"secret x not found"})", StatusCode::kNotFound,
        "secret x not found"},
-      {"name taken", 409, R"({"message":"secret x already exists"})", StatusCode::kAlreadyExists,
-       "secret x already exists"},
+      {"name taken, no code: by status alone", 409, R"({"message":"secret x already exists"})",
+       StatusCode::kFailedPrecondition, "secret x already exists"},
       {"in use", 409, R"({"message":"secret 'x' is in use by the following service: redis"})",
        StatusCode::kFailedPrecondition, "secret 'x' is in use by the following service: redis"},
       {"too large", 413, R"({"message":"body too large"})", StatusCode::kInvalidArgument,

@@ -42,5 +42,21 @@ TEST(ResultTest, AssignOrReturnPropagatesWithContext) {
   EXPECT_EQ(r.status().message(), "second half: odd");
 }
 
+TEST(StatusCodeNameTest, EveryCodeRoundTripsThroughItsName) {
+  for (int i = 0; i <= static_cast<int>(StatusCode::kInternal); ++i) {
+    auto code = static_cast<StatusCode>(i);
+    std::string_view name = StatusCodeName(code);
+    EXPECT_EQ(StatusCodeFromName(name), code) << name;
+  }
+  EXPECT_EQ(StatusCodeName(StatusCode::kFailedPrecondition), "FailedPrecondition");
+  EXPECT_EQ(StatusCodeName(StatusCode::kIOError), "IOError");
+}
+
+TEST(StatusCodeNameTest, UnknownOrMisspelledNamesAreNone) {
+  for (const char* name : {"", "failedprecondition", "NotFound ", "Bogus", "kNotFound"}) {
+    EXPECT_EQ(StatusCodeFromName(name), std::nullopt) << "'" << name << "'";
+  }
+}
+
 }  // namespace
 }  // namespace ocisecrets
