@@ -13,35 +13,6 @@
 
 namespace ocisecrets::testing {
 
-// "kNotFound" for StatusCode::kNotFound, for failure messages.
-inline const char* StatusCodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return "kOk";
-    case StatusCode::kInvalidArgument:
-      return "kInvalidArgument";
-    case StatusCode::kNotFound:
-      return "kNotFound";
-    case StatusCode::kAlreadyExists:
-      return "kAlreadyExists";
-    case StatusCode::kFailedPrecondition:
-      return "kFailedPrecondition";
-    case StatusCode::kPermissionDenied:
-      return "kPermissionDenied";
-    case StatusCode::kUnavailable:
-      return "kUnavailable";
-    case StatusCode::kDeadlineExceeded:
-      return "kDeadlineExceeded";
-    case StatusCode::kIOError:
-      return "kIOError";
-    case StatusCode::kDataLoss:
-      return "kDataLoss";
-    case StatusCode::kInternal:
-      return "kInternal";
-  }
-  return "an unknown code";
-}
-
 // Success when `status` carries `code` and its message contains `part`; otherwise a
 // failure showing the code and message it has.
 inline ::testing::AssertionResult IsError(const Status& status, StatusCode code,
