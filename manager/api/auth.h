@@ -48,8 +48,6 @@ struct Identity {
   std::string Describe() const;
 };
 
-// The server's sessions call the identity of their connection their peer.
-using Peer = Identity;
 
 // Reads SO_PEERCRED of a connected unix socket: a kLocalUid identity with uid, gid and pid
 // set and no role yet. IOError when the kernel refuses.

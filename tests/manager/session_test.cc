@@ -38,7 +38,7 @@ class EchoHost : public SessionHost {
   }
   const ServerOptions& options() const override { return options_; }
   bool stopping() const override { return false; }
-  net::awaitable<Response> Handle(const Request& request, const Peer&) override {
+  net::awaitable<Response> Handle(const Request& request, const Identity&) override {
     Response r;
     r.body = request.method + " " + request.target + " " + std::to_string(request.body.size());
     co_return r;
@@ -90,7 +90,7 @@ class SessionTest : public ::testing::Test {
     client_ = fd;
     timeval tv{10, 0};
     ::setsockopt(client_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    auto session = std::make_shared<HttpSession<Stream>>(std::move(stream), Peer{}, &host_);
+    auto session = std::make_shared<HttpSession<Stream>>(std::move(stream), Identity{}, &host_);
     net::co_spawn(ioc_, [session]() -> net::awaitable<void> { co_await session->Run(); },
                   net::detached);
     thread_ = std::thread([this] { ioc_.run(); });
