@@ -281,7 +281,7 @@ TEST_F(RegistryTest, ServiceGrantsAtMostTheLimitAndAFullSwapStillCommits) {
   ASSERT_EQ(second.size(), kMaxServiceSecrets + 1);
   EXPECT_EQ(too_many.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(too_many.status().message(),
-            "service 'big' grants 41 secrets; a service may grant at most 40");
+            "service \"big\" grants 41 secrets; a service may grant at most 40");
   second.pop_back();
   auto svc = CreateService("full", first);
   ASSERT_TRUE(svc.ok()) << svc.status().message();

@@ -196,7 +196,7 @@ TEST(ValidationTest, ServiceSpecs) {
   EXPECT_TRUE(ValidateServiceSpec(SpecWith(most)).ok()) << "the most a service may grant";
   most.push_back({"", "pw", {"one-more", 0, 0, 0444}});
   EXPECT_TRUE(IsError(ValidateServiceSpec(SpecWith(most)), StatusCode::kInvalidArgument,
-                      "service 'redis' grants 41 secrets; a service may grant at most 40"));
+                      "service \"redis\" grants 41 secrets; a service may grant at most 40"));
   ServiceSpec bad_name = SpecWith({});
   bad_name.name = "";
   EXPECT_TRUE(IsError(ValidateServiceSpec(bad_name), StatusCode::kInvalidArgument,
