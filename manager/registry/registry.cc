@@ -449,6 +449,10 @@ Result<TxnResult> Registry::CommitChange(const Txn& txn) {
   // Unavailable may have applied the txn (kv_store.h): invalidate then too.
   if ((r.ok() && r->succeeded) || (!r.ok() && r.status().code() == StatusCode::kUnavailable)) {
     InvalidatePlans();
+    // Every plan built from now on reads the store at this revision or later, so the
+    // watch's report of this change, and of any change before it, needs no second
+    // invalidation (that would cost the next lease a rebuild for nothing).
+    if (r.ok()) NoteInvalidatedThrough(r->revision);
   }
   return r;
 }
@@ -489,9 +493,16 @@ void Registry::WatchLoop() {
       auto batch = watcher->Next(std::chrono::steady_clock::now() + std::chrono::minutes(1));
       if (!batch.ok()) break;  // cancelled, compacted or unavailable: reopen (or stop)
       // Lease records are written behind by Maintain and never read by a plan.
-      if (std::any_of(batch->begin(), batch->end(),
-                      [](const WatchEvent& e) { return !e.key.starts_with("leases/"); })) {
+      const std::int64_t covered = invalidated_through_.load(std::memory_order_acquire);
+      std::int64_t newest = 0;
+      for (const WatchEvent& e : *batch) {
+        if (!e.key.starts_with("leases/") && e.mod_revision > covered) {
+          newest = std::max(newest, e.mod_revision);
+        }
+      }
+      if (newest > 0) {
         InvalidatePlans();
+        NoteInvalidatedThrough(newest);
       }
     }
     // Changes may have been missed: back to checking the revision per lease.

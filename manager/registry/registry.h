@@ -158,6 +158,14 @@ class Registry {
   Result<TxnResult> CommitChange(const Txn& txn);
   // Every cached plan is stale from now on.
   void InvalidatePlans() { plans_generation_.fetch_add(1, std::memory_order_acq_rel); }
+  // Records that every change up to `revision` is visible to the plans built since the
+  // last InvalidatePlans(): the watch skips its reports of those changes.
+  void NoteInvalidatedThrough(std::int64_t revision) {
+    std::int64_t seen = invalidated_through_.load(std::memory_order_relaxed);
+    while (seen < revision &&
+           !invalidated_through_.compare_exchange_weak(seen, revision, std::memory_order_acq_rel)) {
+    }
+  }
   // Opens the watch from the store's current revision + 1 and marks the cache watched.
   Status StartWatch();
   // The watch thread: invalidates plans on every change outside leases/, reopens the
@@ -187,6 +195,7 @@ class Registry {
   std::mutex plans_mu_;
   std::map<std::string, std::shared_ptr<const LeasePlan>> plans_;  // by the query as sent
   std::atomic<std::uint64_t> plans_generation_{0};
+  std::atomic<std::int64_t> invalidated_through_{0};  // see NoteInvalidatedThrough
   std::atomic<bool> watching_{false};  // the watch runs: cached plans need no Revision()
 
   std::mutex watch_mu_;
