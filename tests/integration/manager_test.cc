@@ -12,11 +12,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "shared/models.h"
+#include "shared/validation.h"
 #include "tests/integration/harness.h"
 
 namespace ocisecrets {
@@ -501,17 +504,25 @@ TEST(ManagerDaemonTest, KillDuringCreatesLosesNothingReportedDone) {
   ASSERT_TRUE(list.ok());
   std::set<std::string> listed;
   for (const auto& s : *list) listed.insert(s.spec.name);
-  // Every secret there is whole: use all of them in one service and lease it.
-  nlohmann::json refs = nlohmann::json::array();
-  for (const auto& s : *list) refs.push_back({{"SecretName", s.spec.name}});
-  ASSERT_EQ(c.Call("POST", "/v1/services",
-                   nlohmann::json{{"Name", "all"}, {"Secrets", refs}}.dump()).status, 201);
-  RawResponse lease = c.Call("POST", "/v1/leases", R"({"ContainerID":"c1","Service":"all"})");
-  ASSERT_EQ(lease.status, 200) << lease.body;
-  auto grant = ParseLeaseGrant(lease.body);
-  ASSERT_TRUE(grant.ok());
+  // Every secret there is whole: grant all of them, in services of at most
+  // kMaxServiceSecrets each, and lease each service.
   std::map<std::string, std::string> data;
-  for (const auto& f : grant->files) data[f.name] = std::string(f.data.begin(), f.data.end());
+  for (std::size_t first = 0, n = 0; first < list->size(); first += kMaxServiceSecrets, ++n) {
+    nlohmann::json refs = nlohmann::json::array();
+    for (std::size_t i = first; i < std::min(list->size(), first + kMaxServiceSecrets); ++i) {
+      refs.push_back({{"SecretName", (*list)[i].spec.name}});
+    }
+    const std::string service = "all" + std::to_string(n);
+    ASSERT_EQ(c.Call("POST", "/v1/services",
+                     nlohmann::json{{"Name", service}, {"Secrets", refs}}.dump()).status, 201);
+    RawResponse lease = c.Call("POST", "/v1/leases",
+                               nlohmann::json{{"ContainerID", "c" + std::to_string(n)},
+                                              {"Service", service}}.dump());
+    ASSERT_EQ(lease.status, 200) << lease.body;
+    auto grant = ParseLeaseGrant(lease.body);
+    ASSERT_TRUE(grant.ok());
+    for (const auto& f : grant->files) data[f.name] = std::string(f.data.begin(), f.data.end());
+  }
   for (const auto& [name, payload] : done) {
     EXPECT_TRUE(listed.count(name)) << name << " was reported created but is gone";
     EXPECT_EQ(data[name], payload) << name;
