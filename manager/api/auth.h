@@ -29,9 +29,16 @@ std::string_view RoleName(Role role);
 struct Identity {
   enum class Kind {
     kLocalUid,     // a unix-socket peer, known by its kernel credentials
-    kCertificate,  // a TLS peer, known by its client certificate (later issue)
+    kCertificate,  // a TLS peer, known by its client certificate
   };
   Kind kind = Kind::kLocalUid;
+  // How the caller reached us. Some routes are unix only (cluster init, admin-cert, the
+  // local join and leave): they need a caller on this machine.
+  enum class Transport { kUnix, kTls };
+  Transport transport = Transport::kUnix;
+  // A TLS peer that sent no client certificate (kCertificate, no role): admitted only to
+  // POST /v1/cluster/join, refused everywhere else.
+  bool anonymous = false;
   // The role granted. Empty for a local peer that is neither root nor in the admin group:
   // every route refuses it ("permission denied: uid N is not root ...").
   std::optional<Role> role;

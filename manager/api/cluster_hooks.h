@@ -1,0 +1,83 @@
+// What the router asks of the cluster, in two interfaces so that the router needs neither
+// manager/cluster nor manager/worker: ClusterHooks is the manager side (the CA, join
+// tokens, node records), WorkerHooks the node role of a machine that joined a cluster as
+// a worker. Both are optional: a router without them answers the cluster routes with 409
+// "this node is not part of a cluster ...". Implementations are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manager/api/auth.h"
+#include "shared/cluster_models.h"
+#include "shared/models.h"
+#include "shared/status.h"
+
+namespace ocisecrets {
+
+class ClusterHooks {
+ public:
+  virtual ~ClusterHooks() = default;
+
+  // Whether this manager has made (or belongs to) a cluster.
+  virtual bool initialized() const = 0;
+
+  // cluster init: makes the CA, the tokens, this manager's node record and certificate,
+  // and starts the TLS listener on listen_addr. FailedPrecondition "this node is already
+  // part of a cluster" when it is.
+  virtual Result<ClusterInfo> Init(const ClusterInitRequest& request) = 0;
+  // GET /v1/cluster.
+  virtual Result<ClusterInfo> Inspect() = 0;
+  // The token for role ("node" or "manager"); rotate: a new one, the old one refused from
+  // now on.
+  virtual Result<JoinTokenInfo> JoinToken(std::string_view role, bool rotate) = 0;
+  // A joining machine (anonymous TLS peer at peer_addr): checks the token, issues a
+  // certificate for a new node ID. PermissionDenied "invalid join token" for a wrong or
+  // rotated token.
+  virtual Result<JoinResponse> Join(const JoinRequest& request, std::string_view peer_addr) = 0;
+  // A new certificate for the caller's own node ID and role.
+  virtual Result<JoinResponse> Renew(const Identity& caller, const CsrRequest& request) = 0;
+  // Records that caller was seen now (every call of a node counts).
+  virtual void Seen(const Identity& caller, std::string_view hostname) = 0;
+  // An admin certificate for the CSR (cluster admin-cert).
+  virtual Result<JoinResponse> AdminCert(const CsrRequest& request) = 0;
+
+  virtual Result<std::vector<Node>> ListNodes() = 0;
+  // By ID, hostname or unique ID prefix. NotFound otherwise.
+  virtual Result<Node> InspectNode(std::string_view id_or_name) = 0;
+  // Replaces the node's labels; FailedPrecondition on a stale version.
+  virtual Result<Node> UpdateNode(std::string_view id_or_name, std::uint64_t version,
+                                  const NodeSpec& spec) = 0;
+  // Removes the node and revokes its certificates at once. A ready node needs force
+  // (FailedPrecondition "node X is ready: stop it first or use --force").
+  virtual Result<Node> RemoveNode(std::string_view id_or_name, bool force) = 0;
+
+  // Whether a certificate identity may still call: PermissionDenied "node X was removed
+  // from the cluster" once it was. Called before every request of a TLS session.
+  virtual Status StillValid(const Identity& caller) = 0;
+};
+
+class WorkerHooks {
+ public:
+  virtual ~WorkerHooks() = default;
+
+  // True once this machine runs as a worker of a cluster: the router then forwards
+  // leases here and refuses the manager routes ("this node is not a manager: run it on
+  // a manager").
+  virtual bool active() const = 0;
+
+  // cluster join on this machine (unix admin): joins through request.managers with
+  // request.token; FailedPrecondition when already part of a cluster.
+  virtual Result<ClusterInfo> Join(const JoinRequest& request) = 0;
+  // cluster leave: forgets the cluster (certificate, key, managers).
+  virtual Status Leave(bool force) = 0;
+  virtual Result<ClusterInfo> Inspect() = 0;
+
+  // A lease or lease end from the local hook, forwarded to a manager within the hook's
+  // deadline. Unavailable naming every manager tried when none answers.
+  virtual Result<LeaseGrant> Lease(const LeaseRequest& request) = 0;
+  virtual Status EndLease(std::string_view container_id) = 0;
+};
+
+}  // namespace ocisecrets

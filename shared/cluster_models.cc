@@ -1,0 +1,218 @@
+#include "shared/cluster_models.h"
+
+#include <nlohmann/json.hpp>
+
+#include "shared/json_fields.h"
+
+namespace ocisecrets {
+namespace {
+
+using nlohmann::json;
+using namespace json_fields;  // NOLINT: the field readers every parser here uses
+
+std::string TimeText(TimePoint t) { return t == TimePoint{} ? std::string() : FormatTime(t); }
+
+json NodeJson(const Node& n) {
+  return json{{"ID", n.id},
+              {"Version", {{"Index", n.version}}},
+              {"CreatedAt", TimeText(n.created_at)},
+              {"UpdatedAt", TimeText(n.updated_at)},
+              {"Spec", {{"Labels", n.spec.labels}}},
+              {"Description", {{"Hostname", n.hostname}}},
+              {"Role", n.role},
+              {"Status", {{"State", n.state}, {"Addr", n.addr}}},
+              {"CertExpiresAt", TimeText(n.cert_expires_at)},
+              {"LastSeen", TimeText(n.last_seen)}};
+}
+
+// The object at j[field], or an error naming the field when it is there and not one.
+Result<const json*> Object(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return static_cast<const json*>(nullptr);
+  if (!it->is_object()) return WrongType(field, "an object");
+  return &*it;
+}
+
+Result<Node> NodeFrom(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("must be an object");
+  Node n;
+  RETURN_IF_ERROR(GetString(j, "ID", &n.id), "");
+  ASSIGN_OR_RETURN(const json* version, Object(j, "Version"), "");
+  if (version != nullptr) RETURN_IF_ERROR(GetUint(*version, "Index", UINT64_MAX, &n.version), "Version");
+  RETURN_IF_ERROR(GetTime(j, "CreatedAt", &n.created_at), "");
+  RETURN_IF_ERROR(GetTime(j, "UpdatedAt", &n.updated_at), "");
+  ASSIGN_OR_RETURN(const json* spec, Object(j, "Spec"), "");
+  if (spec != nullptr) RETURN_IF_ERROR(GetLabels(*spec, "Labels", &n.spec.labels), "Spec");
+  ASSIGN_OR_RETURN(const json* desc, Object(j, "Description"), "");
+  if (desc != nullptr) RETURN_IF_ERROR(GetString(*desc, "Hostname", &n.hostname), "Description");
+  RETURN_IF_ERROR(GetString(j, "Role", &n.role), "");
+  ASSIGN_OR_RETURN(const json* status, Object(j, "Status"), "");
+  if (status != nullptr) {
+    RETURN_IF_ERROR(GetString(*status, "State", &n.state), "Status");
+    RETURN_IF_ERROR(GetString(*status, "Addr", &n.addr), "Status");
+  }
+  RETURN_IF_ERROR(GetTime(j, "CertExpiresAt", &n.cert_expires_at), "");
+  RETURN_IF_ERROR(GetTime(j, "LastSeen", &n.last_seen), "");
+  return n;
+}
+
+// Parses text as an object and reads it with from; errors start with `what`.
+template <class T, class From>
+Result<T> ParseObject(std::string_view text, const char* what, From from) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, what), "");
+  if (!j.is_object()) return Status::InvalidArgument(std::string(what) + ": must be an object");
+  auto r = from(j);
+  if (!r.ok()) return r.status().WithContext(what);
+  return r;
+}
+
+}  // namespace
+
+std::string ToJson(const Node& n) { return NodeJson(n).dump(); }
+
+std::string ToJson(const std::vector<Node>& v) {
+  json a = json::array();
+  for (const auto& n : v) a.push_back(NodeJson(n));
+  return a.dump();
+}
+
+std::string ToJson(const NodeSpec& s) { return json{{"Labels", s.labels}}.dump(); }
+
+std::string ToJson(const ClusterInitRequest& r) {
+  return json{{"ListenAddr", r.listen_addr}, {"CertExpiry", r.cert_expiry}}.dump();
+}
+
+std::string ToJson(const ClusterInfo& c) {
+  return json{{"ClusterID", c.cluster_id},
+              {"CreatedAt", TimeText(c.created_at)},
+              {"NodeID", c.node_id},
+              {"Role", c.role},
+              {"Managers", c.managers},
+              {"CACertDigest", c.ca_digest},
+              {"CAExpiresAt", TimeText(c.ca_expires_at)},
+              {"CertExpiry", c.cert_expiry_seconds},
+              {"CertExpiresAt", TimeText(c.cert_expires_at)}}
+      .dump();
+}
+
+std::string ToJson(const JoinTokenInfo& t) {
+  return json{{"Role", t.role}, {"Token", t.token}, {"Command", t.command}}.dump();
+}
+
+std::string ToJson(const JoinRequest& r) {
+  return json{{"Token", r.token},
+              {"CSR", r.csr},
+              {"Hostname", r.hostname},
+              {"Managers", r.managers},
+              {"ListenAddr", r.listen_addr}}
+      .dump();
+}
+
+std::string ToJson(const JoinResponse& r) {
+  return json{{"Certificate", r.certificate}, {"CA", r.ca},
+              {"ClusterID", r.cluster_id},    {"NodeID", r.node_id},
+              {"Role", r.role},               {"Managers", r.managers},
+              {"CertExpiry", r.cert_expiry_seconds}}
+      .dump();
+}
+
+std::string ToJson(const CsrRequest& r) {
+  return json{{"CSR", r.csr}, {"Hostname", r.hostname}}.dump();
+}
+
+Result<Node> ParseNode(std::string_view text) {
+  return ParseObject<Node>(text, "node", NodeFrom);
+}
+
+Result<std::vector<Node>> ParseNodeList(std::string_view text) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, "node list"), "");
+  if (!j.is_array()) return Status::InvalidArgument("node list: must be an array");
+  std::vector<Node> out;
+  for (const auto& e : j) {
+    auto n = NodeFrom(e);
+    if (!n.ok()) return n.status().WithContext("node list");
+    out.push_back(std::move(*n));
+  }
+  return out;
+}
+
+Result<NodeSpec> ParseNodeSpec(std::string_view text) {
+  return ParseObject<NodeSpec>(text, "node spec", [](const json& j) -> Result<NodeSpec> {
+    NodeSpec s;
+    RETURN_IF_ERROR(GetLabels(j, "Labels", &s.labels), "");
+    return s;
+  });
+}
+
+Result<ClusterInitRequest> ParseClusterInitRequest(std::string_view text) {
+  return ParseObject<ClusterInitRequest>(
+      text, "cluster init", [](const json& j) -> Result<ClusterInitRequest> {
+        ClusterInitRequest r;
+        RETURN_IF_ERROR(GetString(j, "ListenAddr", &r.listen_addr), "");
+        RETURN_IF_ERROR(GetString(j, "CertExpiry", &r.cert_expiry), "");
+        return r;
+      });
+}
+
+Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
+  return ParseObject<ClusterInfo>(text, "cluster", [](const json& j) -> Result<ClusterInfo> {
+    ClusterInfo c;
+    RETURN_IF_ERROR(GetString(j, "ClusterID", &c.cluster_id), "");
+    RETURN_IF_ERROR(GetTime(j, "CreatedAt", &c.created_at), "");
+    RETURN_IF_ERROR(GetString(j, "NodeID", &c.node_id), "");
+    RETURN_IF_ERROR(GetString(j, "Role", &c.role), "");
+    RETURN_IF_ERROR(GetStrings(j, "Managers", &c.managers), "");
+    RETURN_IF_ERROR(GetString(j, "CACertDigest", &c.ca_digest), "");
+    RETURN_IF_ERROR(GetTime(j, "CAExpiresAt", &c.ca_expires_at), "");
+    RETURN_IF_ERROR(GetInt(j, "CertExpiry", &c.cert_expiry_seconds), "");
+    RETURN_IF_ERROR(GetTime(j, "CertExpiresAt", &c.cert_expires_at), "");
+    return c;
+  });
+}
+
+Result<JoinTokenInfo> ParseJoinTokenInfo(std::string_view text) {
+  return ParseObject<JoinTokenInfo>(text, "join token", [](const json& j) -> Result<JoinTokenInfo> {
+    JoinTokenInfo t;
+    RETURN_IF_ERROR(GetString(j, "Role", &t.role), "");
+    RETURN_IF_ERROR(GetString(j, "Token", &t.token), "");
+    RETURN_IF_ERROR(GetString(j, "Command", &t.command), "");
+    return t;
+  });
+}
+
+Result<JoinRequest> ParseJoinRequest(std::string_view text) {
+  return ParseObject<JoinRequest>(text, "join request", [](const json& j) -> Result<JoinRequest> {
+    JoinRequest r;
+    RETURN_IF_ERROR(GetString(j, "Token", &r.token), "");
+    RETURN_IF_ERROR(GetString(j, "CSR", &r.csr), "");
+    RETURN_IF_ERROR(GetString(j, "Hostname", &r.hostname), "");
+    RETURN_IF_ERROR(GetStrings(j, "Managers", &r.managers), "");
+    RETURN_IF_ERROR(GetString(j, "ListenAddr", &r.listen_addr), "");
+    return r;
+  });
+}
+
+Result<JoinResponse> ParseJoinResponse(std::string_view text) {
+  return ParseObject<JoinResponse>(text, "join response", [](const json& j) -> Result<JoinResponse> {
+    JoinResponse r;
+    RETURN_IF_ERROR(GetString(j, "Certificate", &r.certificate), "");
+    RETURN_IF_ERROR(GetString(j, "CA", &r.ca), "");
+    RETURN_IF_ERROR(GetString(j, "ClusterID", &r.cluster_id), "");
+    RETURN_IF_ERROR(GetString(j, "NodeID", &r.node_id), "");
+    RETURN_IF_ERROR(GetString(j, "Role", &r.role), "");
+    RETURN_IF_ERROR(GetStrings(j, "Managers", &r.managers), "");
+    RETURN_IF_ERROR(GetInt(j, "CertExpiry", &r.cert_expiry_seconds), "");
+    return r;
+  });
+}
+
+Result<CsrRequest> ParseCsrRequest(std::string_view text) {
+  return ParseObject<CsrRequest>(text, "request", [](const json& j) -> Result<CsrRequest> {
+    CsrRequest r;
+    RETURN_IF_ERROR(GetString(j, "CSR", &r.csr), "");
+    RETURN_IF_ERROR(GetString(j, "Hostname", &r.hostname), "");
+    return r;
+  });
+}
+
+}  // namespace ocisecrets
