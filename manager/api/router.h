@@ -11,6 +11,7 @@
 
 #include "manager/api/audit.h"
 #include "manager/api/auth.h"
+#include "manager/api/cluster_hooks.h"
 #include "manager/api/metrics.h"
 #include "manager/registry/registry.h"
 
@@ -69,6 +70,11 @@ class Router {
 
   Metrics& metrics() { return metrics_; }
 
+  // The cluster's parts (manager/api/cluster_hooks.h); either may stay null. Set before
+  // serving; they must outlive the router.
+  void SetClusterHooks(ClusterHooks* cluster) { cluster_ = cluster; }
+  void SetWorkerHooks(WorkerHooks* worker) { worker_ = worker; }
+
  private:
   using Params = std::vector<std::string>;
   using Query = std::multimap<std::string, std::string>;
@@ -113,6 +119,8 @@ class Router {
 
   Registry* registry_;
   AuditSink* audit_;
+  ClusterHooks* cluster_ = nullptr;
+  WorkerHooks* worker_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;
