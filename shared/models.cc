@@ -5,7 +5,11 @@
 #include <utility>
 
 #include "shared/canonical_reader.h"
+<<<<<<< HEAD
 #include "shared/json_fields.h"
+=======
+#include "shared/constraint.h"
+>>>>>>> placement
 #include "shared/secret_sax_reader.h"
 
 namespace ocisecrets {
@@ -44,8 +48,10 @@ json ServiceSpecJson(const ServiceSpec& s) {
                          {"GID", std::to_string(r.file.gid)},
                          {"Mode", r.file.mode}}}});
   }
-  return json{{"Name", s.name}, {"SecretsDir", s.secrets_dir}, {"Labels", s.labels},
-              {"Secrets", secrets}};
+  json j{{"Name", s.name}, {"SecretsDir", s.secrets_dir}, {"Labels", s.labels},
+         {"Secrets", secrets}};
+  if (!s.constraints.empty()) j["Placement"] = {{"Constraints", s.constraints}};
+  return j;
 }
 
 json ServiceJson(const Service& s) {
@@ -94,6 +100,28 @@ Result<Secret> SecretFrom(const json& j) {
   return s;
 }
 
+// "Placement":{"Constraints":[EXPR...]}: each parsed, kept in its canonical text. The
+// messages of ParseConstraint name the expression and say what is wrong.
+Status PlacementFrom(const json& spec, ServiceSpec* s) {
+  auto placement = spec.find("Placement");
+  if (placement == spec.end() || placement->is_null()) return Status::Ok();
+  if (!placement->is_object()) return WrongType("Placement", "an object").WithContext("service spec");
+  auto constraints = placement->find("Constraints");
+  if (constraints == placement->end() || constraints->is_null()) return Status::Ok();
+  if (!constraints->is_array()) {
+    return WrongType("Placement.Constraints", "an array of strings").WithContext("service spec");
+  }
+  std::vector<std::string> exprs;
+  for (const auto& e : *constraints) {
+    if (!e.is_string()) {
+      return WrongType("Placement.Constraints", "an array of strings").WithContext("service spec");
+    }
+    exprs.push_back(e.get<std::string>());
+  }
+  ASSIGN_OR_RETURN(s->constraints, CanonicalConstraints(exprs, s->name), "");
+  return Status::Ok();
+}
+
 Result<ServiceSpec> ServiceSpecFrom(const json& j) {
   if (!j.is_object()) return Status::InvalidArgument("service spec: must be an object");
   ServiceSpec s;
@@ -121,6 +149,7 @@ Result<ServiceSpec> ServiceSpecFrom(const json& j) {
       s.secrets.push_back(std::move(r));
     }
   }
+  RETURN_IF_ERROR(PlacementFrom(j, &s), "");
   return s;
 }
 

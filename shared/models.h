@@ -53,6 +53,10 @@ struct ServiceSpec {
   std::string secrets_dir;  // empty: the hook's default
   Labels labels;
   std::vector<SecretReference> secrets;
+  // Placement constraints in their canonical text (shared/constraint.h), ANDed: only
+  // nodes that satisfy all may lease. JSON: "Placement":{"Constraints":[...]}, as in
+  // Swarm's TaskTemplate, absent when there are none.
+  std::vector<std::string> constraints = {};
 };
 
 struct LeaseInfo {
@@ -105,6 +109,8 @@ struct SecretCreateRequest {
 // JSON the general way, with the same result. Every Parse* returns InvalidArgument
 // "<object>: malformed JSON" for text that is not JSON, else one naming the bad field
 // ("lease: Files: field UID: out of range"); no message holds a payload or echoes a value.
+// ParseServiceSpec and ParseService also parse every placement constraint and keep its
+// canonical text; a bad one is InvalidArgument with ParseConstraint's message.
 std::string ToJson(const Secret& s);
 std::string ToJson(const std::vector<Secret>& v);
 std::string ToJson(const SecretSpec& s);

@@ -4,6 +4,8 @@
 #include <set>
 #include <string>
 
+#include "shared/constraint.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -11,8 +13,9 @@ bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-// Quotes a user-given value for an error message, escaping what would break one line.
-std::string Quote(std::string_view s) {
+}  // namespace
+
+std::string QuoteForMessage(std::string_view s) {
   constexpr std::size_t kMaxShown = 80;
   std::string out = "\"";
   for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
@@ -34,6 +37,8 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
+namespace {
+
 Status ValidateObjectName(std::string_view name, const char* kind) {
   if (name.empty()) return Status::InvalidArgument(std::string(kind) + " name must be provided");
   bool ok = name.size() <= kMaxNameLength && IsAlnum(name.front()) && IsAlnum(name.back());
@@ -42,7 +47,7 @@ Status ValidateObjectName(std::string_view name, const char* kind) {
     ok = IsAlnum(c) || c == '-' || c == '_' || c == '.';
   }
   if (!ok) {
-    return Status::InvalidArgument("invalid " + std::string(kind) + " name " + Quote(name) +
+    return Status::InvalidArgument("invalid " + std::string(kind) + " name " + QuoteForMessage(name) +
                                    ": only 64 [a-zA-Z0-9-_.] characters allowed, and the "
                                    "start and end character must be [a-zA-Z0-9]");
   }
@@ -52,7 +57,7 @@ Status ValidateObjectName(std::string_view name, const char* kind) {
 // The component rules of targets and Linux secrets dirs. `what` names the value.
 Status ValidatePathComponents(std::string_view path, std::string_view what) {
   auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid " + std::string(what) + " " + Quote(path) + ": " +
+    return Status::InvalidArgument("invalid " + std::string(what) + " " + QuoteForMessage(path) + ": " +
                                    why);
   };
   if (path.empty()) return bad("must not be empty");
@@ -148,7 +153,7 @@ bool LooksLikeWindowsPath(std::string_view p) {
 
 Status ValidateWindowsPath(std::string_view path) {
   auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument("invalid windows path " + Quote(path) + ": " + why);
+    return Status::InvalidArgument("invalid windows path " + QuoteForMessage(path) + ": " + why);
   };
   constexpr std::size_t kMaxWindowsPath = 259;  // MAX_PATH less the terminating NUL
   if (path.empty()) return bad("must not be empty");
@@ -180,7 +185,7 @@ Status ValidateWindowsPath(std::string_view path) {
       return bad("a component must not end with a space or a dot");
     }
     if (IsReservedWindowsName(comp)) {
-      return bad(Quote(comp) + " is a reserved device name");
+      return bad(QuoteForMessage(comp) + " is a reserved device name");
     }
     if (last) break;
     rest.remove_prefix(end + 1);
@@ -192,7 +197,7 @@ Status ValidateSecretsDir(std::string_view dir) {
   if (dir.empty()) return Status::Ok();
   if (LooksLikeWindowsPath(dir)) return ValidateWindowsPath(dir).WithContext("secrets dir");
   if (dir.front() != '/') {
-    return Status::InvalidArgument("invalid secrets dir " + Quote(dir) +
+    return Status::InvalidArgument("invalid secrets dir " + QuoteForMessage(dir) +
                                    ": must be an absolute path");
   }
   return ValidatePathComponents(dir, "secrets dir");
@@ -202,11 +207,12 @@ Status ValidateServiceSpec(const ServiceSpec& spec) {
   RETURN_IF_ERROR(ValidateServiceName(spec.name), "");
   RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
   if (spec.secrets.size() > kMaxServiceSecrets) {
-    return Status::InvalidArgument("service " + Quote(spec.name) + " grants " +
+    return Status::InvalidArgument("service " + QuoteForMessage(spec.name) + " grants " +
                                    std::to_string(spec.secrets.size()) +
                                    " secrets; a service may grant at most " +
                                    std::to_string(kMaxServiceSecrets));
   }
+  RETURN_IF_ERROR(ParseConstraints(spec.constraints, spec.name).status(), "");
   std::set<std::string> targets;
   for (const SecretReference& ref : spec.secrets) {
     if (ref.secret_name.empty() && ref.secret_id.empty()) {
@@ -215,15 +221,15 @@ Status ValidateServiceSpec(const ServiceSpec& spec) {
     if (!ref.secret_name.empty()) RETURN_IF_ERROR(ValidateSecretName(ref.secret_name), "");
     std::string target = ref.file.name.empty() ? ref.secret_name : ref.file.name;
     if (target.empty()) {
-      return Status::InvalidArgument("secret " + Quote(ref.secret_id) + ": a target is required");
+      return Status::InvalidArgument("secret " + QuoteForMessage(ref.secret_id) + ": a target is required");
     }
     RETURN_IF_ERROR(ValidateSecretTarget(target), "");
-    RETURN_IF_ERROR(ValidateMode(ref.file.mode), "secret " + Quote(target));
-    RETURN_IF_ERROR(ValidateUnixId(ref.file.uid, "uid"), "secret " + Quote(target));
-    RETURN_IF_ERROR(ValidateUnixId(ref.file.gid, "gid"), "secret " + Quote(target));
+    RETURN_IF_ERROR(ValidateMode(ref.file.mode), "secret " + QuoteForMessage(target));
+    RETURN_IF_ERROR(ValidateUnixId(ref.file.uid, "uid"), "secret " + QuoteForMessage(target));
+    RETURN_IF_ERROR(ValidateUnixId(ref.file.gid, "gid"), "secret " + QuoteForMessage(target));
     if (!targets.insert(target).second) {
-      return Status::InvalidArgument("duplicate secret target " + Quote(target) +
-                                     " in service " + Quote(spec.name));
+      return Status::InvalidArgument("duplicate secret target " + QuoteForMessage(target) +
+                                     " in service " + QuoteForMessage(spec.name));
     }
   }
   return Status::Ok();
@@ -236,7 +242,7 @@ Status ValidateContainerId(std::string_view id) {
     ok = IsAlnum(c) || c == '_' || c == '.' || c == '+' || c == '-';
   }
   if (!ok) {
-    return Status::InvalidArgument("invalid container ID " + Quote(id) +
+    return Status::InvalidArgument("invalid container ID " + QuoteForMessage(id) +
                                    ": want 1..1024 characters of [A-Za-z0-9_.+-]");
   }
   return Status::Ok();

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "shared/models.h"
@@ -19,6 +20,10 @@ inline constexpr std::size_t kMaxPathComponent = 255;
 inline constexpr std::size_t kMaxPathLength = 4096;
 inline constexpr std::uint64_t kMaxUnixId = 4294967294ULL;  // (uid_t)-1 means "unchanged"
 inline constexpr std::size_t kMaxContainerIdLength = 1024;
+
+// A user-given value quoted for an error message: in double quotes, with quotes,
+// backslashes and control bytes escaped, at most 80 bytes shown ("..." after).
+std::string QuoteForMessage(std::string_view s);
 
 // Docker's secret name rule: ^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$, 1..64 chars.
 Status ValidateSecretName(std::string_view name);
@@ -70,7 +75,7 @@ inline constexpr std::size_t kMaxServiceSecrets = 40;
 // A whole service spec without store lookups: name, secrets dir, at most
 // kMaxServiceSecrets references, every reference's target/uid/gid/mode, a SecretName or
 // SecretID on each, and targets unique in the service (an empty File.Name means the
-// secret's name).
+// secret's name), and its placement constraints (ParseConstraints in constraint.h).
 Status ValidateServiceSpec(const ServiceSpec& spec);
 
 // A container ID as runtimes make them: [A-Za-z0-9][A-Za-z0-9_.+-]*, 1..1024 chars.

@@ -28,6 +28,12 @@ void AppendField(std::string& out, std::string_view key, std::string_view value)
   AppendJsonString(out, value);
 }
 
+// What the call came to: "ok", "denied" (401, 403) or "error" (any other 4xx/5xx).
+std::string_view ResultOf(int status) {
+  if (status < 400) return "ok";
+  return status == 401 || status == 403 ? "denied" : "error";
+}
+
 }  // namespace
 
 // Written by hand (one is written per lease): the bytes nlohmann's dump of the same object
@@ -49,6 +55,7 @@ std::string AuditLine(const Identity& peer, const AuditEvent& e) {
     out += ",\"pid\":";
     AppendInt(out, peer.pid);
   }
+  AppendField(out, "result", ResultOf(e.status));
   if (peer.role) AppendField(out, "role", RoleName(*peer.role));
   if (!e.secret_ids.empty()) {
     out += ",\"secrets\":[";

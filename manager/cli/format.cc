@@ -47,15 +47,16 @@ ordered_json ServiceJson(const Service& s) {
                       {"CreatedAt", FormatTime(l.created_at)},
                       {"ExpiresAt", FormatTime(l.expires_at)}});
   }
+  ordered_json spec{{"Name", s.spec.name},
+                    {"Labels", labels},
+                    {"SecretsDir", s.spec.secrets_dir},
+                    {"Secrets", secrets}};
+  if (!s.spec.constraints.empty()) spec["Placement"] = {{"Constraints", s.spec.constraints}};
   return ordered_json{{"ID", s.id},
                       {"Version", {{"Index", s.version}}},
                       {"CreatedAt", FormatTime(s.created_at)},
                       {"UpdatedAt", FormatTime(s.updated_at)},
-                      {"Spec",
-                       {{"Name", s.spec.name},
-                        {"Labels", labels},
-                        {"SecretsDir", s.spec.secrets_dir},
-                        {"Secrets", secrets}}},
+                      {"Spec", std::move(spec)},
                       {"Leases", leases}};
 }
 

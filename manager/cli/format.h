@@ -34,7 +34,8 @@ std::string InspectSecretsJson(const std::vector<Secret>& secrets);
 std::string ServicesTable(const std::vector<Service>& services, TimePoint now);
 // `service ls --format json`: one object per line.
 std::string ServicesJsonLines(const std::vector<Service>& services);
-// `service inspect`: a JSON array like Docker's, 4-space indent.
+// `service inspect`: a JSON array like Docker's, 4-space indent; Spec.Placement.Constraints
+// only for a service that has constraints.
 std::string InspectServicesJson(const std::vector<Service>& services);
 
 }  // namespace ocisecrets

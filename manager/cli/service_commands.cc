@@ -7,6 +7,7 @@
 #include "manager/cli/commands.h"
 #include "manager/cli/format.h"
 #include "manager/cli/secret_spec.h"
+#include "shared/constraint.h"
 #include "shared/validation.h"
 
 namespace ocisecrets {
@@ -19,6 +20,9 @@ struct ServiceOptions {
   std::vector<std::string> secrets;
   std::vector<std::string> secret_add;
   std::vector<std::string> secret_rm;
+  std::vector<std::string> constraints;  // create --constraint
+  std::vector<std::string> constraint_add;
+  std::vector<std::string> constraint_rm;
   bool quiet = false;
   std::string format = "table";
   std::vector<std::string> names;
@@ -65,6 +69,7 @@ Status CreateService(const CliContext& ctx, const ServiceOptions& o) {
   spec.secrets_dir = o.secrets_dir;
   ASSIGN_OR_RETURN(spec.labels, ParseLabels(o.labels), "");
   // Everything that needs no manager is checked first.
+  ASSIGN_OR_RETURN(spec.constraints, CanonicalConstraints(o.constraints, o.name), "");
   ASSIGN_OR_RETURN(spec.secrets, ResolveSecrets(nullptr, o.secrets), "");
   RETURN_IF_ERROR(ValidateServiceSpec(spec), "");
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
@@ -75,15 +80,39 @@ Status CreateService(const CliContext& ctx, const ServiceOptions& o) {
   return Status::Ok();
 }
 
-// Read-modify-write: --secret-rm first, then --secret-add, then the whole spec goes
-// back with the version it was read at, so a concurrent change makes this fail rather
-// than be lost.
+// --constraint-rm (each matched by its canonical text; one the service does not have is
+// NotFound), then --constraint-add (one the service has already is not added twice).
+Status UpdateConstraints(ServiceSpec* spec, const std::vector<std::string>& rm,
+                         const std::vector<std::string>& add) {
+  for (const std::string& c : rm) {
+    auto before = spec->constraints.size();
+    std::erase(spec->constraints, c);
+    if (spec->constraints.size() == before) {
+      return Status::NotFound("service " + spec->name + " has no constraint " + c);
+    }
+  }
+  for (const std::string& c : add) {
+    if (std::find(spec->constraints.begin(), spec->constraints.end(), c) ==
+        spec->constraints.end()) {
+      spec->constraints.push_back(c);
+    }
+  }
+  return Status::Ok();
+}
+
+// Read-modify-write: --secret-rm first, then --secret-add (and the same for constraints),
+// then the whole spec goes back with the version it was read at, so a concurrent change
+// makes this fail rather than be lost.
 Status UpdateService(const CliContext& ctx, const ServiceOptions& o, bool dir_given) {
-  if (o.secret_add.empty() && o.secret_rm.empty() && !dir_given && o.labels.empty()) {
+  if (o.secret_add.empty() && o.secret_rm.empty() && !dir_given && o.labels.empty() &&
+      o.constraint_add.empty() && o.constraint_rm.empty()) {
     return Status::InvalidArgument(
-        "nothing to update: give --secret-add, --secret-rm, --secrets-dir or --label-add");
+        "nothing to update: give --secret-add, --secret-rm, --secrets-dir, --label-add, "
+        "--constraint-add or --constraint-rm");
   }
   ASSIGN_OR_RETURN(auto parsed, ResolveSecrets(nullptr, o.secret_add), "");
+  ASSIGN_OR_RETURN(auto constraint_add, CanonicalConstraints(o.constraint_add, o.name), "");
+  ASSIGN_OR_RETURN(auto constraint_rm, CanonicalConstraints(o.constraint_rm, o.name), "");
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
   ASSIGN_OR_RETURN(Service svc, client.InspectService(o.name), "");
   ServiceSpec spec = svc.spec;
@@ -99,6 +128,7 @@ Status UpdateService(const CliContext& ctx, const ServiceOptions& o, bool dir_gi
   ASSIGN_OR_RETURN(auto added, ResolveSecrets(&client, o.secret_add), "");
   spec.secrets.insert(spec.secrets.end(), added.begin(), added.end());
   if (dir_given) spec.secrets_dir = o.secrets_dir;
+  RETURN_IF_ERROR(UpdateConstraints(&spec, constraint_rm, constraint_add), "");
   for (const auto& l : o.labels) RETURN_IF_ERROR(ParseLabel(l, &spec.labels), "");
   RETURN_IF_ERROR(ValidateServiceSpec(spec), "");
   RETURN_IF_ERROR(client.UpdateService(svc.id, svc.version, spec), "");
@@ -158,6 +188,9 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   const char* kSpecHelp =
       "Secret to grant: NAME, or source=NAME,target=FILE,uid=UID,gid=GID,mode=OCTAL "
       "(defaults: target NAME, uid 0, gid 0, mode 0444)";
+  const char* kConstraintHelp =
+      "Placement constraint KEY==VALUE or KEY!=VALUE, KEY one of node.id, node.hostname, "
+      "node.role (manager, worker) or node.labels.LABEL (repeatable)";
 
   CLI::App* create = service->add_subcommand("create", "Create a service");
   create->add_option("--name", o->name, "Service name")->required();
@@ -169,13 +202,19 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   create->add_option("-l,--label", o->labels, "Label KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
+  create->add_option("--constraint", o->constraints, kConstraintHelp)
+      ->type_name("EXPR")
+      ->allow_extra_args(false);
   create->footer(
       "Relative targets are files under the secrets dir; targets with '..', the same target\n"
       "twice and unknown secrets are refused. Prints the new service's ID.\n"
+      "Constraints (Swarm's syntax) are ANDed: a node outside them is refused the lease.\n"
       "Examples:\n"
       "  oci-secrets service create --name redis --secret redis_password\n"
       "  oci-secrets service create --name web \\\n"
-      "      --secret source=tls_cert,target=server.pem,uid=999,gid=999,mode=0400");
+      "      --secret source=tls_cert,target=server.pem,uid=999,gid=999,mode=0400\n"
+      "  oci-secrets service create --name db --secret db_pw \\\n"
+      "      --constraint node.labels.zone==eu --constraint node.role!=manager");
   create->callback([&ctx, o] { RunOrFail([&] { return CreateService(ctx, *o); }); });
 
   CLI::App* update = service->add_subcommand("update", "Change a service's secrets");
@@ -193,12 +232,22 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   update->add_option("--label-add", o->labels, "Add or change label KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
+  update->add_option("--constraint-add", o->constraint_add, kConstraintHelp)
+      ->type_name("EXPR")
+      ->allow_extra_args(false);
+  update
+      ->add_option("--constraint-rm", o->constraint_rm,
+                   "Placement constraint to take away, as `service inspect` shows it (repeatable)")
+      ->type_name("EXPR")
+      ->allow_extra_args(false);
   update->footer(
-      "--secret-rm is applied before --secret-add. Running containers keep what they got;\n"
-      "containers started afterwards get the new set.\n"
+      "--secret-rm is applied before --secret-add, --constraint-rm before --constraint-add.\n"
+      "Running containers keep what they got; containers started afterwards get the new set.\n"
       "Examples:\n"
       "  oci-secrets service update --secret-rm redis_password redis\n"
-      "  oci-secrets service update --secret-rm pw_v1 --secret-add source=pw_v2,target=pw redis");
+      "  oci-secrets service update --secret-rm pw_v1 --secret-add source=pw_v2,target=pw redis\n"
+      "  oci-secrets service update --constraint-rm node.labels.zone==eu \\\n"
+      "      --constraint-add node.labels.zone==us redis");
   update->callback(
       [&ctx, o, dir] { RunOrFail([&] { return UpdateService(ctx, *o, dir->count() > 0); }); });
 

@@ -1,5 +1,7 @@
 #include "manager/registry/registry.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -316,6 +318,7 @@ Status Registry::ResolveReferences(ServiceSpec* spec, Txn* txn) {
 Result<Service> Registry::CreateService(ServiceSpec spec) {
   RETURN_IF_ERROR(ValidateServiceName(spec.name), "");
   RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
+  ASSIGN_OR_RETURN(spec.constraints, CanonicalConstraints(spec.constraints, spec.name), "");
   for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
     Service service;
     service.id = options_.new_id();
@@ -388,6 +391,7 @@ Result<Service> Registry::UpdateService(std::string_view name_or_id, std::uint64
                                      " -> " + spec.name + ")");
     }
     RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
+    ASSIGN_OR_RETURN(spec.constraints, CanonicalConstraints(spec.constraints, spec.name), "");
     if (version != service.version) {
       return OutOfSequence("service", service.spec.name, service.version, version);
     }
@@ -547,6 +551,12 @@ Result<std::shared_ptr<const Registry::LeasePlan>> Registry::PlanFor(
     }
     plan->sealed.push_back(std::move(sealed->value));
   }
+  auto constraints = ParseConstraints(plan->service.spec.constraints, plan->service.spec.name);
+  if (!constraints.ok()) {
+    return Status::DataLoss("stored service " + plan->service.spec.name + ": " +
+                            constraints.status().message());
+  }
+  plan->constraints = std::move(*constraints);
   std::lock_guard<std::mutex> lock(plans_mu_);
   if (plans_.size() >= kMaxPlans) plans_.clear();
   plans_[service_query] = plan;
@@ -559,6 +569,7 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
   ASSIGN_OR_RETURN(std::string_view node, LeaseNode(request.node_id), "");
   ASSIGN_OR_RETURN(std::shared_ptr<const LeasePlan> plan, PlanFor(request.service), "");
   const Service& service = plan->service;
+  RETURN_IF_ERROR(CheckPlacement(*plan, node), "");
   LeaseOutcome out;
   out.service_id = service.id;
   out.grant.container_id = request.container_id;
@@ -590,6 +601,33 @@ Result<std::string_view> Registry::LeaseNode(std::string_view node_id) const {
   if (node_id.empty()) return std::string_view(options_.local_node_id);
   RETURN_IF_ERROR(ValidateNodeId(node_id), "");
   return node_id;
+}
+
+Status Registry::CheckPlacement(const LeasePlan& plan, std::string_view node) const {
+  // The lease hot path: a service without constraints asks nothing about the node.
+  if (plan.constraints.empty()) return Status::Ok();
+  const std::string& name = plan.service.spec.name;
+  ASSIGN_OR_RETURN(NodeAttributes attributes, NodeAttributesOf(node),
+                   "service " + name + ": placement");
+  std::optional<std::string> unmet = FirstUnmet(plan.constraints, attributes);
+  if (!unmet) return Status::Ok();
+  return Status::PermissionDenied("node " + std::string(node) + " (" + attributes.hostname +
+                                  ") does not satisfy constraint " + *unmet + " of service " +
+                                  name);
+}
+
+Result<NodeAttributes> Registry::NodeAttributesOf(std::string_view node) const {
+  if (options_.node_attributes) return options_.node_attributes(node);
+  if (node != options_.local_node_id) {
+    return Status::NotFound("node " + std::string(node) + " not found");
+  }
+  NodeAttributes local;
+  local.id = options_.local_node_id;
+  local.role = "manager";
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) return PosixError("gethostname", errno);
+  local.hostname = host;
+  return local;
 }
 
 Result<bool> Registry::EndLease(std::string_view container_id, std::string_view node_id) {

@@ -27,6 +27,7 @@
 
 #include "manager/registry/lease_table.h"
 #include "manager/store/kv_store.h"
+#include "shared/constraint.h"
 #include "shared/models.h"
 #include "shared/secure_buffer.h"
 #include "shared/status.h"
@@ -54,6 +55,12 @@ struct RegistryOptions {
   // leases an older version stored without a node. The daemon passes the ID it keeps in
   // its state dir.
   std::string local_node_id = "local";
+  // What placement constraints are checked against: the attributes of the node a lease
+  // is for, NotFound for a node it does not know. Called only for services that have
+  // constraints, from many threads at once. Unset: the local node alone (local_node_id,
+  // gethostname(), role "manager", no labels); any other node is NotFound. A cluster
+  // manager wires its node records here.
+  std::function<Result<NodeAttributes>(std::string_view node_id)> node_attributes;
 };
 
 // Server-side filters of `GET /v1/secrets` (ANDed).
@@ -121,7 +128,11 @@ class Registry {
   // container ID on two nodes holds two leases. NotFound "service X not found",
   // InvalidArgument for a bad container or node ID. The caller wipes the grant's payloads
   // (SecretBytes does on destruction). Who may lease for which node is the caller's
-  // decision (the router's).
+  // decision (the router's). A service with placement constraints is leased only to a
+  // node that satisfies them all (RegistryOptions::node_attributes): PermissionDenied
+  // "node ID (HOSTNAME) does not satisfy constraint node.labels.zone==eu of service
+  // redis" otherwise, and the error of node_attributes with the service as context when
+  // the node's attributes cannot be had. Nothing is recorded for a refused lease.
   Result<LeaseOutcome> Lease(const LeaseRequest& request);
 
   // Ends the lease of the container on node_id (empty: the local node); OK also when
@@ -150,6 +161,7 @@ class Registry {
     std::int64_t revision = 0;
     Service service;
     std::vector<std::string> sealed;  // per spec.secrets entry
+    std::vector<Constraint> constraints;  // service.spec.constraints, parsed once
   };
   Result<std::shared_ptr<const LeasePlan>> PlanFor(const std::string& service_query);
 
@@ -186,6 +198,10 @@ class Registry {
   std::vector<LeaseInfo> LeasesOf(const std::string& service_id);
   // The node a lease call names: node_id, or the local node when empty; validated.
   Result<std::string_view> LeaseNode(std::string_view node_id) const;
+  // OK when node satisfies every constraint of plan's service; see Lease().
+  Status CheckPlacement(const LeasePlan& plan, std::string_view node) const;
+  // RegistryOptions::node_attributes when set, else the local node only.
+  Result<NodeAttributes> NodeAttributesOf(std::string_view node) const;
 
   KvStore* store_;
   PayloadSealer* sealer_;

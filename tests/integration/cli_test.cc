@@ -288,6 +288,78 @@ TEST_F(CliTest, BadServiceInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(State() + d_.Cli({"service", "inspect", "redis"}).out, before);
 }
 
+TEST_F(CliTest, ServiceConstraintsShowInInspectAndUpdateAddsAndRemovesThem) {
+  CreateSecret("redis_password", "pw");
+  EXPECT_TRUE(std::regex_match(
+      Ok({"service", "create", "--name", "redis", "--secret", "redis_password", "--constraint",
+          "node.labels.zone == eu", "--constraint", "node.role!=worker"}),
+      kIdLine));
+  auto constraints = [&] {
+    json spec = json::parse(Ok({"service", "inspect", "redis"}))[0]["Spec"];
+    return spec.contains("Placement") ? spec["Placement"]["Constraints"] : json::array();
+  };
+  EXPECT_EQ(constraints(), json({"node.labels.zone==eu", "node.role!=worker"}))
+      << "shown in their canonical text";
+
+  EXPECT_EQ(Ok({"service", "update", "--constraint-rm", "node.labels.zone==eu", "--constraint-add",
+                "node.labels.zone==us", "--constraint-add", "node.role != worker", "redis"}),
+            "redis\n");
+  EXPECT_EQ(constraints(), json({"node.role!=worker", "node.labels.zone==us"}))
+      << "removed by its canonical text; one already there is not added twice";
+
+  EXPECT_EQ(Ok({"service", "update", "--constraint-rm", " node.role != worker ", "--constraint-rm",
+                "node.labels.zone==us", "redis"}),
+            "redis\n");
+  EXPECT_EQ(constraints(), json::array());
+  json spec = json::parse(Ok({"service", "inspect", "redis"}))[0]["Spec"];
+  EXPECT_FALSE(spec.contains("Placement")) << "no constraints, no Placement: " << spec.dump();
+}
+
+TEST_F(CliTest, BadConstraintsAreRefusedBeforeAnyCallAndChangeNothing) {
+  CreateSecret("redis_password", "pw");
+  Ok({"service", "create", "--name", "redis", "--secret", "redis_password", "--constraint",
+      "node.labels.zone==eu"});
+  std::string before = State() + d_.Cli({"service", "inspect", "redis"}).out;
+  const std::string unknown_key =
+      "constraint \"node.zone==eu\": unknown key node.zone; use node.id, node.hostname, "
+      "node.role or node.labels.KEY";
+  struct Case {
+    const char* description;
+    std::vector<std::string> args;
+    std::string error_part;
+  };
+  const std::vector<Case> cases = {
+      {"create: unknown key",
+       {"service", "create", "--name", "web", "--secret", "redis_password", "--constraint",
+        "node.zone==eu"},
+       unknown_key},
+      {"create: no operator",
+       {"service", "create", "--name", "web", "--constraint", "node.labels.zone=eu"},
+       "constraint \"node.labels.zone=eu\": no operator: use KEY==VALUE or KEY!=VALUE"},
+      {"update: add an unknown key",
+       {"service", "update", "--constraint-add", "node.zone==eu", "redis"},
+       unknown_key},
+      {"update: rm a malformed one",
+       {"service", "update", "--constraint-rm", "node.labels.zone", "redis"},
+       "constraint \"node.labels.zone\": no operator"},
+      {"update: rm one the service does not have",
+       {"service", "update", "--constraint-rm", "node.labels.zone==us", "redis"},
+       "service redis has no constraint node.labels.zone==us"},
+  };
+  for (const Case& c : cases) ExpectError(d_.Cli(c.args), c.error_part, c.description);
+  EXPECT_EQ(State() + d_.Cli({"service", "inspect", "redis"}).out, before);
+
+  // With no manager to reach, the constraint's own error still comes first: it is
+  // checked before any call.
+  itest::TempDir dir;
+  const std::string nowhere = "unix://" + dir.File("none.sock");
+  for (const Case& c : {cases[0], cases[2]}) {
+    std::vector<std::string> argv = {BinPath("oci-secrets"), "--host", nowhere};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    ExpectError(RunCommand(argv), c.error_part, std::string(c.description) + ", no manager");
+  }
+}
+
 TEST_F(CliTest, EverythingSurvivesARestart) {
   std::string id = CreateSecret("redis_password", "pw");
   Ok({"secret", "create", "tls_cert", "-", "--label", "env=prod"}, "cert");
@@ -376,6 +448,15 @@ TEST_F(CliTest, EveryCommandHasHelpWithAnExample) {
           << what << " has no example\n"
           << r.out;
     }
+  }
+  for (const char* command : {"create", "update"}) {
+    CommandResult r = RunCommand({BinPath("oci-secrets"), "service", command, "--help"});
+    EXPECT_NE(r.out.find("node.labels.zone=="), std::string::npos)
+        << "service " << command << " shows a constraint example\n"
+        << r.out;
+    EXPECT_NE(r.out.find(std::string(command) == "create" ? "--constraint" : "--constraint-rm"),
+              std::string::npos)
+        << r.out;
   }
 }
 

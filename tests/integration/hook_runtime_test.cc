@@ -214,6 +214,38 @@ TEST_P(HookRuntimeTest, UnknownServiceStopsTheContainer) {
   ExpectRefused(b.Run(GetParam(), Id()), GetParam(), "no-such-service");
 }
 
+TEST_P(HookRuntimeTest, NodeOutsideTheServicesConstraintsStopsTheContainerNamingTheConstraint) {
+  // The daemon alone is its own node: a manager without labels.
+  CommandResult created = daemon_.Cli({"service", "create", "--name", "eu-only", "--secret", "pw",
+                                       "--constraint", "node.labels.zone==eu"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  Bundle b = OptedIn("echo STARTED", "eu-only");
+  CommandResult r = b.Run(GetParam(), Id());
+  const std::string words = "does not satisfy constraint node.labels.zone==eu of service eu-only";
+  ExpectRefused(r, GetParam(), words);
+  std::size_t line = r.err.find("oci-secrets-hook: prestart: ");
+  ASSERT_NE(line, std::string::npos);
+  EXPECT_NE(r.err.substr(line, r.err.find('\n', line) - line).find(words), std::string::npos)
+      << "one line names the constraint: " << r.err;
+  EXPECT_EQ(r.err.find(payload_), std::string::npos) << "no payload in the refusal";
+  EXPECT_EQ(Leases().size(), 0u);
+
+  std::ifstream audit(daemon_.state_dir() + "/audit.log");
+  std::string refused;
+  for (std::string l; std::getline(audit, l);) {
+    if (l.find(R"("action":"lease.create")") != std::string::npos &&
+        l.find(R"("name":"eu-only")") != std::string::npos) {
+      refused = l;
+    }
+  }
+  ASSERT_FALSE(refused.empty()) << "the refused lease is audited";
+  auto j = nlohmann::json::parse(refused);
+  EXPECT_EQ(j["result"], "denied") << refused;
+  EXPECT_EQ(j["status"], 403) << refused;
+  EXPECT_NE(j["error"].get<std::string>().find(words), std::string::npos) << refused;
+  EXPECT_EQ(refused.find(payload_), std::string::npos);
+}
+
 std::string RuntimeName(const ::testing::TestParamInfo<Runtime>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, HookRuntimeTest, ::testing::ValuesIn(Runtimes()), RuntimeName);

@@ -298,6 +298,9 @@ TEST(AuditLineTest, IsTheGenericSerializersCompactDump) {
     EXPECT_EQ(j["role"], "admin") << c.description;
     EXPECT_EQ(j["node"], "local") << c.description;
   }
+  EXPECT_EQ(nlohmann::json::parse(AuditLine(peer, cases[0].event))["result"], "ok");
+  EXPECT_EQ(nlohmann::json::parse(AuditLine(peer, cases[1].event))["result"], "denied");
+  EXPECT_EQ(nlohmann::json::parse(AuditLine(peer, cases[2].event))["result"], "error");
   Identity node;
   node.kind = Identity::Kind::kCertificate;
   node.role = Role::kNode;
@@ -392,6 +395,43 @@ TEST_F(RouterTest, NodeRoleIsRefusedOnEverySecretAndServiceRouteNamingTheRole) {
   EXPECT_EQ(j["error"], "permission denied: role node may not call POST /v1/secrets");
   EXPECT_EQ(Call("GET", "/v1/services/redis").status, 200) << "nothing changed";
   EXPECT_EQ(Call("GET", "/v1/secrets/pw").status, 200) << "nothing removed";
+}
+
+TEST_F(RouterTest, LeaseOutsideTheConstraintsIs403AndItsAuditLineNamesTheConstraint) {
+  CreateSecret("pw", "aHVudGVyMg==");
+  ASSERT_EQ(Call("POST", "/v1/services",
+                 R"({"Name":"redis","Secrets":[{"SecretName":"pw"}],)"
+                 R"("Placement":{"Constraints":["node.labels.zone == eu"]}})")
+                .status,
+            201);
+  audit_.lines.clear();
+  Response r = Call("POST", "/v1/leases", R"({"ContainerID":"c1","Service":"redis"})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(CodeOf(r), "PermissionDenied");
+  EXPECT_NE(Message(r).find("node local ("), std::string::npos) << r.body;
+  EXPECT_NE(Message(r).find(") does not satisfy constraint node.labels.zone==eu of service redis"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("aHVudGVyMg=="), std::string::npos) << "no payload in a refusal";
+  ASSERT_EQ(audit_.lines.size(), 1u);
+  auto j = nlohmann::json::parse(audit_.lines[0]);
+  EXPECT_EQ(j["action"], "lease.create");
+  EXPECT_EQ(j["status"], 403);
+  EXPECT_EQ(j["result"], "denied");
+  EXPECT_EQ(j["container"], "c1");
+  EXPECT_EQ(j["error"], Message(r));
+  EXPECT_FALSE(j.contains("secrets")) << "nothing was handed out: " << audit_.lines[0];
+  EXPECT_TRUE(LeasesOfRedis().empty());
+}
+
+TEST_F(RouterTest, ServiceCreateWithABadConstraintIs400WithTheParsersWords) {
+  Response r = Call("POST", "/v1/services",
+                    R"({"Name":"redis","Placement":{"Constraints":["node.zone==eu"]}})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(Message(r),
+            "constraint \"node.zone==eu\": unknown key node.zone; use node.id, node.hostname, "
+            "node.role or node.labels.KEY");
+  EXPECT_EQ(Call("GET", "/v1/services/redis").status, 404) << "nothing created";
 }
 
 TEST_F(RouterTest, NodeRoleMayCheckHealth) {

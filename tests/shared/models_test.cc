@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/testing/status_assert.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -20,6 +22,69 @@ TEST(ModelsTest, ServiceSpecKeepsDockerFileFields) {
   EXPECT_EQ(back->secrets[0].file.uid, 999u);
   EXPECT_EQ(back->secrets[0].file.mode, 0400u);
   EXPECT_NE(ToJson(spec).find("\"UID\":\"999\""), std::string::npos);
+}
+
+TEST(ModelsTest, ServiceConstraintsRoundTripAsSwarmsPlacement) {
+  ServiceSpec spec;
+  spec.name = "redis";
+  spec.constraints = {"node.labels.zone==eu", "node.role!=manager"};
+  const std::string text = ToJson(spec);
+  auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["Placement"], nlohmann::json::parse(
+                                R"({"Constraints":["node.labels.zone==eu","node.role!=manager"]})"))
+      << text;
+  auto back = ParseServiceSpec(text);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->constraints, spec.constraints);
+
+  Service service;
+  service.id = "svc";
+  service.spec = spec;
+  auto stored = ParseService(ToJson(service));
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  EXPECT_EQ(stored->spec.constraints, spec.constraints) << "a stored service keeps them";
+
+  spec.constraints.clear();
+  EXPECT_EQ(ToJson(spec).find("Placement"), std::string::npos) << "omitted when empty";
+}
+
+TEST(ModelsTest, ServiceSpecParsingKeepsConstraintsInCanonicalText) {
+  auto spec = ParseServiceSpec(
+      R"({"Name":"redis","Placement":{"Constraints":[" node.labels.zone == eu ","NODE.ID!=x"]}})");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->constraints, (std::vector<std::string>{"node.labels.zone==eu", "node.id!=x"}));
+  auto none = ParseServiceSpec(R"({"Name":"redis","Placement":{}})");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->constraints.empty());
+}
+
+TEST(ModelsTest, ServiceSpecParsingRefusesBadConstraintsWithTheParsersWords) {
+  using ::ocisecrets::testing::IsError;
+  struct Case {
+    const char* description;
+    std::string json;
+    std::string words;
+  };
+  const std::vector<Case> cases = {
+      {"unknown key", R"({"Name":"redis","Placement":{"Constraints":["node.zone==eu"]}})",
+       "constraint \"node.zone==eu\": unknown key node.zone; use node.id, node.hostname, "
+       "node.role or node.labels.KEY"},
+      {"not a string", R"({"Name":"redis","Placement":{"Constraints":[1]}})",
+       "field Placement.Constraints: must be an array of strings"},
+      {"not an array", R"({"Name":"redis","Placement":{"Constraints":"node.id==x"}})",
+       "field Placement.Constraints: must be an array of strings"},
+      {"Placement not an object", R"({"Name":"redis","Placement":[]})",
+       "field Placement: must be an object"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_TRUE(IsError(ParseServiceSpec(c.json), StatusCode::kInvalidArgument, c.words))
+        << c.description;
+  }
+  std::string many = R"({"Name":"redis","Placement":{"Constraints":[)";
+  for (int i = 0; i < 33; ++i) many += std::string(i ? "," : "") + R"("node.role==manager")";
+  many += "]}}";
+  EXPECT_TRUE(IsError(ParseServiceSpec(many), StatusCode::kInvalidArgument,
+                      "has 33 placement constraints; a service may have at most 32"));
 }
 
 TEST(ModelsTest, LeaseGrantRoundTripsPayload) {

@@ -201,6 +201,12 @@ TEST(ValidationTest, ServiceSpecs) {
   bad_name.name = "";
   EXPECT_TRUE(IsError(ValidateServiceSpec(bad_name), StatusCode::kInvalidArgument,
                       "service name must be provided"));
+  ServiceSpec placed = SpecWith({});
+  placed.constraints = {"node.labels.zone==eu"};
+  EXPECT_TRUE(ValidateServiceSpec(placed).ok());
+  placed.constraints.push_back("node.zone==eu");
+  EXPECT_TRUE(IsError(ValidateServiceSpec(placed), StatusCode::kInvalidArgument,
+                      "constraint \"node.zone==eu\": unknown key node.zone"));
 }
 
 TEST(ValidationTest, ContainerIds) {
