@@ -5,11 +5,8 @@
 #include <utility>
 
 #include "shared/canonical_reader.h"
-<<<<<<< HEAD
-#include "shared/json_fields.h"
-=======
 #include "shared/constraint.h"
->>>>>>> placement
+#include "shared/json_fields.h"
 #include "shared/secret_sax_reader.h"
 
 namespace ocisecrets {
