@@ -1,6 +1,7 @@
-// The one HTTP session (manager/api/session.h) over two stream types: a unix socketpair,
-// as the daemon's listener uses, and TCP on 127.0.0.1 port 0, standing in for the TLS
-// listener to come. The limits, deadlines and keep-alive must hold on both.
+// The one HTTP session (manager/api/session.h) over three stream types: a unix
+// socketpair, as the daemon's unix listener uses, TCP on 127.0.0.1 port 0, and TLS over
+// that TCP. The limits, deadlines and keep-alive must hold on all. Then the TLS listener
+// of the real server (Server::AddTlsListener): who it admits and how it refuses.
 #include "manager/api/session.h"
 
 #include <gtest/gtest.h>
@@ -14,11 +15,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "shared/tls_stream.h"
+#include "tests/testing/test_pki.h"
 
 namespace ocisecrets {
 namespace {
@@ -47,6 +54,7 @@ class EchoHost : public SessionHost {
     std::lock_guard<std::mutex> lock(mu_);
     transport_errors_.push_back(status);
   }
+  Status StillValid(const Identity&) override { return Status::Ok(); }
   std::vector<int> transport_errors() {
     std::lock_guard<std::mutex> lock(mu_);
     return transport_errors_;
@@ -58,25 +66,124 @@ class EchoHost : public SessionHost {
   std::vector<int> transport_errors_;
 };
 
-// A connected pair: the server side as the session's stream, the client side as a
-// blocking fd (reads give up after 10 s so that a broken session fails, never hangs).
+// The client end of a test connection, blocking; a read gives up after 10 s so that a
+// broken session fails, never hangs.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual bool Send(std::string_view s) = 0;
+  // Bytes read into buf; 0 when the server closed; negative on a timeout or an error.
+  virtual long Recv(std::span<char> buf) = 0;
+};
+
+class FdClient : public Client {
+ public:
+  explicit FdClient(int fd) : fd_(fd) {
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~FdClient() override { ::close(fd_); }
+  bool Send(std::string_view s) override {
+    while (!s.empty()) {
+      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  long Recv(std::span<char> buf) override { return ::recv(fd_, buf.data(), buf.size(), 0); }
+
+ private:
+  int fd_;
+};
+
+// The TLS client of the product (shared/tls_stream.h).
+class StreamClient : public Client {
+ public:
+  explicit StreamClient(std::unique_ptr<ByteStream> stream) : stream_(std::move(stream)) {}
+  bool Send(std::string_view s) override {
+    std::string_view parts[] = {s};
+    return stream_->WriteAll(parts, Deadline()).ok();
+  }
+  long Recv(std::span<char> buf) override {
+    auto n = stream_->ReadSome(buf, Deadline());
+    return n.ok() ? static_cast<long>(*n) : -1;
+  }
+  ByteStream& stream() { return *stream_; }
+
+ private:
+  static ByteStream::Deadline Deadline() {
+    return std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  }
+  std::unique_ptr<ByteStream> stream_;
+};
+
+// A connected pair: the server side as the session's stream, the client side as a Client.
 struct UnixPair {
   using Stream = beast::basic_stream<net::local::stream_protocol>;
-  static std::pair<Stream, int> Make(net::io_context& ioc) {
+  static std::pair<Stream, std::unique_ptr<Client>> Make(net::io_context& ioc) {
     net::local::stream_protocol::socket server(ioc), client(ioc);
     net::local::connect_pair(server, client);
-    return {Stream(std::move(server)), client.release()};
+    return {Stream(std::move(server)), std::make_unique<FdClient>(client.release())};
   }
 };
 
 struct TcpLoopback {
   using Stream = beast::tcp_stream;
-  static std::pair<Stream, int> Make(net::io_context& ioc) {
+  static std::pair<Stream, std::unique_ptr<Client>> Make(net::io_context& ioc) {
     net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
     net::ip::tcp::socket client(ioc);
     client.connect(acceptor.local_endpoint());
     net::ip::tcp::socket server = acceptor.accept();
-    return {Stream(std::move(server)), client.release()};
+    return {Stream(std::move(server)), std::make_unique<FdClient>(client.release())};
+  }
+};
+
+// The cluster's test PKI: one CA, a manager's certificate for the server, a node's.
+struct TestPki {
+  CertificateAuthority ca = testing::NewTestCa();
+  testing::TestMember manager = testing::IssueMember(ca, "manager", "m00000000000000000000000001");
+  testing::TestMember node = testing::IssueMember(ca, "node", "n00000000000000000000000001");
+
+  static const TestPki& Get() {
+    static const TestPki pki;
+    return pki;
+  }
+  // The server's context under the policy, as the cluster's context() would make it.
+  std::shared_ptr<net::ssl::context> ServerContext() const {
+    auto ctx = testing::MustOk(MakeServerSslContext(manager.cert_pem, manager.key_pem, ca.cert_pem()),
+                               "server context");
+    return std::make_shared<net::ssl::context>(ctx.release());
+  }
+  TlsClientOptions NodeOptions() const {
+    TlsClientOptions o;
+    o.ca_pem = ca.cert_pem();
+    o.cert_pem = node.cert_pem;
+    o.key_pem = node.key_pem;
+    o.require_role = "manager";
+    return o;
+  }
+};
+
+// TLS over TCP: the server side handshaken, the client the product's TLS stream.
+struct TlsLoopback {
+  using Stream = net::ssl::stream<beast::tcp_stream>;
+  static std::pair<Stream, std::unique_ptr<Client>> Make(net::io_context& ioc) {
+    static const std::shared_ptr<net::ssl::context> context = TestPki::Get().ServerContext();
+    net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+    std::optional<Stream> server;
+    boost::system::error_code server_ec;
+    std::thread server_side([&] {
+      server.emplace(beast::tcp_stream(acceptor.accept()), *context);
+      server->handshake(net::ssl::stream_base::server, server_ec);
+    });
+    auto client = MakeTlsStream("127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()),
+                                TestPki::Get().NodeOptions());
+    Status connected = client->Connect(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    server_side.join();
+    EXPECT_TRUE(connected.ok()) << connected.message();
+    EXPECT_FALSE(server_ec) << server_ec.message();
+    return {std::move(*server), std::make_unique<StreamClient>(std::move(client))};
   }
 };
 
@@ -86,33 +193,25 @@ class SessionTest : public ::testing::Test {
   using Stream = typename Pair::Stream;
 
   SessionTest() {
-    auto [stream, fd] = Pair::Make(ioc_);
-    client_ = fd;
-    timeval tv{10, 0};
-    ::setsockopt(client_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    auto [stream, client] = Pair::Make(ioc_);
+    client_ = std::move(client);
     auto session = std::make_shared<HttpSession<Stream>>(std::move(stream), Identity{}, &host_);
     net::co_spawn(ioc_, [session]() -> net::awaitable<void> { co_await session->Run(); },
                   net::detached);
     thread_ = std::thread([this] { ioc_.run(); });
   }
   ~SessionTest() override {
-    ::close(client_);
+    client_.reset();
     thread_.join();  // the session ends when the client is gone: run() returns
   }
 
-  void Send(std::string_view s) {
-    while (!s.empty()) {
-      ssize_t n = ::send(client_, s.data(), s.size(), MSG_NOSIGNAL);
-      ASSERT_GT(n, 0) << "send";
-      s.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
+  void Send(std::string_view s) { ASSERT_TRUE(client_->Send(s)) << "send"; }
   // Everything until the server closes; "(timed out)" appended if it never does.
   std::string ReadToClose() {
     std::string got;
     char buf[4096];
     for (;;) {
-      ssize_t n = ::recv(client_, buf, sizeof(buf), 0);
+      long n = client_->Recv(buf);
       if (n == 0) return got;
       if (n < 0) return got + "(timed out)";
       got.append(buf, static_cast<std::size_t>(n));
@@ -123,7 +222,7 @@ class SessionTest : public ::testing::Test {
     std::string got;
     char buf[4096];
     while (got.find(end) == std::string::npos) {
-      ssize_t n = ::recv(client_, buf, sizeof(buf), 0);
+      long n = client_->Recv(buf);
       if (n <= 0) return got + "(closed or timed out)";
       got.append(buf, static_cast<std::size_t>(n));
     }
@@ -132,16 +231,17 @@ class SessionTest : public ::testing::Test {
 
   net::io_context ioc_;
   EchoHost host_;
-  int client_ = -1;
+  std::unique_ptr<Client> client_;
   std::thread thread_;
 };
 
-using StreamTypes = ::testing::Types<UnixPair, TcpLoopback>;
+using StreamTypes = ::testing::Types<UnixPair, TcpLoopback, TlsLoopback>;
 class StreamNames {
  public:
   template <class T>
   static std::string GetName(int) {
-    return std::is_same_v<T, UnixPair> ? "UnixSocketpair" : "TcpLoopback";
+    if (std::is_same_v<T, UnixPair>) return "UnixSocketpair";
+    return std::is_same_v<T, TcpLoopback> ? "TcpLoopback" : "TlsLoopback";
   }
 };
 TYPED_TEST_SUITE(SessionTest, StreamTypes, StreamNames);
