@@ -12,6 +12,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -24,7 +27,14 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/ssl.h>
+
+#include <atomic>
+
+#include "manager/api/server.h"
 #include "shared/tls_stream.h"
+#include "tests/manager/memory_kv_store.h"
+#include "tests/testing/status_assert.h"
 #include "tests/testing/test_pki.h"
 
 namespace ocisecrets {
@@ -305,6 +315,246 @@ TYPED_TEST(SessionTest, ConnectionCloseIsHonoured) {
   std::string got = this->ReadToClose();
   EXPECT_NE(got.find("Connection: close\r\n"), std::string::npos) << got;
   EXPECT_NE(got.find("GET /d 0"), std::string::npos) << got;
+}
+
+// The real server with a TLS listener on 127.0.0.1, identifying peers as the cluster
+// does (role from the certificate's OU, node ID from its CN, no certificate: anonymous),
+// recording every refusal and every call the router audits.
+class TlsListenerTest : public ::testing::Test {
+ protected:
+  class Audit : public AuditSink {
+   public:
+    void Record(const Identity& peer, const AuditEvent& event) override {
+      std::lock_guard<std::mutex> lock(mu);
+      lines.push_back(AuditLine(peer, event));
+    }
+    std::mutex mu;
+    std::vector<std::string> lines;
+  };
+
+  TlsListenerTest()
+      : registry_(&store_, &sealer_, RegistryOptions{}),
+        router_(&registry_, &audit_, RouterOptions{}),
+        authorizer_(testing::MustOk(Authorizer::Open("", "l00000000000000000000000001"), "authorizer")),
+        server_(&router_, &authorizer_, Options()) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd, 16), 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    TlsServerConfig config;
+    config.context = [] { return TestPki::Get().ServerContext(); };
+    config.identify = [](X509* cert, std::string_view) -> Result<Identity> {
+      Identity id;
+      if (cert == nullptr) {
+        id.anonymous = true;
+        return id;
+      }
+      ASSIGN_OR_RETURN(CertInfo info, InspectCertificate(cert), "");
+      id.role = info.subject.role == "manager" ? Role::kManager : Role::kNode;
+      id.node_id = info.subject.node_id;
+      return id;
+    };
+    config.still_valid = [this](const Identity& id) {
+      return removed_ ? Status::PermissionDenied("permission denied: node " + id.node_id +
+                                                 " was removed from the cluster")
+                      : Status::Ok();
+    };
+    config.refused = [this](std::string_view peer, std::string_view reason) {
+      std::lock_guard<std::mutex> lock(mu_);
+      refusals_.push_back(std::string(peer) + " " + std::string(reason));
+    };
+    EXPECT_TRUE(server_.AddTlsListener(fd, std::move(config)).ok());
+    thread_ = std::thread([this] { server_.Run(); });
+  }
+  ~TlsListenerTest() override {
+    server_.Stop();
+    thread_.join();
+  }
+  static ServerOptions Options() {
+    ServerOptions o;
+    o.threads = 1;
+    return o;
+  }
+
+  // The refusals so far, once there is at least one (the server reports them after its
+  // alert has left, so the client may see the alert first); empty after 10 s without.
+  std::vector<std::string> Refusals() {
+    for (int i = 0; i < 1000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!refusals_.empty()) return refusals_;
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return {};
+  }
+  std::vector<std::string> AuditLines() {
+    std::lock_guard<std::mutex> lock(audit_.mu);
+    return audit_.lines;
+  }
+  static ByteStream::Deadline Soon() { return std::chrono::steady_clock::now() + std::chrono::seconds(10); }
+
+  // One request over a new connection with `options`.
+  Result<HttpResponse> Call(TlsClientOptions options, HttpRequest request) {
+    auto transport = MakeHttpTransport(MakeTlsStream(address_, std::move(options)));
+    return transport->RoundTrip(request, Soon());
+  }
+
+  // A raw OpenSSL handshake with the server, the client's context set up by `configure`:
+  // "ok" or OpenSSL's reason.
+  std::string RawHandshake(const std::function<void(SSL_CTX*)>& configure) {
+    net::io_context ioc;
+    net::ip::tcp::socket socket(ioc);
+    socket.connect({net::ip::make_address("127.0.0.1"),
+                    static_cast<unsigned short>(std::stoi(address_.substr(10)))});
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    configure(ctx);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, socket.native_handle());
+    std::string result = SSL_connect(ssl) == 1 ? "ok" : TakeSslError("failed");
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    return result;
+  }
+
+  MemoryKvStore store_;
+  FakeSealer sealer_;
+  Registry registry_;
+  Audit audit_;
+  Router router_;
+  Authorizer authorizer_;
+  Server server_;
+  std::string address_;
+  std::atomic<bool> removed_{false};
+  std::mutex mu_;
+  std::vector<std::string> refusals_;
+  std::thread thread_;
+};
+
+const HttpRequest kCreate{"POST", "/v1/secrets", R"({"Name":"pw","Data":"aHVudGVyMg=="})"};
+
+TEST_F(TlsListenerTest, MutualTlsGivesTheIdentityIdentifyReturned) {
+  auto r = Call(TestPki::Get().NodeOptions(), kCreate);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 403);
+  EXPECT_NE(r->body.find("role node may not call POST /v1/secrets"), std::string::npos) << r->body;
+  auto lines = AuditLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("n00000000000000000000000001"), std::string::npos) << lines[0];
+}
+
+TEST_F(TlsListenerTest, RefusesAClientCertificateFromAnotherCa) {
+  CertificateAuthority other = testing::NewTestCa();
+  testing::TestMember stranger = testing::IssueMember(other, "node", "n00000000000000000000000002");
+  TlsClientOptions o = TestPki::Get().NodeOptions();
+  o.cert_pem = stranger.cert_pem;
+  o.key_pem = stranger.key_pem;
+  EXPECT_TRUE(testing::IsError(Call(o, kCreate), StatusCode::kPermissionDenied,
+                               "the manager refused this node's certificate"));
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("not issued by this cluster's CA"), std::string::npos) << refusals[0];
+  EXPECT_TRUE(AuditLines().empty());
+}
+
+TEST_F(TlsListenerTest, RefusesAnExpiredClientCertificate) {
+  testing::TestMember expired =
+      testing::IssueMember(TestPki::Get().ca, "node", "n00000000000000000000000003",
+                           std::chrono::hours(1), testing::PkiNow() - std::chrono::hours(2));
+  TlsClientOptions o = TestPki::Get().NodeOptions();
+  o.cert_pem = expired.cert_pem;
+  o.key_pem = expired.key_pem;
+  EXPECT_TRUE(testing::IsError(Call(o, kCreate), StatusCode::kPermissionDenied,
+                               "the manager refused this node's certificate"));
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("127.0.0.1:"), std::string::npos) << refusals[0];
+  EXPECT_NE(refusals[0].find("certificate has expired"), std::string::npos) << refusals[0];
+  EXPECT_TRUE(AuditLines().empty());
+}
+
+TEST_F(TlsListenerTest, PlainHttpGets400NamingTlsAndIsRefused) {
+  net::io_context ioc;
+  net::ip::tcp::socket socket(ioc);
+  socket.connect({net::ip::make_address("127.0.0.1"),
+                  static_cast<unsigned short>(std::stoi(address_.substr(10)))});
+  FdClient client(socket.release());
+  ASSERT_TRUE(client.Send("POST /v1/secrets HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+  std::string got;
+  char buf[4096];
+  for (long n; (n = client.Recv(buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+  EXPECT_EQ(got.rfind("HTTP/1.1 400 ", 0), 0u) << got;
+  EXPECT_NE(got.find(R"({"message":"this port speaks TLS: use https://","code":"InvalidArgument"})"),
+            std::string::npos)
+      << got;
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("not a TLS client hello"), std::string::npos) << refusals[0];
+  EXPECT_TRUE(AuditLines().empty());
+}
+
+TEST_F(TlsListenerTest, RefusesTls11) {
+  std::string got = RawHandshake([](SSL_CTX* ctx) {
+    SSL_CTX_set_security_level(ctx, 0);  // let this client offer what the server must refuse
+    SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+    SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
+  });
+  EXPECT_NE(got, "ok");
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("unsupported protocol"), std::string::npos) << refusals[0];
+}
+
+TEST_F(TlsListenerTest, RefusesANonAeadTls12Cipher) {
+  std::string got = RawHandshake([](SSL_CTX* ctx) {
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx, "AES128-SHA");
+  });
+  EXPECT_NE(got, "ok");
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("no shared cipher"), std::string::npos) << refusals[0];
+}
+
+TEST_F(TlsListenerTest, AnOpenConnectionOfARemovedNodeGets403AtItsNextRequestThenCloses) {
+  auto stream = MakeTlsStream(address_, TestPki::Get().NodeOptions());
+  ASSERT_TRUE(stream->Connect(Soon()).ok());
+  StreamClient client(std::move(stream));
+  ASSERT_TRUE(client.Send("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  char buf[4096];
+  long n = client.Recv(buf);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n)).rfind("HTTP/1.1 200 ", 0), 0u);
+
+  removed_ = true;
+  ASSERT_TRUE(client.Send("POST /v1/secrets HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"));
+  std::string got;
+  while ((n = client.Recv(buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  EXPECT_EQ(n, 0) << "the server closes the connection";
+  EXPECT_EQ(got.rfind("HTTP/1.1 403 ", 0), 0u) << got;
+  EXPECT_NE(got.find(R"({"message":"permission denied: node n00000000000000000000000001 was removed from the cluster","code":"PermissionDenied"})"),
+            std::string::npos)
+      << got;
+  auto refusals = Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_NE(refusals[0].find("was removed from the cluster"), std::string::npos) << refusals[0];
+  EXPECT_TRUE(AuditLines().empty()) << "the refused request never reached the router";
+}
+
+TEST_F(TlsListenerTest, APeerWithoutACertificateIsWhatIdentifySays) {
+  TlsClientOptions o;
+  o.ca_pem = TestPki::Get().ca.cert_pem();
+  auto r = Call(o, kCreate);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 403) << r->body;
+  auto lines = AuditLines();
+  ASSERT_EQ(lines.size(), 1u) << "an anonymous peer reaches the router, which refuses it";
 }
 
 }  // namespace
