@@ -511,10 +511,12 @@ TEST_F(TlsListenerTest, RefusesTls11) {
   EXPECT_NE(refusals[0].find("unsupported protocol"), std::string::npos) << refusals[0];
 }
 
-TEST_F(TlsListenerTest, RefusesANonAeadTls12Cipher) {
+TEST_F(TlsListenerTest, RefusesNonAeadTls12Ciphers) {
   std::string got = RawHandshake([](SSL_CTX* ctx) {
     SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_cipher_list(ctx, "AES128-SHA");
+    // CBC with HMAC-SHA1, with RSA key exchange and with ECDHE (which the server's ECDSA
+    // key could otherwise serve).
+    SSL_CTX_set_cipher_list(ctx, "AES128-SHA:ECDHE-ECDSA-AES128-SHA");
   });
   EXPECT_NE(got, "ok");
   auto refusals = Refusals();
