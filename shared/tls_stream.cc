@@ -340,17 +340,7 @@ class TlsStream : public ByteStream {
     return Status::Ok();
   }
 
-  // Waits until fd_ has `events` or an error condition; DeadlineExceeded at the deadline.
-  Status Wait(short events, Deadline deadline) const {
-    for (;;) {
-      int ms = MillisLeft(deadline);
-      if (ms == 0) return Late();
-      pollfd p{fd_, events, 0};
-      int r = ::poll(&p, 1, ms);
-      if (r > 0) return Status::Ok();
-      if (r < 0 && errno != EINTR) return PosixError("poll", errno);
-    }
-  }
+  Status Wait(short events, Deadline deadline) const { return WaitForFd(fd_, events, deadline); }
 
   std::string address_;
   Status init_ = Status::Ok();

@@ -12,9 +12,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -34,6 +31,7 @@
 #include "manager/api/server.h"
 #include "shared/tls_stream.h"
 #include "tests/manager/memory_kv_store.h"
+#include "tests/testing/loopback.h"
 #include "tests/testing/status_assert.h"
 #include "tests/testing/test_pki.h"
 
@@ -337,15 +335,7 @@ class TlsListenerTest : public ::testing::Test {
         router_(&registry_, &audit_, RouterOptions{}),
         authorizer_(testing::MustOk(Authorizer::Open("", "l00000000000000000000000001"), "authorizer")),
         server_(&router_, &authorizer_, Options()) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd, 16), 0);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    int fd = testing::ListenOnLoopback(&address_);
     TlsServerConfig config;
     config.context = [] { return TestPki::Get().ServerContext(); };
     config.identify = [](X509* cert, std::string_view) -> Result<Identity> {

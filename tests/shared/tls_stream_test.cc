@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/testing/loopback.h"
 #include "tests/testing/status_assert.h"
 #include "tests/testing/test_pki.h"
 
@@ -28,15 +29,7 @@ ByteStream::Deadline Soon() { return std::chrono::steady_clock::now() + std::chr
 class OneConnectionServer {
  public:
   explicit OneConnectionServer(std::function<void(int)> serve) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(listen_fd_, 4), 0);
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    listen_fd_ = testing::ListenOnLoopback(&address_);
     thread_ = std::thread([this, serve] {
       int fd = ::accept(listen_fd_, nullptr, nullptr);
       if (fd < 0) return;
@@ -164,15 +157,8 @@ TEST(TlsStreamTest, AServerThatNeverAnswersTheHandshakeMeetsTheDeadline) {
 }
 
 TEST(TlsStreamTest, AnUnreachableManagerIsUnavailableNamingIt) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-  ::close(fd);  // bound, never listening: nothing there now
+  std::string address;
+  ::close(testing::ListenOnLoopback(&address));  // nothing listens there now
   TlsClientOptions o;
   o.ca_pem = testing::NewTestCa().cert_pem();
   EXPECT_TRUE(IsError(MakeTlsStream(address, o)->Connect(Soon()), StatusCode::kUnavailable,
