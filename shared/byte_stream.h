@@ -63,6 +63,10 @@ inline int MillisLeft(ByteStream::Deadline deadline) {
   return static_cast<int>(left.count());
 }
 
+// Waits until fd has `events` (or an error condition) for a ByteStream: OK then;
+// DeadlineExceeded "deadline passed" once `deadline` has passed; IOError if poll fails.
+Status WaitForFd(int fd, short events, ByteStream::Deadline deadline);
+
 // A stream to the unix socket at `path` (absolute, shorter than sun_path: the caller
 // checks). Nothing is opened before Connect().
 std::unique_ptr<ByteStream> MakeUnixStream(std::string path);

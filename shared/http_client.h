@@ -46,9 +46,10 @@ class Transport {
 std::unique_ptr<Transport> MakeHttpTransport(std::unique_ptr<ByteStream> stream);
 
 // "unix:///run/oci-secrets/manager.sock" (or a bare absolute path) → a unix-socket
-// transport; connecting happens on the first RoundTrip. "https://HOST:PORT" is reserved
-// for mutual TLS: InvalidArgument "https transport not available yet". Anything else
-// is InvalidArgument.
+// transport; connecting happens on the first RoundTrip. "https://HOST:PORT" needs TLS
+// options, which this entry point (linked by the hook, without libssl) has not:
+// InvalidArgument "https transport not available yet"; MakeTransport(host, tls) in
+// shared/tls_stream.h serves it. Anything else is InvalidArgument.
 Result<std::unique_ptr<Transport>> MakeTransport(std::string_view host);
 
 // $OCI_SECRETS_HOST when set and not empty, else "unix:///run/oci-secrets/manager.sock".

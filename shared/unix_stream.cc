@@ -143,17 +143,7 @@ class UnixStream : public ByteStream {
     return Status::Unavailable(s.message());
   }
 
-  // Waits until fd_ has `events` or an error condition; DeadlineExceeded at the deadline.
-  Status Wait(short events, Deadline deadline) const {
-    for (;;) {
-      int ms = MillisLeft(deadline);
-      if (ms == 0) return Late();
-      pollfd p{fd_, events, 0};
-      int r = ::poll(&p, 1, ms);
-      if (r > 0) return Status::Ok();
-      if (r < 0 && errno != EINTR) return PosixError("poll", errno);
-    }
-  }
+  Status Wait(short events, Deadline deadline) const { return WaitForFd(fd_, events, deadline); }
 
   std::string path_;
   std::string address_;
@@ -162,6 +152,17 @@ class UnixStream : public ByteStream {
 };
 
 }  // namespace
+
+Status WaitForFd(int fd, short events, ByteStream::Deadline deadline) {
+  for (;;) {
+    int ms = MillisLeft(deadline);
+    if (ms == 0) return Late();
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, ms);
+    if (r > 0) return Status::Ok();
+    if (r < 0 && errno != EINTR) return PosixError("poll", errno);
+  }
+}
 
 std::unique_ptr<ByteStream> MakeUnixStream(std::string path) {
   return std::make_unique<UnixStream>(std::move(path));

@@ -1,17 +1,19 @@
 // The HTTP/1.1 session of one connection, written once for every transport. It is a
 // template over the stream type (a Beast stream: beast::basic_stream over a unix or TCP
-// socket today, ssl::stream<beast::tcp_stream> for TLS later) rather than a virtual
+// socket, or ssl::stream<beast::tcp_stream> for TLS) rather than a virtual
 // byte-stream interface: Beast's parser and writer then work on the stream directly,
 // with no virtual call or type-erased handler per read on the lease hot path.
 //
 // A listener does only what differs per transport: accept, decide the caller (SO_PEERCRED
-// on the unix socket; a TLS listener would handshake with a deadline and read the peer
+// on the unix socket; the TLS listener handshakes with a deadline and reads the peer
 // certificate), then construct an HttpSession over its stream and co_await Run().
 //
 // Every read has a deadline (idle_timeout between requests, request_timeout within one);
 // header and body limits become 431/413, malformed HTTP 400, each followed by a close;
 // "Expect: 100-continue" is answered; keep-alive is honoured; request bodies and
-// sensitive responses are wiped once used. A failure only ever ends its own session.
+// sensitive responses are wiped once used; before each request the host confirms that
+// the caller is still admitted (a removed node's open connection dies at its next
+// request). A failure only ever ends its own session.
 #pragma once
 
 #include <array>
@@ -23,6 +25,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -46,8 +49,12 @@ class SessionHost {
   virtual bool stopping() const = 0;
   // The answer to one request of `peer` (the host decides where it runs).
   virtual boost::asio::awaitable<Response> Handle(const Request& request, const Identity& peer) = 0;
-  // Counts a request the session answered itself (400, 413, 431).
+  // Counts a request the session answered itself (400, 403, 413, 431).
   virtual void RecordTransportError(int status) = 0;
+  // Whether `peer` may still make requests on its open connection; asked before each
+  // one. An error: that request gets 403 with the error's message, and the connection
+  // closes (the host reports the refusal itself).
+  virtual Status StillValid(const Identity& peer) = 0;
 };
 
 // What the server needs of every live session, whatever its stream.
@@ -80,20 +87,44 @@ bool IsQuietEnd(const boost::system::error_code& ec);
 
 }  // namespace session_internal
 
-// How a session ends a connection; the defaults suit plain sockets (unix, TCP). A TLS
-// stream adds overloads that send close_notify first.
+// How a session ends a connection; the defaults suit plain sockets (unix, TCP).
 template <class Stream>
-void ShutdownSend(Stream& stream) {
+boost::asio::awaitable<void> ShutdownSend(Stream& stream) {
   boost::system::error_code ec;
   boost::beast::get_lowest_layer(stream).socket().shutdown(
       boost::asio::socket_base::shutdown_send, ec);
+  co_return;
 }
 template <class Stream>
-void CloseStream(Stream& stream) {
+boost::asio::awaitable<void> CloseStream(Stream& stream) {
   boost::system::error_code ec;
   boost::beast::get_lowest_layer(stream).socket().shutdown(
       boost::asio::socket_base::shutdown_both, ec);
   boost::beast::get_lowest_layer(stream).close();
+  co_return;
+}
+
+// How long a TLS session waits for its close_notify to leave.
+inline constexpr std::chrono::milliseconds kCloseNotifyTimeout{500};
+
+// TLS: close_notify first, without waiting for the peer's (its arrival is marked as
+// seen, so the shutdown completes once ours is written), within kCloseNotifyTimeout.
+template <class Next>
+boost::asio::awaitable<void> ShutdownSend(boost::asio::ssl::stream<Next>& stream) {
+  namespace net = boost::asio;
+  SSL* ssl = stream.native_handle();
+  if ((SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0) {
+    SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+    boost::beast::get_lowest_layer(stream).expires_after(kCloseNotifyTimeout);
+    boost::system::error_code ec;
+    co_await stream.async_shutdown(net::redirect_error(net::use_awaitable, ec));
+  }
+  co_await ShutdownSend(stream.next_layer());
+}
+template <class Next>
+boost::asio::awaitable<void> CloseStream(boost::asio::ssl::stream<Next>& stream) {
+  co_await ShutdownSend(stream);
+  co_await CloseStream(stream.next_layer());
 }
 
 // One connection: constructed by a listener once it knows the caller, then Run().
@@ -138,7 +169,7 @@ boost::asio::awaitable<void> HttpSession<Stream>::WriteError(int status,
   boost::beast::get_lowest_layer(stream_).expires_after(host_->options().request_timeout);
   boost::system::error_code ec;
   co_await http::async_write(stream_, res, net::redirect_error(net::use_awaitable, ec));
-  ShutdownSend(stream_);
+  co_await ShutdownSend(stream_);
 }
 
 template <class Stream>
@@ -188,6 +219,12 @@ boost::asio::awaitable<void> HttpSession<Stream>::Run() {
     }
 
     http::request<http::string_body> req = parser.release();
+    if (Status valid = host_->StillValid(peer_); !valid.ok()) {
+      WipeString(req.body());
+      WipeSpare(buffer);
+      co_await WriteError(403, valid.message());
+      break;
+    }
     Request request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -206,7 +243,7 @@ boost::asio::awaitable<void> HttpSession<Stream>::Run() {
     if (r.sensitive) WipeString(r.body);
     if (ec || !keep_alive) break;
   }
-  CloseStream(stream_);
+  co_await CloseStream(stream_);
 }
 
 }  // namespace ocisecrets
