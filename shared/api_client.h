@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/cluster_models.h"
 #include "shared/http_client.h"
 #include "shared/models.h"
 #include "shared/status.h"
@@ -53,6 +54,12 @@ class ApiClient {
   Result<LeaseGrant> Lease(const LeaseRequest& req);
   // DELETE /v1/leases/CONTAINER_ID; OK also when there was no such lease.
   Status EndLease(std::string_view container_id);
+
+  // POST /v1/cluster/join on this machine's daemon: it joins the cluster of req.token
+  // through req.managers as a worker. The token is wiped from this call's buffers.
+  Result<ClusterInfo> JoinCluster(const JoinRequest& req);
+  // POST /v1/cluster/leave[?force=true].
+  Status LeaveCluster(bool force);
 
  private:
   Result<HttpResponse> Call(std::string method, std::string target, std::string body);

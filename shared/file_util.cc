@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -39,7 +40,29 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string ModeString(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
 }  // namespace
+
+Result<struct stat> CheckPrivateFile(int fd, const std::string& what) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return PosixError(what + ": stat", errno);
+  if (!S_ISREG(st.st_mode)) return Status::FailedPrecondition(what + ": not a regular file");
+  if (st.st_uid != geteuid()) {
+    return Status::FailedPrecondition(what + ": owned by uid " + std::to_string(st.st_uid) +
+                                      ", not by us (uid " + std::to_string(geteuid()) +
+                                      "); chown it");
+  }
+  if ((st.st_mode & 077) != 0) {
+    return Status::FailedPrecondition(what + ": mode " + ModeString(st.st_mode) +
+                                      " gives group or others access to the key; chmod 0600 it");
+  }
+  return st;
+}
 
 Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));

@@ -2,6 +2,7 @@
 // read and an atomic replace. Thread-safe: they share no state.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -14,6 +15,13 @@ namespace ocisecrets {
 // Reads a regular file of at most max_bytes. Does not follow a symlink in the last
 // component. NotFound when missing; InvalidArgument when larger or not a regular file.
 Result<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes);
+
+// Checks that the open file fd is fit to hold a private key: a regular file, owned by
+// the effective uid, no group or other permission bits. FailedPrecondition "<what>: not
+// a regular file" / "<what>: owned by uid N, not by us (uid M); chown it" / "<what>: mode
+// 0644 gives group or others access to the key; chmod 0600 it"; IOError when fstat fails.
+// Returns the file's stat on success. Does not close fd.
+Result<struct stat> CheckPrivateFile(int fd, const std::string& what);
 
 // Whether ReplaceFileAtomically waits for the new file to reach the disk.
 enum class Durability {

@@ -6,7 +6,9 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 
+#include "shared/cluster_models.h"
 #include "shared/http_client.h"
+#include "shared/secure_buffer.h"
 #include "shared/validation.h"
 
 namespace ocisecrets {
@@ -74,6 +76,18 @@ Result<std::uint64_t> VersionParam(const std::multimap<std::string, std::string>
   }
   return v;
 }
+
+// The routes a worker serves itself (plan of issue 12): the rest are a manager's.
+bool ServedOnWorker(std::string_view route) {
+  for (std::string_view r : {"GET /v1/health", "POST /v1/leases", "DELETE /v1/leases/{}",
+                             "POST /v1/cluster/join", "POST /v1/cluster/leave", "GET /v1/cluster"}) {
+    if (r == route) return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kNotInCluster =
+    "this node is not part of a cluster: run `oci-secrets cluster init` or `cluster join`";
 
 constexpr unsigned RoleBit(Role role) { return 1u << static_cast<unsigned>(role); }
 
@@ -159,6 +173,9 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
       &Router::CreateLeaseHandler);
   add("DELETE", "/v1/leases/{}", "lease.end", {kAdmin, kManager, kNode},
       &Router::EndLeaseHandler);
+  add("POST", "/v1/cluster/join", "cluster.join", {kAdmin}, &Router::JoinClusterHandler);
+  add("POST", "/v1/cluster/leave", "cluster.leave", {kAdmin}, &Router::LeaveClusterHandler);
+  add("GET", "/v1/cluster", "", {kAdmin, kManager}, &Router::InspectClusterHandler);
 }
 
 void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
@@ -267,6 +284,9 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
     return r;
   }
   *route_name = route->name;
+  if (worker_ != nullptr && worker_->active() && !ServedOnWorker(route->name)) {
+    return Deny(peer, request, path, "this node is not a manager: run it on a manager", 409);
+  }
 
   AuditEvent event;
   event.action = route->action;
@@ -286,16 +306,16 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
 }
 
 Response Router::Deny(const Identity& peer, const Request& request, std::string_view path,
-                      std::string message) {
+                      std::string message, int status) {
   if (audit_ != nullptr) {
     AuditEvent e;
     e.action = "denied";
-    e.status = 403;
+    e.status = status;
     e.name = request.method.substr(0, 16) + " " + std::string(path.substr(0, 256));
     e.error = message;
     audit_->Record(peer, e);
   }
-  return ErrorResponse(403, message);
+  return ErrorResponse(status, message);
 }
 
 Result<std::string> Router::LeaseNodeOf(const Identity& peer, std::string requested) {
@@ -438,6 +458,13 @@ Response Router::CreateLeaseHandler(Context& c) {
   if (!req.ok()) return FromStatus(req.status());
   c.audit->name = req->service;
   c.audit->container_id = req->container_id;
+  if (worker_ != nullptr && worker_->active()) {
+    auto grant = worker_->Lease(*req);  // for this node, from a manager
+    if (!grant.ok()) return FromStatus(grant.status());
+    Response r = Json(200, ToJson(*grant));
+    r.sensitive = true;
+    return r;
+  }
   auto node = LeaseNodeOf(c.peer, std::move(req->node_id));
   if (!node.ok()) return FromStatus(node.status());
   req->node_id = std::move(*node);
@@ -453,6 +480,13 @@ Response Router::CreateLeaseHandler(Context& c) {
 
 Response Router::EndLeaseHandler(Context& c) {
   c.audit->container_id = c.params[0];
+  if (worker_ != nullptr && worker_->active()) {
+    Status ended = worker_->EndLease(c.params[0]);
+    if (!ended.ok()) return FromStatus(ended);
+    Response r;
+    r.status = 204;
+    return r;
+  }
   auto requested = c.query.find("node");  // ?node=ID: a manager ending a worker's lease
   auto node = LeaseNodeOf(c.peer, requested == c.query.end() ? "" : requested->second);
   if (!node.ok()) return FromStatus(node.status());
@@ -461,6 +495,47 @@ Response Router::EndLeaseHandler(Context& c) {
   Response r;
   r.status = 204;
   return r;
+}
+
+Response Router::JoinClusterHandler(Context& c) {
+  auto req = ParseJoinRequest(c.request.body);
+  if (!req.ok()) return FromStatus(req.status());
+  // The unix caller is this machine's admin running `cluster join`: this daemon joins as
+  // a worker. (A joining machine reaching a manager over TLS is the manager's business.)
+  if (c.peer.transport != Identity::Transport::kUnix || worker_ == nullptr) {
+    WipeString(req->token);
+    return ErrorResponse(Status::FailedPrecondition(std::string(kNotInCluster)));
+  }
+  if (cluster_ != nullptr && cluster_->initialized()) {
+    WipeString(req->token);
+    return ErrorResponse(Status::FailedPrecondition("this node is already part of a cluster"));
+  }
+  auto info = worker_->Join(*req);
+  WipeString(req->token);
+  if (!info.ok()) return FromStatus(info.status());
+  c.audit->id = info->node_id;
+  return Json(200, ToJson(*info));
+}
+
+Response Router::LeaveClusterHandler(Context& c) {
+  auto force = c.query.find("force");
+  bool forced = force != c.query.end() && (force->second == "true" || force->second == "1");
+  if (worker_ == nullptr) return ErrorResponse(Status::FailedPrecondition(std::string(kNotInCluster)));
+  if (Status s = worker_->Leave(forced); !s.ok()) return FromStatus(s);
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Response Router::InspectClusterHandler(Context&) {
+  Result<ClusterInfo> info = Status::FailedPrecondition(std::string(kNotInCluster));
+  if (worker_ != nullptr && worker_->active()) {
+    info = worker_->Inspect();
+  } else if (cluster_ != nullptr && cluster_->initialized()) {
+    info = cluster_->Inspect();
+  }
+  if (!info.ok()) return FromStatus(info.status());
+  return Json(200, ToJson(*info));
 }
 
 }  // namespace ocisecrets

@@ -61,7 +61,9 @@ class Router {
   // response. A peer without a role gets 403 "permission denied: uid N is not root ..."
   // on every route; a role the route does not allow gets 403 "permission denied: role R
   // may not call METHOD PATH"; a node may lease and end leases only for its own node ID
-  // (403 naming both). Every call, refused or not, of an audited route is audited with
+  // (403 naming both). On a machine whose WorkerHooks are active, every route but the
+  // health check, leases (forwarded to the worker) and cluster join/leave/inspect answers
+  // 409 "this node is not a manager: run it on a manager". Every call, refused or not, of an audited route is audited with
   // the peer's identity. Safe from many threads.
   Response Handle(const Request& request, const Identity& peer);
 
@@ -96,9 +98,9 @@ class Router {
   };
 
   Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
-  // The 403 of a refused call, audited as "denied".
+  // The 403 (or `status`) of a refused call, audited as "denied".
   Response Deny(const Identity& peer, const Request& request, std::string_view path,
-                std::string message);
+                std::string message, int status = 403);
   // The node a lease call acts for: requested (empty: the caller's own). PermissionDenied
   // when a caller with the node role names another node.
   Result<std::string> LeaseNodeOf(const Identity& peer, std::string requested);
@@ -116,6 +118,9 @@ class Router {
   Response RemoveServiceHandler(Context& c);
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
+  Response JoinClusterHandler(Context& c);
+  Response LeaveClusterHandler(Context& c);
+  Response InspectClusterHandler(Context& c);
 
   Registry* registry_;
   AuditSink* audit_;

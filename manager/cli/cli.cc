@@ -60,6 +60,15 @@ Status RemoveEach(const std::vector<std::string>& names,
   return last;
 }
 
+CLI::App* ClusterCommand(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == "cluster") return sub;
+  }
+  CLI::App* cluster = app.add_subcommand("cluster", "Make or join a cluster of machines");
+  cluster->require_subcommand(1);
+  return cluster;
+}
+
 void RunOrFail(const std::function<Status()>& body) {
   Status s = body();
   if (s.ok()) return;
@@ -95,6 +104,7 @@ int RunCli(int argc, char** argv) {
       "Run 'oci-secrets COMMAND --help' for more on a command.");
   RegisterSecretCommands(app, ctx);
   RegisterServiceCommands(app, ctx);
+  RegisterClusterJoinCommands(app, ctx);
   RegisterInstallCommands(app);
 
   try {

@@ -13,4 +13,11 @@ void RegisterSecretCommands(CLI::App& app, CliContext& ctx);
 // `service create|update|ls|inspect|rm`. ctx must outlive app's parse.
 void RegisterServiceCommands(CLI::App& app, CliContext& ctx);
 
+// The `cluster` subcommand of app: the one already added, else a new one. Every group of
+// cluster commands (join and leave here, init and the rest on managers) adds to it.
+CLI::App* ClusterCommand(CLI::App& app);
+
+// `cluster join|leave` (the worker side). ctx must outlive app's parse.
+void RegisterClusterJoinCommands(CLI::App& app, CliContext& ctx);
+
 }  // namespace ocisecrets

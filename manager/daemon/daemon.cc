@@ -105,6 +105,14 @@ class Maintainer {
   std::thread thread_;
 };
 
+// Until the TLS client is linked in: every call fails.
+class NoTlsTransport : public Transport {
+ public:
+  Result<HttpResponse> RoundTrip(const HttpRequest&, std::chrono::steady_clock::time_point) override {
+    return Status::Unavailable("TLS transport not built yet");
+  }
+};
+
 }  // namespace
 
 Result<std::chrono::seconds> ParseDuration(std::string_view text) {
@@ -236,6 +244,18 @@ int RunDaemon(const DaemonOptions& options) {
   router_options.admin_group = options.admin_group;
   router_options.version = OCI_SECRETS_VERSION;
   Router router(&registry, audit->get(), router_options);
+  // The worker role: active at once when this machine joined a cluster before.
+  WorkerOptions worker_options;
+  worker_options.state_dir = options.state_dir;
+  worker_options.dialer = options.manager_dialer;
+  if (!worker_options.dialer) {
+    worker_options.dialer = [](const std::string&, const DialCredentials&) {
+      return std::unique_ptr<Transport>(new NoTlsTransport());
+    };
+  }
+  auto worker = Worker::Open(std::move(worker_options));
+  if (!worker.ok()) return fail(worker.status());
+  router.SetWorkerHooks(worker->get());
   ServerOptions server_options;
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
@@ -262,7 +282,8 @@ int RunDaemon(const DaemonOptions& options) {
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
         registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
         (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) +
-        (options.syscall_filter ? ", seccomp on" : ", seccomp OFF") + ")");
+        (options.syscall_filter ? ", seccomp on" : ", seccomp OFF") +
+        ((*worker)->active() ? ", a worker of a cluster" : "") + ")");
     server.Run();
     maintainer.Stop();
   }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "manager/worker/worker.h"
 #include "shared/names.h"
 #include "shared/status.h"
 
@@ -24,6 +25,9 @@ struct DaemonOptions {
   // Serve under the manager's seccomp filter (SyscallPolicy::kManager, installed once the
   // state dir is open and the socket bound). Off only with --no-seccomp, for debugging.
   bool syscall_filter = true;
+  // How the worker role (a machine joined to a cluster) reaches its managers. Empty: a
+  // placeholder whose every call fails with Unavailable "TLS transport not built yet".
+  ManagerDialer manager_dialer;
 };
 
 // Parses "90s", "15m", "24h", "7d" (or a bare number of seconds). InvalidArgument otherwise

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "shared/file_util.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -54,12 +56,6 @@ std::string PayloadAad(std::string_view record_key, std::string_view secret_id,
   AppendU64(aad, version);
   aad += header;
   return aad;
-}
-
-std::string ModeString(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
-  return buf;
 }
 
 Status FsyncParentDir(const std::string& path) {
@@ -115,25 +111,16 @@ Result<KeyBytes> LoadOrCreateRootKey(const std::string& path) {
     if (err == ELOOP) return Status::FailedPrecondition(ctx + ": is a symlink; refusing it");
     return PosixError(ctx + ": open", err);
   }
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
+  auto checked = CheckPrivateFile(fd, ctx);
+  if (!checked.ok()) {
     close(fd);
-    return PosixError(ctx + ": stat", err);
+    return checked.status();
   }
+  const struct stat& st = *checked;
   auto refuse = [&](std::string why) {
     close(fd);
     return Status::FailedPrecondition(ctx + ": " + why);
   };
-  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
-  if (st.st_uid != geteuid()) {
-    return refuse("owned by uid " + std::to_string(st.st_uid) + ", not by us (uid " +
-                  std::to_string(geteuid()) + "); chown it");
-  }
-  if ((st.st_mode & 077) != 0) {
-    return refuse("mode " + ModeString(st.st_mode) +
-                  " gives group or others access to the key; chmod 0600 it");
-  }
   if (st.st_size != static_cast<off_t>(kAeadKeySize)) {
     return refuse(std::to_string(st.st_size) + " bytes, want " + std::to_string(kAeadKeySize) +
                   " (damaged or not a root key: restore it from backup; without it the "
