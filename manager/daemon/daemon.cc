@@ -23,6 +23,7 @@
 #include "manager/api/router.h"
 #include "manager/api/server.h"
 #include "manager/registry/registry.h"
+#include "manager/worker/tls_dialer.h"
 #include "manager/store/keyring.h"
 #include "manager/store/state_dir.h"
 #include "manager/store/store_factory.h"
@@ -103,14 +104,6 @@ class Maintainer {
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
-};
-
-// Until the TLS client is linked in: every call fails.
-class NoTlsTransport : public Transport {
- public:
-  Result<HttpResponse> RoundTrip(const HttpRequest&, std::chrono::steady_clock::time_point) override {
-    return Status::Unavailable("TLS transport not built yet");
-  }
 };
 
 }  // namespace
@@ -248,11 +241,7 @@ int RunDaemon(const DaemonOptions& options) {
   WorkerOptions worker_options;
   worker_options.state_dir = options.state_dir;
   worker_options.dialer = options.manager_dialer;
-  if (!worker_options.dialer) {
-    worker_options.dialer = [](const std::string&, const DialCredentials&) {
-      return std::unique_ptr<Transport>(new NoTlsTransport());
-    };
-  }
+  if (!worker_options.dialer) worker_options.dialer = MakeTlsDialer();
   auto worker = Worker::Open(std::move(worker_options));
   if (!worker.ok()) return fail(worker.status());
   router.SetWorkerHooks(worker->get());
