@@ -10,6 +10,7 @@
 
 #include "shared/names.h"
 #include "shared/status.h"
+#include "shared/time_format.h"  // ParseDuration, for --lease-ttl
 
 namespace ocisecrets {
 
@@ -25,10 +26,6 @@ struct DaemonOptions {
   // state dir is open and the socket bound). Off only with --no-seccomp, for debugging.
   bool syscall_filter = true;
 };
-
-// Parses "90s", "15m", "24h", "7d" (or a bare number of seconds). InvalidArgument otherwise
-// or for zero.
-Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
 // Creates a listening AF_UNIX socket at path: parent dir made 0755 when missing; a stale
 // socket (connect gives ECONNREFUSED) is removed; anything else at path is refused, as is
