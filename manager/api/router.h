@@ -61,8 +61,13 @@ class Router {
   // response. A peer without a role gets 403 "permission denied: uid N is not root ..."
   // on every route; a role the route does not allow gets 403 "permission denied: role R
   // may not call METHOD PATH"; a node may lease and end leases only for its own node ID
-  // (403 naming both). Every call, refused or not, of an audited route is audited with
-  // the peer's identity. Safe from many threads.
+  // (403 naming both). Over TLS: a unix-only route (cluster init, admin-cert) is 403
+  // "permission denied: METHOD PATH is only served on the manager's unix socket", and
+  // the anonymous peer (no client certificate) gets 403 "permission denied: a client
+  // certificate is required" everywhere but POST /v1/cluster/join. Every call of a node
+  // certificate counts as the node seen (ClusterHooks::Seen). Every call, refused or not,
+  // of an audited route is audited with the peer's identity, and so is every TLS call
+  // (reads as action "call"). Safe from many threads.
   Response Handle(const Request& request, const Identity& peer);
 
   // Counts a request the server answered itself (malformed HTTP, too large, ...).
@@ -93,6 +98,8 @@ class Router {
     std::string action;                // audit action; empty: not audited
     unsigned roles = 0;                // bit (1 << Role) per role allowed
     Handler handler;
+    bool unix_only = false;   // refused to a TLS caller: it needs a caller on this machine
+    bool anonymous = false;   // admits the anonymous TLS peer (the join)
   };
 
   Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
@@ -116,6 +123,19 @@ class Router {
   Response RemoveServiceHandler(Context& c);
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
+  // The cluster and node routes (cluster_routes.cc).
+  Response ClusterInitHandler(Context& c);
+  Response ClusterInspectHandler(Context& c);
+  Response ClusterUpdateHandler(Context& c);
+  Response JoinTokenHandler(Context& c);
+  Response ClusterJoinHandler(Context& c);
+  Response RenewHandler(Context& c);
+  Response HeartbeatHandler(Context& c);
+  Response AdminCertHandler(Context& c);
+  Response ListNodesHandler(Context& c);
+  Response InspectNodeHandler(Context& c);
+  Response UpdateNodeHandler(Context& c);
+  Response RemoveNodeHandler(Context& c);
 
   Registry* registry_;
   AuditSink* audit_;

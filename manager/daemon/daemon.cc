@@ -1,6 +1,7 @@
 #include "manager/daemon/daemon.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -15,13 +16,16 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <memory>
 #include <span>
 #include <thread>
+#include <vector>
 
 #include "manager/api/audit.h"
 #include "manager/api/auth.h"
 #include "manager/api/router.h"
 #include "manager/api/server.h"
+#include "manager/cluster/cluster_manager.h"
 #include "manager/registry/registry.h"
 #include "manager/store/keyring.h"
 #include "manager/store/state_dir.h"
@@ -71,10 +75,11 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
-// Runs Registry::Maintain every second until stopped.
+// Runs Registry::Maintain and ClusterManager::MaintainServerCert every second until stopped.
 class Maintainer {
  public:
-  explicit Maintainer(Registry* registry) : registry_(registry), thread_([this] { Loop(); }) {}
+  Maintainer(Registry* registry, ClusterManager* cluster)
+      : registry_(registry), cluster_(cluster), thread_([this] { Loop(); }) {}
   ~Maintainer() { Stop(); }
   void Stop() {
     {
@@ -88,6 +93,7 @@ class Maintainer {
  private:
   void Loop() {
     bool failing = false;
+    bool cert_failing = false;
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       lock.unlock();
@@ -95,10 +101,14 @@ class Maintainer {
       if (!s.ok() && !failing) Log("lease maintenance: " + s.message());
       if (s.ok() && failing) Log("lease maintenance: recovered");
       failing = !s.ok();
+      Status cert = cluster_->MaintainServerCert(Clock::now());
+      if (!cert.ok() && !cert_failing) Log("cluster: " + cert.message());
+      cert_failing = !cert.ok();
       lock.lock();
     }
   }
   Registry* registry_;
+  ClusterManager* cluster_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -165,6 +175,33 @@ Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group) {
   return fd;
 }
 
+Result<int> ListenTcp(const std::string& addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("listen address " + addr + " has no port");
+  std::string host = addr.substr(0, colon);
+  std::string port = addr.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Status::InvalidArgument("listen address " + addr + ": " + gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, &freeaddrinfo);
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return PosixError("socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, found->ai_addr, found->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+    int err = errno;
+    close(fd);
+    return PosixError("bind " + addr, err);
+  }
+  return fd;
+}
+
 int RunDaemon(const DaemonOptions& options) {
   // Keys and payloads must not reach a core file or another process via ptrace.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -213,7 +250,21 @@ int RunDaemon(const DaemonOptions& options) {
   RouterOptions router_options;
   router_options.admin_group = options.admin_group;
   router_options.version = OCI_SECRETS_VERSION;
+  // The cluster, manager side. Its TLS listener sockets stay open while the daemon runs.
+  std::vector<int> tls_fds;
+  ClusterManagerOptions cluster_options;
+  cluster_options.local_node_id = *node_id;
+  cluster_options.start_listener = [&tls_fds](const std::string& addr) -> Status {
+    ASSIGN_OR_RETURN(int fd, ListenTcp(addr), "");
+    tls_fds.push_back(fd);
+    Log("TLS listener on " + addr + " waits for the TLS transport");
+    return Status::Ok();
+  };
+  ClusterManager cluster(store->get(), keyring->get(), cluster_options);
+  if (Status s = cluster.Load(); !s.ok()) return fail(s);
+
   Router router(&registry, audit->get(), router_options);
+  router.SetClusterHooks(&cluster);
   ServerOptions server_options;
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
@@ -236,7 +287,7 @@ int RunDaemon(const DaemonOptions& options) {
     Log("warning: --no-seccomp: serving without the syscall filter");
   }
   {
-    Maintainer maintainer(&registry);
+    Maintainer maintainer(&registry, &cluster);
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
         registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
         (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) +
@@ -245,6 +296,7 @@ int RunDaemon(const DaemonOptions& options) {
     maintainer.Stop();
   }
   unlink(options.socket.c_str());
+  for (int fd : tls_fds) close(fd);
   int code = 0;
   if (Status s = registry.Maintain(); !s.ok()) {
     Log("final lease flush: " + s.message());

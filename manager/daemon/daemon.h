@@ -33,6 +33,11 @@ struct DaemonOptions {
 // Returns the fd (the caller owns it).
 Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group);
 
+// A listening TCP socket (non-blocking, close-on-exec, SO_REUSEADDR) on addr, ADDR:PORT
+// or [IPV6]:PORT as NormalizeListenAddr (manager/cluster) returns it; a hostname is
+// resolved. Returns the fd (the caller owns it); IOError "bind ADDR: ..." when taken.
+Result<int> ListenTcp(const std::string& addr);
+
 // Runs the daemon until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
 // shutdown, 1 when it could not start (the reason is on stderr, one line).
 int RunDaemon(const DaemonOptions& options);
