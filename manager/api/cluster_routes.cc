@@ -1,7 +1,5 @@
 // The cluster and node routes of the Router (docs/API.md "Cluster", "Nodes"). Who may call
 // each is decided in router.cc's table; here the requests meet the ClusterHooks.
-#include <charconv>
-
 #include "manager/api/router.h"
 #include "shared/secure_buffer.h"
 
@@ -33,21 +31,6 @@ Result<bool> FlagParam(const std::multimap<std::string, std::string>& query, con
   if (it->second == "false" || it->second == "0") return false;
   return Status::InvalidArgument(std::string("invalid ") + name + " '" + it->second.substr(0, 16) +
                                  "': want true or false");
-}
-
-Result<std::uint64_t> NodeVersionParam(const std::multimap<std::string, std::string>& query) {
-  auto it = query.find("version");
-  if (it == query.end()) {
-    return Status::InvalidArgument(
-        "the version query parameter is required (?version=N, the node's Version.Index)");
-  }
-  const std::string& s = it->second;
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
-    return Status::InvalidArgument("invalid version '" + s.substr(0, 32) + "': want a decimal number");
-  }
-  return v;
 }
 
 }  // namespace
@@ -181,7 +164,7 @@ Response Router::InspectNodeHandler(Context& c) {
 Response Router::UpdateNodeHandler(Context& c) {
   REQUIRE_CLUSTER();
   c.audit->name = c.params[0].substr(0, 253);
-  auto version = NodeVersionParam(c.query);
+  auto version = VersionOf(c.query);
   if (!version.ok()) return ErrorResponse(version.status());
   auto spec = ParseNodeSpec(c.request.body);
   if (!spec.ok()) return ErrorResponse(spec.status());

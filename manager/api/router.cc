@@ -83,6 +83,8 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+Result<std::uint64_t> Router::VersionOf(const Query& query) { return VersionParam(query); }
+
 Response ErrorResponse(int status, std::string_view message) {
   return Json(status, JsonMessage(message, StatusCodeOfHttp(status)));
 }

@@ -109,6 +109,8 @@ class Router {
   // The node a lease call acts for: requested (empty: the caller's own). PermissionDenied
   // when a caller with the node role names another node.
   Result<std::string> LeaseNodeOf(const Identity& peer, std::string requested);
+  // ?version=N, required on updates. InvalidArgument when missing or not a number.
+  static Result<std::uint64_t> VersionOf(const Query& query);
   Response HealthHandler(Context& c);
   Response MetricsHandler(Context& c);
   Response CreateSecretHandler(Context& c);
