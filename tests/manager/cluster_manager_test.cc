@@ -210,12 +210,11 @@ TEST_F(ClusterManagerTest, JoinIssuesAVerifyingCertificateAndRecordsTheNode) {
 TEST_F(ClusterManagerTest, WrongTokensAreInvalidInTheSameWords) {
   Init();
   std::string good = Token("node");
-  auto parsed = *ParseJoinToken(good);
+  auto parsed = *ParseJoinToken(Token("node", /*rotate=*/true));
   JoinToken wrong_secret = parsed;
   wrong_secret.secret = std::string(kJoinSecretLength, '0');
   JoinToken wrong_digest = parsed;
   wrong_digest.ca_digest = std::string(kCaDigestLength, '0');
-  Token("node", /*rotate=*/true);
   for (const auto& [description, token] : std::vector<std::pair<std::string, std::string>>{
            {"wrong secret", FormatJoinToken(wrong_secret)},
            {"wrong digest", FormatJoinToken(wrong_digest)},
