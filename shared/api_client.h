@@ -54,8 +54,12 @@ class ApiClient {
   // DELETE /v1/leases/CONTAINER_ID; OK also when there was no such lease.
   Status EndLease(std::string_view container_id);
 
- private:
+  // One round trip: the response of a 2xx, else the error as above (the body of a
+  // failed call is wiped). The request body is wiped once sent. For the calls that live
+  // beside this class (shared/cluster_client.h).
   Result<HttpResponse> Call(std::string method, std::string target, std::string body);
+
+ private:
 
   std::unique_ptr<Transport> transport_;
   std::chrono::milliseconds timeout_;

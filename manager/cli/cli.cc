@@ -95,6 +95,8 @@ int RunCli(int argc, char** argv) {
       "Run 'oci-secrets COMMAND --help' for more on a command.");
   RegisterSecretCommands(app, ctx);
   RegisterServiceCommands(app, ctx);
+  RegisterClusterCommands(app, ctx);
+  RegisterNodeCommands(app, ctx);
   RegisterInstallCommands(app);
 
   try {
