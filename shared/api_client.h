@@ -61,9 +61,12 @@ class ApiClient {
   // POST /v1/cluster/leave[?force=true].
   Status LeaveCluster(bool force);
 
- private:
+  // One round trip: the response of a 2xx, else the error as above (the body of a
+  // failed call is wiped). The request body is wiped once sent. For the calls that live
+  // beside this class (shared/cluster_client.h).
   Result<HttpResponse> Call(std::string method, std::string target, std::string body);
 
+ private:
   std::unique_ptr<Transport> transport_;
   std::chrono::milliseconds timeout_;
 };

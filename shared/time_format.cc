@@ -109,4 +109,26 @@ Result<TimePoint> ParseTime(std::string_view str) {
   return TimePoint(since_epoch) + nanoseconds(nanos);
 }
 
+Result<std::chrono::seconds> ParseDuration(std::string_view text) {
+  if (text.empty()) return Status::InvalidArgument("empty duration");
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (n > 1'000'000'000ULL) return Status::InvalidArgument("duration " + std::string(text) + " is too long");
+    n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  }
+  std::string_view unit = text.substr(i);
+  std::uint64_t scale = 0;
+  if (i == 0) scale = 0;
+  else if (unit.empty() || unit == "s") scale = 1;
+  else if (unit == "m") scale = 60;
+  else if (unit == "h") scale = 3600;
+  else if (unit == "d") scale = 86400;
+  if (scale == 0 || n == 0) {
+    return Status::InvalidArgument("invalid duration '" + std::string(text) +
+                                   "': want a positive number with s, m, h or d (e.g. 24h)");
+  }
+  return std::chrono::seconds(static_cast<std::int64_t>(n * scale));
+}
+
 }  // namespace ocisecrets

@@ -28,4 +28,9 @@ void AppendTime(std::string& out, TimePoint t);
 // message never echoes the input. A day past the month's end rolls over, as timegm does.
 Result<TimePoint> ParseTime(std::string_view s);
 
+// Parses a duration as the flags take it: "90s", "15m", "24h", "7d" or a bare number of
+// seconds. InvalidArgument "invalid duration '...': want a positive number with s, m, h or
+// d (e.g. 24h)" otherwise, for zero, or past about 31 years' worth of the unit.
+Result<std::chrono::seconds> ParseDuration(std::string_view text);
+
 }  // namespace ocisecrets

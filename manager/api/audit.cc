@@ -45,6 +45,7 @@ std::string AuditLine(const Identity& peer, const AuditEvent& e) {
               28 * e.secret_ids.size());
   out += "{\"action\":";
   AppendJsonString(out, e.action);
+  if (!peer.peer_addr.empty()) AppendField(out, "addr", peer.peer_addr);
   if (!e.container_id.empty()) AppendField(out, "container", e.container_id);
   if (!e.error.empty()) AppendField(out, "error", e.error);
   if (!e.id.empty()) AppendField(out, "id", e.id);

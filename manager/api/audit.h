@@ -2,7 +2,7 @@
 // never a payload. Lines are appended and flushed one by one; safe from many threads.
 // Every line names the caller: "kind" ("local" or "certificate"), "role" (absent for a
 // refused local peer), "node" (the node ID it speaks for), and for a local peer "uid" and
-// "pid". "result" says what the call came to: "ok", "denied" (a 401 or 403: a refusal,
+// "pid", for a TLS peer "addr" (ADDR:PORT). "result" says what the call came to: "ok", "denied" (a 401 or 403: a refusal,
 // with the reason in "error") or "error" (any other failure, with its message).
 #pragma once
 

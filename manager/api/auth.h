@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "shared/status.h"
+#include "shared/time_format.h"
 
 namespace ocisecrets {
 
@@ -39,6 +40,11 @@ struct Identity {
   // A TLS peer that sent no client certificate (kCertificate, no role): admitted only to
   // POST /v1/cluster/join, refused everywhere else.
   bool anonymous = false;
+  // A TLS peer's address ("127.0.0.1:40312"), for the audit log and the node's record.
+  std::string peer_addr;
+  // When the certificate of a kCertificate peer expires: a connection opened before that
+  // is refused at its first request after it (ClusterHooks::StillValid).
+  TimePoint cert_not_after{};
   // The role granted. Empty for a local peer that is neither root nor in the admin group:
   // every route refuses it ("permission denied: uid N is not root ...").
   std::optional<Role> role;

@@ -29,6 +29,9 @@ class ClusterHooks {
   virtual Result<ClusterInfo> Init(const ClusterInitRequest& request) = 0;
   // GET /v1/cluster.
   virtual Result<ClusterInfo> Inspect() = 0;
+  // cluster update (POST /v1/cluster/update): a new CertExpiry for certificates issued
+  // from now on. InvalidArgument for a bad duration or a ListenAddr (it cannot change).
+  virtual Result<ClusterInfo> Update(const ClusterInitRequest& request) = 0;
   // The token for role ("node" or "manager"); rotate: a new one, the old one refused from
   // now on.
   virtual Result<JoinTokenInfo> JoinToken(std::string_view role, bool rotate) = 0;

@@ -97,6 +97,8 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+Result<std::uint64_t> Router::VersionOf(const Query& query) { return VersionParam(query); }
+
 Response ErrorResponse(int status, std::string_view message) {
   return Json(status, JsonMessage(message, StatusCodeOfHttp(status)));
 }
@@ -173,9 +175,28 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
       &Router::CreateLeaseHandler);
   add("DELETE", "/v1/leases/{}", "lease.end", {kAdmin, kManager, kNode},
       &Router::EndLeaseHandler);
-  add("POST", "/v1/cluster/join", "cluster.join", {kAdmin}, &Router::JoinClusterHandler);
+  // The cluster (cluster_routes.cc). Init and admin-cert need a caller on this machine;
+  // the join over TLS is the one route for a peer without a certificate.
+  add("POST", "/v1/cluster/init", "cluster.init", {kAdmin}, &Router::ClusterInitHandler);
+  routes_.back().unix_only = true;
+  add("GET", "/v1/cluster", "", {kAdmin, kManager}, &Router::ClusterInspectHandler);
+  add("POST", "/v1/cluster/update", "cluster.update", {kAdmin}, &Router::ClusterUpdateHandler);
+  add("GET", "/v1/cluster/join-token", "cluster.join-token", {kAdmin},
+      &Router::JoinTokenHandler);
+  add("POST", "/v1/cluster/join", "cluster.join", {kAdmin}, &Router::ClusterJoinHandler);
+  routes_.back().anonymous = true;
+  add("POST", "/v1/cluster/renew", "cluster.renew", {kManager, kNode}, &Router::RenewHandler);
+  add("POST", "/v1/cluster/heartbeat", "", {kNode}, &Router::HeartbeatHandler);
+  add("POST", "/v1/cluster/admin-cert", "cluster.admin-cert", {kAdmin},
+      &Router::AdminCertHandler);
+  routes_.back().unix_only = true;
+  add("GET", "/v1/nodes", "", {kAdmin, kManager}, &Router::ListNodesHandler);
+  add("GET", "/v1/nodes/{}", "", {kAdmin, kManager}, &Router::InspectNodeHandler);
+  add("POST", "/v1/nodes/{}/update", "node.update", {kAdmin, kManager},
+      &Router::UpdateNodeHandler);
+  add("DELETE", "/v1/nodes/{}", "node.remove", {kAdmin, kManager}, &Router::RemoveNodeHandler);
   add("POST", "/v1/cluster/leave", "cluster.leave", {kAdmin}, &Router::LeaveClusterHandler);
-  add("GET", "/v1/cluster", "", {kAdmin, kManager}, &Router::InspectClusterHandler);
+  routes_.back().unix_only = true;
 }
 
 void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
@@ -259,14 +280,24 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
     allow += (allow.empty() ? "" : ", ") + r.method;
   }
 
-  if (!peer.role) {
+  if (peer.role == Role::kNode && cluster_ != nullptr) cluster_->Seen(peer, "");
+  const bool tls = peer.transport == Identity::Transport::kTls;
+  if (peer.anonymous && (route == nullptr || !route->anonymous)) {
+    return Deny(peer, request, path, "permission denied: a client certificate is required");
+  }
+  if (tls && route != nullptr && route->unix_only) {
+    return Deny(peer, request, path,
+                "permission denied: " + route->name +
+                    " is only served on the manager's unix socket");
+  }
+  if (!peer.role && !(peer.anonymous && route != nullptr && route->anonymous)) {
     std::string message = "permission denied: uid " + std::to_string(peer.uid) + " is not root";
     message += options_.admin_group.empty()
                    ? " (start oci-secretsd with --admin-group GROUP to let a group in)"
                    : " and not in group " + options_.admin_group;
     return Deny(peer, request, path, std::move(message));
   }
-  if (route != nullptr && (route->roles & RoleBit(*peer.role)) == 0) {
+  if (route != nullptr && peer.role && (route->roles & RoleBit(*peer.role)) == 0) {
     return Deny(peer, request, path,
                 "permission denied: role " + std::string(RoleName(*peer.role)) +
                     " may not call " + route->name);
@@ -290,7 +321,11 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
 
   AuditEvent event;
   event.action = route->action;
-  Context c{request, peer, params, query, route->action.empty() ? nullptr : &event};
+  if (event.action.empty() && tls) {
+    event.action = "call";  // every TLS call is audited, reads too
+    event.name = route->name;
+  }
+  Context c{request, peer, params, query, event.action.empty() ? nullptr : &event};
   Response r = route->handler(this, c);
   if (c.audit != nullptr && audit_ != nullptr) {
     event.status = r.status;
@@ -497,26 +532,6 @@ Response Router::EndLeaseHandler(Context& c) {
   return r;
 }
 
-Response Router::JoinClusterHandler(Context& c) {
-  auto req = ParseJoinRequest(c.request.body);
-  if (!req.ok()) return FromStatus(req.status());
-  // The unix caller is this machine's admin running `cluster join`: this daemon joins as
-  // a worker. (A joining machine reaching a manager over TLS is the manager's business.)
-  if (c.peer.transport != Identity::Transport::kUnix || worker_ == nullptr) {
-    WipeString(req->token);
-    return ErrorResponse(Status::FailedPrecondition(std::string(kNotInCluster)));
-  }
-  if (cluster_ != nullptr && cluster_->initialized()) {
-    WipeString(req->token);
-    return ErrorResponse(Status::FailedPrecondition("this node is already part of a cluster"));
-  }
-  auto info = worker_->Join(*req);
-  WipeString(req->token);
-  if (!info.ok()) return FromStatus(info.status());
-  c.audit->id = info->node_id;
-  return Json(200, ToJson(*info));
-}
-
 Response Router::LeaveClusterHandler(Context& c) {
   auto force = c.query.find("force");
   bool forced = force != c.query.end() && (force->second == "true" || force->second == "1");
@@ -525,17 +540,6 @@ Response Router::LeaveClusterHandler(Context& c) {
   Response r;
   r.status = 204;
   return r;
-}
-
-Response Router::InspectClusterHandler(Context&) {
-  Result<ClusterInfo> info = Status::FailedPrecondition(std::string(kNotInCluster));
-  if (worker_ != nullptr && worker_->active()) {
-    info = worker_->Inspect();
-  } else if (cluster_ != nullptr && cluster_->initialized()) {
-    info = cluster_->Inspect();
-  }
-  if (!info.ok()) return FromStatus(info.status());
-  return Json(200, ToJson(*info));
 }
 
 }  // namespace ocisecrets

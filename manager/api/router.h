@@ -63,8 +63,13 @@ class Router {
   // may not call METHOD PATH"; a node may lease and end leases only for its own node ID
   // (403 naming both). On a machine whose WorkerHooks are active, every route but the
   // health check, leases (forwarded to the worker) and cluster join/leave/inspect answers
-  // 409 "this node is not a manager: run it on a manager". Every call, refused or not, of an audited route is audited with
-  // the peer's identity. Safe from many threads.
+  // 409 "this node is not a manager: run it on a manager". Over TLS: a unix-only route (cluster init, admin-cert) is 403
+  // "permission denied: METHOD PATH is only served on the manager's unix socket", and
+  // the anonymous peer (no client certificate) gets 403 "permission denied: a client
+  // certificate is required" everywhere but POST /v1/cluster/join. Every call of a node
+  // certificate counts as the node seen (ClusterHooks::Seen). Every call, refused or not,
+  // of an audited route is audited with the peer's identity, and so is every TLS call
+  // (reads as action "call"). Safe from many threads.
   Response Handle(const Request& request, const Identity& peer);
 
   // Counts a request the server answered itself (malformed HTTP, too large, ...).
@@ -95,6 +100,8 @@ class Router {
     std::string action;                // audit action; empty: not audited
     unsigned roles = 0;                // bit (1 << Role) per role allowed
     Handler handler;
+    bool unix_only = false;   // refused to a TLS caller: it needs a caller on this machine
+    bool anonymous = false;   // admits the anonymous TLS peer (the join)
   };
 
   Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
@@ -104,6 +111,8 @@ class Router {
   // The node a lease call acts for: requested (empty: the caller's own). PermissionDenied
   // when a caller with the node role names another node.
   Result<std::string> LeaseNodeOf(const Identity& peer, std::string requested);
+  // ?version=N, required on updates. InvalidArgument when missing or not a number.
+  static Result<std::uint64_t> VersionOf(const Query& query);
   Response HealthHandler(Context& c);
   Response MetricsHandler(Context& c);
   Response CreateSecretHandler(Context& c);
@@ -118,9 +127,20 @@ class Router {
   Response RemoveServiceHandler(Context& c);
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
-  Response JoinClusterHandler(Context& c);
   Response LeaveClusterHandler(Context& c);
-  Response InspectClusterHandler(Context& c);
+  // The cluster and node routes (cluster_routes.cc).
+  Response ClusterInitHandler(Context& c);
+  Response ClusterInspectHandler(Context& c);
+  Response ClusterUpdateHandler(Context& c);
+  Response JoinTokenHandler(Context& c);
+  Response ClusterJoinHandler(Context& c);
+  Response RenewHandler(Context& c);
+  Response HeartbeatHandler(Context& c);
+  Response AdminCertHandler(Context& c);
+  Response ListNodesHandler(Context& c);
+  Response InspectNodeHandler(Context& c);
+  Response UpdateNodeHandler(Context& c);
+  Response RemoveNodeHandler(Context& c);
 
   Registry* registry_;
   AuditSink* audit_;

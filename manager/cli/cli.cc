@@ -64,7 +64,7 @@ CLI::App* ClusterCommand(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands({})) {
     if (sub->get_name() == "cluster") return sub;
   }
-  CLI::App* cluster = app.add_subcommand("cluster", "Make or join a cluster of machines");
+  CLI::App* cluster = app.add_subcommand("cluster", "Make, join and manage a cluster of machines (managers and nodes)");
   cluster->require_subcommand(1);
   return cluster;
 }
@@ -104,7 +104,9 @@ int RunCli(int argc, char** argv) {
       "Run 'oci-secrets COMMAND --help' for more on a command.");
   RegisterSecretCommands(app, ctx);
   RegisterServiceCommands(app, ctx);
+  RegisterClusterCommands(app, ctx);
   RegisterClusterJoinCommands(app, ctx);
+  RegisterNodeCommands(app, ctx);
   RegisterInstallCommands(app);
 
   try {

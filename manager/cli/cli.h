@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,32 @@ Result<ApiClient> Connect(const CliContext& ctx);
 // the caller) is returned at once.
 Status RemoveEach(const std::vector<std::string>& names,
                   const std::function<Status(const std::string&)>& remove);
+
+// Like `docker secret inspect`: inspects each name, prints print(found) for what was
+// found, then one error line "No such KIND: NAME" per name that was not, and returns the
+// last as NotFound. An error other than NotFound (manager unreachable, refusing) is
+// returned at once, before anything is printed.
+template <typename T>
+Status InspectEach(const std::vector<std::string>& names, std::string_view kind,
+                   const std::function<Result<T>(const std::string&)>& inspect,
+                   const std::function<std::string(const std::vector<T>&)>& print) {
+  std::vector<T> found;
+  std::vector<std::string> errors;
+  for (const auto& n : names) {
+    Result<T> one = inspect(n);
+    if (one.ok()) {
+      found.push_back(std::move(one).value());
+    } else if (one.status().code() == StatusCode::kNotFound) {
+      errors.push_back("No such " + std::string(kind) + ": " + n);
+    } else {
+      return one.status();
+    }
+  }
+  std::cout << print(found);
+  if (errors.empty()) return Status::Ok();
+  for (std::size_t i = 0; i + 1 < errors.size(); ++i) std::cerr << "Error: " << errors[i] << "\n";
+  return Status::NotFound(errors.back());
+}
 
 // Runs a command's body. On error prints one line "Error: <message>" to stderr and
 // throws CLI::RuntimeError(1), which RunCli turns into exit status 1. Every command

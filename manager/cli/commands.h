@@ -19,5 +19,10 @@ CLI::App* ClusterCommand(CLI::App& app);
 
 // `cluster join|leave` (the worker side). ctx must outlive app's parse.
 void RegisterClusterJoinCommands(CLI::App& app, CliContext& ctx);
+// `cluster init|join-token|inspect|update|admin-cert`. ctx must outlive app's parse.
+void RegisterClusterCommands(CLI::App& app, CliContext& ctx);
+
+// `node ls|inspect|update|rm`. ctx must outlive app's parse.
+void RegisterNodeCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace ocisecrets

@@ -63,23 +63,8 @@ Status ListSecrets(const CliContext& ctx, const SecretOptions& o) {
 // that was not, and fails if any was not.
 Status InspectSecrets(const CliContext& ctx, const SecretOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  std::vector<Secret> found;
-  Status first_error;
-  std::vector<std::string> errors;
-  for (const auto& n : o.names) {
-    auto s = client.InspectSecret(n);
-    if (s.ok()) {
-      found.push_back(std::move(s).value());
-    } else if (s.status().code() == StatusCode::kNotFound) {
-      errors.push_back("No such secret: " + n);
-    } else {
-      return s.status();  // the manager is unreachable or refuses: say so once
-    }
-  }
-  std::cout << InspectSecretsJson(found);
-  if (errors.empty()) return Status::Ok();
-  for (std::size_t i = 0; i + 1 < errors.size(); ++i) std::cerr << "Error: " << errors[i] << "\n";
-  return Status::NotFound(errors.back());
+  return InspectEach<Secret>(
+      o.names, "secret", [&](const std::string& n) { return client.InspectSecret(n); }, InspectSecretsJson);
 }
 
 Status UpdateSecret(const CliContext& ctx, const SecretOptions& o) {

@@ -151,22 +151,8 @@ Status ListServices(const CliContext& ctx, const ServiceOptions& o) {
 
 Status InspectServices(const CliContext& ctx, const ServiceOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  std::vector<Service> found;
-  std::vector<std::string> errors;
-  for (const auto& n : o.names) {
-    auto s = client.InspectService(n);
-    if (s.ok()) {
-      found.push_back(std::move(s).value());
-    } else if (s.status().code() == StatusCode::kNotFound) {
-      errors.push_back("No such service: " + n);
-    } else {
-      return s.status();
-    }
-  }
-  std::cout << InspectServicesJson(found);
-  if (errors.empty()) return Status::Ok();
-  for (std::size_t i = 0; i + 1 < errors.size(); ++i) std::cerr << "Error: " << errors[i] << "\n";
-  return Status::NotFound(errors.back());
+  return InspectEach<Service>(
+      o.names, "service", [&](const std::string& n) { return client.InspectService(n); }, InspectServicesJson);
 }
 
 Status RemoveServices(const CliContext& ctx, const ServiceOptions& o) {

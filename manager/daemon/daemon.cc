@@ -1,6 +1,7 @@
 #include "manager/daemon/daemon.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -9,26 +10,33 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <atomic>
+#include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <memory>
 #include <span>
 #include <thread>
+#include <vector>
 
 #include "manager/api/audit.h"
 #include "manager/api/auth.h"
 #include "manager/api/router.h"
 #include "manager/api/server.h"
+#include "manager/cluster/cluster_manager.h"
 #include "manager/registry/registry.h"
-#include "manager/worker/tls_dialer.h"
 #include "manager/store/keyring.h"
 #include "manager/store/state_dir.h"
 #include "manager/store/store_factory.h"
+#include "manager/worker/tls_dialer.h"
+#include "shared/constraint.h"
 #include "shared/crypto.h"
 #include "shared/sandbox.h"
+#include "shared/tls_policy.h"
 
 #ifndef OCI_SECRETS_VERSION
 #define OCI_SECRETS_VERSION "0.0.0"
@@ -72,10 +80,11 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
-// Runs Registry::Maintain every second until stopped.
+// Runs Registry::Maintain and ClusterManager::MaintainServerCert every second until stopped.
 class Maintainer {
  public:
-  explicit Maintainer(Registry* registry) : registry_(registry), thread_([this] { Loop(); }) {}
+  Maintainer(Registry* registry, ClusterManager* cluster)
+      : registry_(registry), cluster_(cluster), thread_([this] { Loop(); }) {}
   ~Maintainer() { Stop(); }
   void Stop() {
     {
@@ -89,6 +98,7 @@ class Maintainer {
  private:
   void Loop() {
     bool failing = false;
+    bool cert_failing = false;
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       lock.unlock();
@@ -96,39 +106,65 @@ class Maintainer {
       if (!s.ok() && !failing) Log("lease maintenance: " + s.message());
       if (s.ok() && failing) Log("lease maintenance: recovered");
       failing = !s.ok();
+      Status cert = cluster_->MaintainServerCert(Clock::now());
+      if (!cert.ok() && !cert_failing) Log("cluster: " + cert.message());
+      cert_failing = !cert.ok();
       lock.lock();
     }
   }
   Registry* registry_;
+  ClusterManager* cluster_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   std::thread thread_;
 };
 
-}  // namespace
+// The TLS listener's context: the cluster's current server credentials, the SSL_CTX
+// rebuilt only when they change (a renewal), so a handshake costs no PEM parsing.
+class TlsContextCache {
+ public:
+  // The cluster is set once, before the first Get().
+  void set_cluster(ClusterManager* cluster) { cluster_ = cluster; }
+  std::shared_ptr<boost::asio::ssl::context> Get() {
+    std::shared_ptr<const ServerCredentials> creds = cluster_->server_credentials();
+    if (!creds) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (creds != creds_) {
+      auto ctx = MakeServerSslContext(creds->cert_pem, creds->key_pem, creds->ca_pem);
+      if (!ctx.ok()) {
+        Log("TLS: new server certificate not usable, keeping the previous one: " +
+            ctx.status().message());
+        return context_;
+      }
+      context_ = std::make_shared<boost::asio::ssl::context>(ctx->release());
+      creds_ = std::move(creds);
+    }
+    return context_;
+  }
 
-Result<std::chrono::seconds> ParseDuration(std::string_view text) {
-  if (text.empty()) return Status::InvalidArgument("empty duration");
-  std::uint64_t n = 0;
-  std::size_t i = 0;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    if (n > 1'000'000'000ULL) return Status::InvalidArgument("duration " + std::string(text) + " is too long");
-    n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+ private:
+  ClusterManager* cluster_ = nullptr;
+  std::mutex mu_;
+  std::shared_ptr<const ServerCredentials> creds_;
+  std::shared_ptr<boost::asio::ssl::context> context_;
+};
+
+// What the placement check knows of a node: the cluster's record, or before any cluster
+// exists, this machine alone (a manager, no labels).
+Result<NodeAttributes> NodeAttributesOf(ClusterManager& cluster, const std::string& local_node_id,
+                                        std::string_view node_id) {
+  if (!cluster.initialized()) {
+    if (node_id != local_node_id) return Status::NotFound("node " + std::string(node_id) + " not found");
+    std::array<char, 256> host{};
+    gethostname(host.data(), host.size() - 1);
+    return NodeAttributes{local_node_id, host.data(), "manager", {}};
   }
-  std::string_view unit = text.substr(i);
-  std::uint64_t scale = 0;
-  if (i == 0) scale = 0;
-  else if (unit.empty() || unit == "s") scale = 1;
-  else if (unit == "m") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  if (scale == 0 || n == 0) {
-    return Status::InvalidArgument("invalid duration '" + std::string(text) +
-                                   "': want a positive number with s, m, h or d (e.g. 24h)");
-  }
-  return std::chrono::seconds(static_cast<std::int64_t>(n * scale));
+  ASSIGN_OR_RETURN(Node node, cluster.NodeById(node_id), "");
+  return NodeAttributes{node.id, node.hostname, node.role, node.spec.labels};
 }
+
+}  // namespace
 
 Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group) {
   sockaddr_un addr{};
@@ -188,6 +224,33 @@ Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group) {
   return fd;
 }
 
+Result<int> ListenTcp(const std::string& addr) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("listen address " + addr + " has no port");
+  std::string host = addr.substr(0, colon);
+  std::string port = addr.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    return Status::InvalidArgument("listen address " + addr + ": " + gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, &freeaddrinfo);
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return PosixError("socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, found->ai_addr, found->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+    int err = errno;
+    close(fd);
+    return PosixError("bind " + addr, err);
+  }
+  return fd;
+}
+
 int RunDaemon(const DaemonOptions& options) {
   // Keys and payloads must not reach a core file or another process via ptrace.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -225,11 +288,52 @@ int RunDaemon(const DaemonOptions& options) {
   auto audit = FileAuditLog::Open(audit_path);
   if (!audit.ok()) return fail(audit.status());
 
+  // The cluster, manager side. Its TLS listener starts once the server exists (Load
+  // below, or `cluster init` later).
+  Server* tls_server = nullptr;
+  FileAuditLog* audit_log = audit->get();
+  ClusterManager* cluster_ref = nullptr;  // the cluster below, once made
+  TlsContextCache tls_context;
+  ClusterManagerOptions cluster_options;
+  cluster_options.local_node_id = *node_id;
+  cluster_options.start_listener = [&](const std::string& addr) -> Status {
+    if (tls_server == nullptr) return Status::Internal("TLS listener asked for before the server exists");
+    ASSIGN_OR_RETURN(int fd, ListenTcp(addr), "");
+    TlsServerConfig tls;
+    tls.context = [&tls_context] { return tls_context.Get(); };
+    ClusterManager* cluster = cluster_ref;
+    tls.identify = [cluster](X509* cert, std::string_view peer) { return cluster->IdentifyPeer(cert, peer); };
+    tls.still_valid = [cluster](const Identity& id) { return cluster->StillValid(id); };
+    tls.refused = [audit_log](std::string_view peer, std::string_view reason) {
+      Identity who;
+      who.kind = Identity::Kind::kCertificate;
+      who.transport = Identity::Transport::kTls;
+      who.peer_addr = std::string(peer);
+      AuditEvent e;
+      e.action = "tls.refused";
+      e.status = 403;
+      e.error = std::string(reason);
+      audit_log->Record(who, e);
+    };
+    if (Status s = tls_server->AddTlsListener(fd, std::move(tls)); !s.ok()) {
+      close(fd);
+      return s.WithContext("TLS listener on " + addr);
+    }
+    Log("serving mutual TLS on " + addr);
+    return Status::Ok();
+  };
+  ClusterManager cluster(store->get(), keyring->get(), cluster_options);
+  cluster_ref = &cluster;
+  tls_context.set_cluster(&cluster);
+
   KeyringSealer sealer(keyring->get());
   RegistryOptions registry_options;
   registry_options.lease_ttl = options.lease_ttl;
   registry_options.new_id = [] { return NewObjectId(); };
   registry_options.local_node_id = *node_id;
+  registry_options.node_attributes = [&cluster, local = *node_id](std::string_view id) {
+    return NodeAttributesOf(cluster, local, id);
+  };
   Registry registry(store->get(), &sealer, registry_options);
   if (Status s = registry.Load(); !s.ok()) return fail(s);
 
@@ -237,6 +341,7 @@ int RunDaemon(const DaemonOptions& options) {
   router_options.admin_group = options.admin_group;
   router_options.version = OCI_SECRETS_VERSION;
   Router router(&registry, audit->get(), router_options);
+  router.SetClusterHooks(&cluster);
   // The worker role: active at once when this machine joined a cluster before.
   WorkerOptions worker_options;
   worker_options.state_dir = options.state_dir;
@@ -248,6 +353,8 @@ int RunDaemon(const DaemonOptions& options) {
   ServerOptions server_options;
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
+  tls_server = &server;
+  if (Status s = cluster.Load(); !s.ok()) return fail(s.WithContext("cluster"));
 
   auto fd = ListenUnix(options.socket, authorizer->group_gid());
   if (!fd.ok()) return fail(fd.status());
@@ -267,7 +374,7 @@ int RunDaemon(const DaemonOptions& options) {
     Log("warning: --no-seccomp: serving without the syscall filter");
   }
   {
-    Maintainer maintainer(&registry);
+    Maintainer maintainer(&registry, &cluster);
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
         registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
         (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) +

@@ -11,6 +11,7 @@
 #include "manager/worker/worker.h"
 #include "shared/names.h"
 #include "shared/status.h"
+#include "shared/time_format.h"  // ParseDuration, for --lease-ttl
 
 namespace ocisecrets {
 
@@ -30,15 +31,16 @@ struct DaemonOptions {
   ManagerDialer manager_dialer;
 };
 
-// Parses "90s", "15m", "24h", "7d" (or a bare number of seconds). InvalidArgument otherwise
-// or for zero.
-Result<std::chrono::seconds> ParseDuration(std::string_view text);
-
 // Creates a listening AF_UNIX socket at path: parent dir made 0755 when missing; a stale
 // socket (connect gives ECONNREFUSED) is removed; anything else at path is refused, as is
 // a path of 108 bytes or more. The socket ends up mode 0660, group = group when given.
 // Returns the fd (the caller owns it).
 Result<int> ListenUnix(const std::string& path, std::optional<gid_t> group);
+
+// A listening TCP socket (non-blocking, close-on-exec, SO_REUSEADDR) on addr, ADDR:PORT
+// or [IPV6]:PORT as NormalizeListenAddr (manager/cluster) returns it; a hostname is
+// resolved. Returns the fd (the caller owns it); IOError "bind ADDR: ..." when taken.
+Result<int> ListenTcp(const std::string& addr);
 
 // Runs the daemon until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
 // shutdown, 1 when it could not start (the reason is on stderr, one line).

@@ -1,7 +1,10 @@
 // The `oci-secrets` CLI driven as a user would, against a real oci-secretsd started per
 // test in its own temp dir (harness Daemon).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -431,6 +434,17 @@ TEST_F(CliTest, EveryCommandHasHelpWithAnExample) {
       {"service", "ls"},
       {"service", "inspect"},
       {"service", "rm"},
+      {"cluster"},
+      {"cluster", "init"},
+      {"cluster", "join-token"},
+      {"cluster", "inspect"},
+      {"cluster", "update"},
+      {"cluster", "admin-cert"},
+      {"node"},
+      {"node", "ls"},
+      {"node", "inspect"},
+      {"node", "update"},
+      {"node", "rm"},
   };
   for (auto args : commands) {
     std::string what = "oci-secrets";
@@ -478,6 +492,125 @@ TEST_F(CliTest, HostComesFromTheEnvironment) {
                                {"OCI_SECRETS_HOST=" + d_.host()});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(r.out.size(), 26u) << r.out;
+}
+
+// A loopback port free right now (bound to port 0, then closed), for a cluster listener.
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class CliClusterTest : public CliTest {
+ protected:
+  // cluster init on a free loopback port; returns ADDR:PORT.
+  std::string Init() {
+    std::string addr = "127.0.0.1:" + std::to_string(FreePort());
+    std::string out = Ok({"cluster", "init", "--listen-addr", addr, "--cert-expiry", "2h"});
+    EXPECT_NE(out.find("Cluster initialized: "), std::string::npos) << out;
+    EXPECT_NE(out.find("To add a worker to this cluster, run the following command:\n\n"
+                       "    oci-secrets cluster join --token OCSTKN-1-"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(" " + addr + "\n"), std::string::npos) << out;
+    return addr;
+  }
+};
+
+TEST_F(CliClusterTest, InitJoinTokenInspectAndNodeLs) {
+  ExpectError(d_.Cli({"node", "ls"}), "this node is not part of a cluster: run `oci-secrets "
+                                      "cluster init`", "node ls before init");
+  std::string addr = Init();
+  ExpectError(d_.Cli({"cluster", "init"}), "this node is already part of a cluster", "init twice");
+
+  std::string token = Ok({"cluster", "join-token", "node", "-q"});
+  EXPECT_TRUE(std::regex_match(token, std::regex("OCSTKN-1-[0-9a-z]{50}-[0-9a-z]{25}\n"))) << token;
+  EXPECT_EQ(Ok({"cluster", "join-token", "node", "-q"}), token);
+  std::string text = Ok({"cluster", "join-token", "node"});
+  EXPECT_EQ(text, "To add a worker to this cluster, run the following command:\n\n"
+                  "    oci-secrets cluster join --token " +
+                      token.substr(0, token.size() - 1) + " " + addr + "\n");
+  std::string rotated = Ok({"cluster", "join-token", "node", "--rotate"});
+  EXPECT_EQ(rotated.rfind("Successfully rotated worker join token.\n\n", 0), 0u) << rotated;
+  EXPECT_EQ(rotated.find(token.substr(0, token.size() - 1)), std::string::npos);
+  std::string manager = Ok({"cluster", "join-token", "manager"});
+  EXPECT_EQ(manager.rfind("To add a manager to this cluster", 0), 0u) << manager;
+
+  json info = json::parse(Ok({"cluster", "inspect"}));
+  ASSERT_TRUE(info.is_array() && info.size() == 1) << info;
+  EXPECT_EQ(info[0]["Role"], "manager");
+  EXPECT_EQ(info[0]["CertExpiry"], 7200);
+  EXPECT_EQ(info[0]["Managers"], json::array({addr}));
+  EXPECT_EQ(info[0]["CACertDigest"].get<std::string>(), token.substr(9, 50));
+  std::string node_id = info[0]["NodeID"];
+
+  std::vector<std::string> rows = Lines(Ok({"node", "ls"}));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(std::regex_search(rows[0], std::regex("^ID +HOSTNAME +ROLE +STATUS +CERT EXPIRES +LAST SEEN$")))
+      << rows[0];
+  EXPECT_TRUE(std::regex_search(rows[1], std::regex("^" + node_id + " \\* +\\S+ +manager +ready +in ")))
+      << rows[1];
+  EXPECT_EQ(Ok({"node", "ls", "-q"}), node_id + "\n");
+  json line = json::parse(Ok({"node", "ls", "--format", "json"}));
+  EXPECT_EQ(line["ID"], node_id);
+  EXPECT_EQ(line["Status"]["State"], "ready");
+
+  Ok({"node", "update", "--label-add", "zone=eu", node_id});
+  json node = json::parse(Ok({"node", "inspect", node_id}));
+  EXPECT_EQ(node[0]["Spec"]["Labels"]["zone"], "eu");
+  ExpectError(d_.Cli({"node", "inspect", "nosuchnode"}), "No such node: nosuchnode", "inspect");
+  ExpectError(d_.Cli({"node", "rm", node_id}),
+              "node " + node_id + " is this manager; it cannot remove itself", "rm self");
+  Ok({"cluster", "update", "--cert-expiry", "3h"});
+  EXPECT_EQ(json::parse(Ok({"cluster", "inspect"}))[0]["CertExpiry"], 10800);
+  ExpectError(d_.Cli({"cluster", "update", "--cert-expiry", "soon"}),
+              "--cert-expiry: invalid duration 'soon'", "bad duration");
+
+  // A restart keeps the cluster, its CA and its tokens.
+  std::string now_token = Ok({"cluster", "join-token", "node", "-q"});
+  EXPECT_EQ(d_.Stop(), 0) << d_.Log();
+  ASSERT_TRUE(d_.Start().ok()) << d_.Log();
+  EXPECT_EQ(Ok({"cluster", "join-token", "node", "-q"}), now_token);
+  EXPECT_NE(d_.Log().find("TLS listener on " + addr), std::string::npos) << d_.Log();
+}
+
+TEST_F(CliClusterTest, InitRefusesABadListenAddress) {
+  ExpectError(d_.Cli({"cluster", "init", "--listen-addr", "127.0.0.1:99999"}),
+              "invalid listen address '127.0.0.1:99999': the port must be a number from 1 to 65535",
+              "bad port");
+  ExpectError(d_.Cli({"node", "ls"}), "this node is not part of a cluster", "nothing made");
+}
+
+TEST_F(CliClusterTest, AdminCertWritesItsFilesAndNeverOverwrites) {
+  Init();
+  std::string out_dir = d_.dir().path() + "/admin";
+  std::string out = Ok({"cluster", "admin-cert", "--out", out_dir});
+  EXPECT_NE(out.find("Admin certificate admin-"), std::string::npos) << out;
+  struct Want {
+    const char* name;
+    mode_t mode;
+    const char* header;
+  };
+  for (const Want& w : {Want{"ca.pem", 0644, "-----BEGIN CERTIFICATE-----"},
+                        Want{"cert.pem", 0644, "-----BEGIN CERTIFICATE-----"},
+                        Want{"key.pem", 0600, "-----BEGIN PRIVATE KEY-----"}}) {
+    std::string path = out_dir + "/" + w.name;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 07777, w.mode) << path;
+    CommandResult cat = RunCommand({"/bin/cat", path});
+    EXPECT_EQ(cat.out.rfind(w.header, 0), 0u) << path;
+  }
+  std::string key_before = RunCommand({"/bin/cat", out_dir + "/key.pem"}).out;
+  ExpectError(d_.Cli({"cluster", "admin-cert", "--out", out_dir}),
+              out_dir + "/ca.pem already exists: refusing to overwrite it", "second admin-cert");
+  EXPECT_EQ(RunCommand({"/bin/cat", out_dir + "/key.pem"}).out, key_before);
 }
 
 }  // namespace

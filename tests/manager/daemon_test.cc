@@ -16,38 +16,6 @@ namespace {
 
 using ::ocisecrets::testing::IsError;
 
-TEST(DaemonTest, LeaseTtlDurations) {
-  struct Case {
-    const char* description;
-    std::string text;
-    long long seconds;  // -1: refused
-  };
-  const std::vector<Case> cases = {
-      {"bare seconds", "90", 90},
-      {"seconds", "30s", 30},
-      {"minutes", "15m", 900},
-      {"hours (the default)", "24h", 86400},
-      {"days", "7d", 604800},
-      {"zero", "0s", -1},
-      {"empty", "", -1},
-      {"unit only", "h", -1},
-      {"unknown unit", "5w", -1},
-      {"words", "soon", -1},
-      {"negative", "-5s", -1},
-      {"overflowing", "99999999999999999999h", -1},
-  };
-  for (const auto& c : cases) {
-    auto d = ParseDuration(c.text);
-    if (c.seconds < 0) {
-      // The flag's user reads the value back and the form it should have.
-      EXPECT_TRUE(IsError(d, StatusCode::kInvalidArgument, "duration")) << c.description;
-    } else {
-      ASSERT_TRUE(d.ok()) << c.description << ": " << d.status().message();
-      EXPECT_EQ(d->count(), c.seconds) << c.description;
-    }
-  }
-}
-
 TEST(DaemonTest, ListenUnixMakesA0660SocketAndRefusesToReplaceALiveOne) {
   char tmpl[] = "/tmp/ocs-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

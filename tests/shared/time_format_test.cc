@@ -9,8 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/status_assert.h"
+
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 TEST(TimeFormatTest, TimeRoundTripsWithNanoseconds) {
   auto t = ParseTime("2026-11-29T23:41:07.123456789Z");
@@ -111,6 +115,38 @@ TEST(TimeFormatTest, ParseTimeMatchesTimegm) {
     auto got = ParseTime(text);
     ASSERT_TRUE(got.ok()) << text;
     ASSERT_EQ(got->time_since_epoch().count(), want.time_since_epoch().count()) << text;
+  }
+}
+
+TEST(TimeFormatTest, DurationsOfTheFlags) {
+  struct Case {
+    const char* description;
+    std::string text;
+    long long seconds;  // -1: refused
+  };
+  const std::vector<Case> cases = {
+      {"bare seconds", "90", 90},
+      {"seconds", "30s", 30},
+      {"minutes", "15m", 900},
+      {"hours (the default)", "24h", 86400},
+      {"days", "7d", 604800},
+      {"zero", "0s", -1},
+      {"empty", "", -1},
+      {"unit only", "h", -1},
+      {"unknown unit", "5w", -1},
+      {"words", "soon", -1},
+      {"negative", "-5s", -1},
+      {"overflowing", "99999999999999999999h", -1},
+  };
+  for (const auto& c : cases) {
+    auto d = ParseDuration(c.text);
+    if (c.seconds < 0) {
+      // The flag's user reads the value back and the form it should have.
+      EXPECT_TRUE(IsError(d, StatusCode::kInvalidArgument, "duration")) << c.description;
+    } else {
+      ASSERT_TRUE(d.ok()) << c.description << ": " << d.status().message();
+      EXPECT_EQ(d->count(), c.seconds) << c.description;
+    }
   }
 }
 

@@ -1,0 +1,196 @@
+// The cluster and node routes of the Router (docs/API.md "Cluster", "Nodes"). Who may call
+// each is decided in router.cc's table; here the requests meet the ClusterHooks.
+#include "manager/api/router.h"
+#include "shared/secure_buffer.h"
+
+namespace ocisecrets {
+namespace {
+
+constexpr std::string_view kNotInCluster =
+    "this node is not part of a cluster: run `oci-secrets cluster init` or `oci-secrets "
+    "cluster join`";
+
+Response JsonOk(std::string body, int status = 200) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+// A boolean query flag (?force=true, ?rotate=1). Absent: false.
+Result<bool> FlagParam(const std::multimap<std::string, std::string>& query, const char* name) {
+  auto it = query.find(name);
+  if (it == query.end()) return false;
+  if (it->second == "true" || it->second == "1" || it->second.empty()) return true;
+  if (it->second == "false" || it->second == "0") return false;
+  return Status::InvalidArgument(std::string("invalid ") + name + " '" + it->second.substr(0, 16) +
+                                 "': want true or false");
+}
+
+}  // namespace
+
+// Every handler below starts with this: 409 when the daemon has no cluster part at all.
+#define REQUIRE_CLUSTER()                                                              \
+  if (cluster_ == nullptr) return ErrorResponse(Status::FailedPrecondition(std::string(kNotInCluster)))
+
+Response Router::ClusterInitHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  if (worker_ != nullptr && worker_->active()) {
+    return ErrorResponse(Status::FailedPrecondition("this node is already part of a cluster"));
+  }
+  auto req = ParseClusterInitRequest(c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  auto info = cluster_->Init(*req);
+  if (!info.ok()) return ErrorResponse(info.status());
+  c.audit->id = info->cluster_id;
+  return JsonOk(ToJson(*info));
+}
+
+Response Router::ClusterInspectHandler(Context&) {
+  if (worker_ != nullptr && worker_->active()) {
+    auto info = worker_->Inspect();
+    return info.ok() ? JsonOk(ToJson(*info)) : ErrorResponse(info.status());
+  }
+  REQUIRE_CLUSTER();
+  auto info = cluster_->Inspect();
+  return info.ok() ? JsonOk(ToJson(*info)) : ErrorResponse(info.status());
+}
+
+Response Router::ClusterUpdateHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  auto req = ParseClusterInitRequest(c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  auto info = cluster_->Update(*req);
+  if (!info.ok()) return ErrorResponse(info.status());
+  c.audit->id = info->cluster_id;
+  return JsonOk(ToJson(*info));
+}
+
+Response Router::JoinTokenHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  auto role = c.query.find("role");
+  if (role == c.query.end()) {
+    return ErrorResponse(Status::InvalidArgument(
+        "the role query parameter is required (?role=node or ?role=manager)"));
+  }
+  auto rotate = FlagParam(c.query, "rotate");
+  if (!rotate.ok()) return ErrorResponse(rotate.status());
+  c.audit->name = role->second.substr(0, 16) + (*rotate ? " (rotated)" : "");
+  auto token = cluster_->JoinToken(role->second, *rotate);
+  if (!token.ok()) return ErrorResponse(token.status());
+  Response r = JsonOk(ToJson(*token));
+  WipeString(token->token);
+  WipeString(token->command);
+  r.sensitive = true;  // a join token admits a machine: wiped once sent
+  return r;
+}
+
+Response Router::ClusterJoinHandler(Context& c) {
+  auto req = ParseJoinRequest(c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  Response r;
+  if (c.peer.transport == Identity::Transport::kTls) {
+    // A machine joining this manager.
+    REQUIRE_CLUSTER();
+    c.audit->name = req->hostname.substr(0, 253);
+    auto joined = cluster_->Join(*req, c.peer.peer_addr);
+    WipeString(req->token);
+    if (!joined.ok()) return ErrorResponse(joined.status());
+    c.audit->id = joined->node_id;
+    r = JsonOk(ToJson(*joined));
+  } else {
+    // The local CLI asking this machine to join a cluster: the worker's part.
+    if (worker_ == nullptr) {
+      WipeString(req->token);
+      return ErrorResponse(Status::FailedPrecondition(
+          "this daemon cannot join a cluster: it was built without the worker role"));
+    }
+    if (cluster_ != nullptr && cluster_->initialized()) {
+      WipeString(req->token);
+      return ErrorResponse(Status::FailedPrecondition("this node is already part of a cluster"));
+    }
+    auto joined = worker_->Join(*req);
+    WipeString(req->token);
+    if (!joined.ok()) return ErrorResponse(joined.status());
+    c.audit->id = joined->node_id;
+    r = JsonOk(ToJson(*joined));
+  }
+  return r;
+}
+
+Response Router::RenewHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  auto req = ParseCsrRequest(c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  c.audit->id = c.peer.node_id;
+  auto renewed = cluster_->Renew(c.peer, *req);
+  if (!renewed.ok()) return ErrorResponse(renewed.status());
+  return JsonOk(ToJson(*renewed));
+}
+
+Response Router::HeartbeatHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  auto req = ParseCsrRequest(c.request.body.empty() ? std::string("{}") : c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  cluster_->Seen(c.peer, req->hostname);
+  return NoContent();
+}
+
+Response Router::AdminCertHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  auto req = ParseCsrRequest(c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  auto issued = cluster_->AdminCert(*req);
+  if (!issued.ok()) return ErrorResponse(issued.status());
+  c.audit->id = issued->node_id;
+  return JsonOk(ToJson(*issued));
+}
+
+Response Router::ListNodesHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  if (!c.query.empty()) return ErrorResponse(400, "GET /v1/nodes takes no query parameters");
+  auto nodes = cluster_->ListNodes();
+  return nodes.ok() ? JsonOk(ToJson(*nodes)) : ErrorResponse(nodes.status());
+}
+
+Response Router::InspectNodeHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  auto node = cluster_->InspectNode(c.params[0]);
+  return node.ok() ? JsonOk(ToJson(*node)) : ErrorResponse(node.status());
+}
+
+Response Router::UpdateNodeHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  c.audit->name = c.params[0].substr(0, 253);
+  auto version = VersionOf(c.query);
+  if (!version.ok()) return ErrorResponse(version.status());
+  auto spec = ParseNodeSpec(c.request.body);
+  if (!spec.ok()) return ErrorResponse(spec.status());
+  auto node = cluster_->UpdateNode(c.params[0], *version, *spec);
+  if (!node.ok()) return ErrorResponse(node.status());
+  c.audit->name = node->hostname;
+  c.audit->id = node->id;
+  return JsonOk(ToJson(*node));
+}
+
+Response Router::RemoveNodeHandler(Context& c) {
+  REQUIRE_CLUSTER();
+  c.audit->name = c.params[0].substr(0, 253);
+  auto force = FlagParam(c.query, "force");
+  if (!force.ok()) return ErrorResponse(force.status());
+  auto node = cluster_->RemoveNode(c.params[0], *force);
+  if (!node.ok()) return ErrorResponse(node.status());
+  c.audit->name = node->hostname;
+  c.audit->id = node->id;
+  return NoContent();
+}
+
+#undef REQUIRE_CLUSTER
+
+}  // namespace ocisecrets

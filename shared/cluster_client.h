@@ -1,0 +1,37 @@
+// The manager's cluster and node routes (docs/API.md "Cluster", "Nodes") as calls over an
+// ApiClient. Errors as ApiClient's; an answer that does not parse is DataLoss
+// "malformed answer from the manager: ...". Not thread-safe (as the ApiClient).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "shared/api_client.h"
+#include "shared/cluster_models.h"
+
+namespace ocisecrets {
+
+// POST /v1/cluster/init. FailedPrecondition when this node is already in a cluster.
+Result<ClusterInfo> InitCluster(ApiClient& client, const ClusterInitRequest& request);
+// GET /v1/cluster. FailedPrecondition when this node is in no cluster.
+Result<ClusterInfo> InspectCluster(ApiClient& client);
+// POST /v1/cluster/update (CertExpiry only).
+Result<ClusterInfo> UpdateCluster(ApiClient& client, const ClusterInitRequest& request);
+// GET /v1/cluster/join-token?role=ROLE[&rotate=true]. The answer holds a token: the
+// caller wipes it when done.
+Result<JoinTokenInfo> GetJoinToken(ApiClient& client, std::string_view role, bool rotate);
+// POST /v1/cluster/admin-cert: a certificate for the CSR's key, and the CA.
+Result<JoinResponse> IssueAdminCert(ApiClient& client, const CsrRequest& request);
+
+// GET /v1/nodes, sorted by hostname then ID.
+Result<std::vector<Node>> ListNodes(ApiClient& client);
+// GET /v1/nodes/ID_OR_HOSTNAME_OR_PREFIX. NotFound "node not found: X".
+Result<Node> InspectNode(ApiClient& client, std::string_view id_or_name);
+// POST /v1/nodes/ID/update?version=N with the whole label set.
+Status UpdateNode(ApiClient& client, std::string_view id, std::uint64_t version,
+                  const NodeSpec& spec);
+// DELETE /v1/nodes/ID[?force=true].
+Status RemoveNode(ApiClient& client, std::string_view id_or_name, bool force);
+
+}  // namespace ocisecrets
