@@ -1,9 +1,12 @@
 #include "manager/cli/cli.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "manager/cli/commands.h"
 #include "manager/cli/install_commands.h"
+#include "shared/file_util.h"
+#include "shared/tls_stream.h"
 
 #ifndef OCI_SECRETS_VERSION
 #define OCI_SECRETS_VERSION "0.0.0"
@@ -36,7 +39,39 @@ std::string OneLine(std::string s) {
 
 }  // namespace
 
+Result<TlsClientOptions> RemoteTlsOptions(const CliContext& ctx) {
+  const char* env = std::getenv("OCI_SECRETS_CERT_PATH");
+  const std::string cert_path = env != nullptr ? env : "";
+  auto pick = [&](const std::string& flag, const char* file) {
+    if (!flag.empty() || cert_path.empty()) return flag;
+    return cert_path + "/" + file;
+  };
+  const std::string ca = pick(ctx.tls_ca, "ca.pem");
+  const std::string cert = pick(ctx.tls_cert, "cert.pem");
+  const std::string key = pick(ctx.tls_key, "key.pem");
+  if (ca.empty() || cert.empty() || key.empty()) {
+    return Status::InvalidArgument(
+        ctx.host + " needs the cluster's CA and an admin certificate: --tlscacert, --tlscert "
+        "and --tlskey, or $OCI_SECRETS_CERT_PATH holding ca.pem, cert.pem and key.pem "
+        "(make them on a manager with `oci-secrets cluster admin-cert --out DIR`)");
+  }
+  constexpr std::size_t kMaxPem = 64 * 1024;
+  TlsClientOptions tls;
+  ASSIGN_OR_RETURN(tls.ca_pem, ReadFileBounded(ca, kMaxPem), "--tlscacert " + ca);
+  ASSIGN_OR_RETURN(tls.cert_pem, ReadFileBounded(cert, kMaxPem), "--tlscert " + cert);
+  ASSIGN_OR_RETURN(std::string key_pem, ReadFileBounded(key, kMaxPem), "--tlskey " + key);
+  tls.key_pem.assign(key_pem.begin(), key_pem.end());
+  WipeString(key_pem);
+  tls.require_role = "manager";
+  return tls;
+}
+
 Result<ApiClient> Connect(const CliContext& ctx) {
+  if (ctx.host.starts_with("https://")) {
+    ASSIGN_OR_RETURN(TlsClientOptions tls, RemoteTlsOptions(ctx), "");
+    ASSIGN_OR_RETURN(auto transport, MakeTransport(ctx.host, &tls), "--host");
+    return ApiClient(std::move(transport), ctx.timeout);
+  }
   ASSIGN_OR_RETURN(auto transport, MakeTransport(ctx.host), "--host");
   return ApiClient(std::move(transport), ctx.timeout);
 }
@@ -91,8 +126,17 @@ int RunCli(int argc, char** argv) {
   ctx.host = DefaultHost();
   app.add_option("-H,--host", ctx.host,
                  "The manager: unix:///PATH (default unix:///run/oci-secrets/manager.sock, "
-                 "or $OCI_SECRETS_HOST)")
+                 "or $OCI_SECRETS_HOST), or https://MANAGER:7443 with an admin certificate")
       ->type_name("URL");
+  app.add_option("--tlscacert", ctx.tls_ca,
+                 "https: the cluster's CA (default $OCI_SECRETS_CERT_PATH/ca.pem)")
+      ->type_name("FILE");
+  app.add_option("--tlscert", ctx.tls_cert,
+                 "https: the admin certificate (default $OCI_SECRETS_CERT_PATH/cert.pem)")
+      ->type_name("FILE");
+  app.add_option("--tlskey", ctx.tls_key,
+                 "https: its private key (default $OCI_SECRETS_CERT_PATH/key.pem)")
+      ->type_name("FILE");
   app.footer(
       "Examples:\n"
       "  echo -n 's3cret' | oci-secrets secret create redis_password -\n"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "shared/api_client.h"
+#include "shared/tls_policy.h"
 #include "shared/status.h"
 
 namespace ocisecrets {
@@ -17,7 +18,17 @@ namespace ocisecrets {
 struct CliContext {
   std::string host;  // --host, else $OCI_SECRETS_HOST, else the standard socket
   std::chrono::milliseconds timeout{30000};
+  // For an https:// host: --tlscacert, --tlscert, --tlskey; each empty one is taken from
+  // $OCI_SECRETS_CERT_PATH (ca.pem, cert.pem, key.pem), as Docker's DOCKER_CERT_PATH.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
+
+// The certificate files of an https:// host: ctx's flags, each missing one from
+// $OCI_SECRETS_CERT_PATH; InvalidArgument naming the flags when one is still missing,
+// the file's error when one cannot be read (the key's bytes never reach a message).
+Result<TlsClientOptions> RemoteTlsOptions(const CliContext& ctx);
 
 // A client for ctx.host; InvalidArgument for a bad --host. Connecting happens on the
 // first call.

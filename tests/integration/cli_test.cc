@@ -483,7 +483,12 @@ TEST(CliHostTest, UnreachableManagerIsAClearError) {
   r = RunCommand({BinPath("oci-secrets"), "--host", "tcp://1.2.3.4:1", "secret", "ls"});
   ExpectError(r, "want unix:///PATH or https://HOST:PORT", "bad host");
   r = RunCommand({BinPath("oci-secrets"), "--host", "https://manager:2377", "secret", "ls"});
-  ExpectError(r, "https transport not available yet", "https host");
+  ExpectError(r, "https://manager:2377 needs the cluster's CA and an admin certificate: "
+                 "--tlscacert, --tlscert and --tlskey", "https host without certificates");
+  r = RunCommand({BinPath("oci-secrets"), "--host", "https://manager:2377", "--tlscacert",
+                  dir.File("none.pem"), "--tlscert", dir.File("none.pem"), "--tlskey",
+                  dir.File("none.pem"), "secret", "ls"});
+  ExpectError(r, "--tlscacert " + dir.File("none.pem"), "https host with a missing CA file");
 }
 
 TEST_F(CliTest, HostComesFromTheEnvironment) {
