@@ -1,6 +1,12 @@
 #include "tests/bench/seed.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <nlohmann/json.hpp>
 
@@ -71,6 +77,58 @@ Result<std::unique_ptr<ManagerProcess>> StartSeededManager(const std::string& di
   }
   RETURN_IF_ERROR(CreateService(*conn, "bench-ten", ten), "seed");
   return manager;
+}
+
+namespace {
+
+// build/bin/oci-secrets --host unix://SOCKET ARGS: its stdout, or an error with its words.
+Result<std::string> Cli(const std::string& socket, std::vector<std::string> args) {
+  std::string bin = BinDir() + "/oci-secrets";
+  if (!IsExecutable(bin)) return Status::NotFound("oci-secrets not built yet");
+  args.insert(args.begin(), {bin, "--host", "unix://" + socket});
+  ASSIGN_OR_RETURN(ProcessResult r, RunProcess(args, {}, /*capture_out=*/true), args[3]);
+  if (r.exit_code != 0) {
+    // The CLI's first line (its "Error: ..."), so that a table cell stays one line.
+    return Status::Internal("oci-secrets " + args[3] + " " + args[4] + ": " +
+                            r.err.substr(0, r.err.find('\n')));
+  }
+  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == ' ')) r.out.pop_back();
+  return r.out;
+}
+
+// A TCP port on 127.0.0.1 free a moment ago.
+Result<int> FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return PosixError("socket", errno);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0
+               ? ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len)
+               : -1;
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return PosixError("bind 127.0.0.1:0", err);
+  return static_cast<int>(ntohs(a.sin_port));
+}
+
+}  // namespace
+
+Result<BenchCluster> MakeCluster(const ManagerProcess& manager, const std::string& dir) {
+  BenchCluster c;
+  ASSIGN_OR_RETURN(int port, FreeLoopbackPort(), "cluster");
+  c.addr = "127.0.0.1:" + std::to_string(port);
+  RETURN_IF_ERROR(Cli(manager.socket(), {"cluster", "init", "--listen-addr", c.addr}).status(), "");
+  ASSIGN_OR_RETURN(std::string token, Cli(manager.socket(), {"cluster", "join-token", "node", "-q"}),
+                   "");
+  const std::string worker_dir = dir + "/worker";
+  ::mkdir(worker_dir.c_str(), 0700);
+  ASSIGN_OR_RETURN(c.worker, StartManager(worker_dir), "worker");
+  c.worker_state = worker_dir + "/state";
+  RETURN_IF_ERROR(Cli(c.worker->socket(), {"cluster", "join", "--token", token, c.addr}).status(),
+                  "");
+  return c;
 }
 
 }  // namespace ocisecrets::bench

@@ -34,4 +34,16 @@ Result<std::unique_ptr<ManagerProcess>> StartManager(const std::string& dir,
 // (10 secrets of 4 KiB).
 Result<std::unique_ptr<ManagerProcess>> StartSeededManager(const std::string& dir);
 
+// A cluster for the benchmarks, made with the CLI as a user makes one.
+struct BenchCluster {
+  std::string addr;  // "127.0.0.1:PORT", the manager's TLS listener
+  std::unique_ptr<ManagerProcess> worker;  // a daemon in DIR/worker, joined as a node
+  std::string worker_state;                // its state dir: cluster/{ca.pem,node.crt,node.key}
+};
+
+// `cluster init --listen-addr 127.0.0.1:PORT` (a free port) on `manager`, then a second
+// daemon in DIR/worker joined with `cluster join-token node -q`. NotFound when a binary is
+// missing; the CLI's words when a step fails.
+Result<BenchCluster> MakeCluster(const ManagerProcess& manager, const std::string& dir);
+
 }  // namespace ocisecrets::bench

@@ -75,12 +75,7 @@ void EngineWorld::WriteHookConfig(const std::string& manager_host) const {
                 nlohmann::json{{"manager", manager_host}, {"deadline_ms", 3000}}.dump(), 0644);
 }
 
-std::string EngineWorld::ReadFile(const std::string& path) const {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string EngineWorld::ReadFile(const std::string& path) const { return itest::ReadFile(path); }
 
 bool EngineWorld::Init() {
   Status started = daemon.Start();

@@ -102,6 +102,13 @@ std::string BinPath(std::string_view name) {
   return std::string(OCI_SECRETS_BIN_DIR) + "/" + std::string(name);
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv_in, std::string_view stdin_data,
                          const std::vector<std::string>& env, milliseconds timeout,
                          std::optional<RunAs> run_as) {
@@ -302,6 +309,8 @@ void Daemon::Kill() {
   pid_ = -1;
 }
 
+bool Daemon::Signal(int sig) const { return running() && ::kill(pid_, sig) == 0; }
+
 CommandResult Daemon::Cli(const std::vector<std::string>& args, std::string_view stdin_data,
                           const std::vector<std::string>& env) const {
   std::vector<std::string> argv = {BinPath("oci-secrets"), "--host", host()};
@@ -324,11 +333,6 @@ CommandResult Daemon::CliAs(RunAs who, const std::vector<std::string>& args,
   return RunCommand(argv, stdin_data, {}, std::chrono::seconds(60), who);
 }
 
-std::string Daemon::Log() const {
-  std::ifstream in(log_path_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Daemon::Log() const { return ReadFile(log_path_); }
 
 }  // namespace ocisecrets::itest

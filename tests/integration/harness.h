@@ -29,6 +29,9 @@ std::string BinPath(std::string_view name);
 // The tests' one TempDir (tests/testing/temp_dir.h), by its short name here.
 using ::ocisecrets::testing::TempDir;
 
+// The whole content of the file at path; empty when it cannot be read.
+std::string ReadFile(const std::string& path);
+
 // Who a child runs as: setgroups({}), setgid, setuid before exec. For "a non-root caller".
 struct RunAs {
   uid_t uid = 65534;
@@ -74,6 +77,9 @@ class Daemon {
   int Stop();
   // SIGKILL and reap: a crash, with no chance to clean up.
   void Kill();
+  // Sends sig to the running daemon (SIGSTOP, then SIGCONT: a machine that froze for a
+  // while). False when it is not running or kill(2) failed.
+  bool Signal(int sig) const;
   bool running() const { return pid_ > 0; }
 
   // Runs build/bin/oci-secrets --host unix://SOCKET ARGS... as this process (root).

@@ -39,13 +39,6 @@ extern char** environ;
 namespace ocisecrets::itest {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string ReadLink(const std::string& path) {
   std::error_code ec;
   return std::filesystem::read_symlink(path, ec).string();

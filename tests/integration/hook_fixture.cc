@@ -30,13 +30,6 @@ std::string FindBinary(const std::string& name) {
   return "";
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // What `runc spec` writes (runc 1.1), trimmed to what a test container needs.
 json SpecLikeRuncSpec() {
   json caps = json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
@@ -106,7 +99,7 @@ std::vector<Runtime> Runtimes() {
 }
 
 void EnsureCrunCgroupFix() {
-  std::string controllers = ReadAll("/sys/fs/cgroup/unified/cgroup.controllers");
+  std::string controllers = ReadFile("/sys/fs/cgroup/unified/cgroup.controllers");
   if (controllers.find_first_not_of(" \n") == std::string::npos) return;
   mkdir("/sys/fs/cgroup/hugetlb", 0755);
   // EBUSY/EEXIST-like failures mean it is already done; the next run of crun will tell.
@@ -174,9 +167,19 @@ CommandResult Bundle::Run(const Runtime& runtime, const std::string& id) {
   return r;
 }
 
+std::string WriteHookConfig(const TempDir& dir, const std::string& manager_host,
+                            int deadline_ms) {
+  return dir.WriteFile("hook.json",
+                       json{{"manager", manager_host},
+                            {"deadline_ms", deadline_ms},
+                            {"log_file", dir.File("hook.log")}}
+                           .dump(),
+                       0644);
+}
+
 std::vector<std::string> HostMounts() {
   std::vector<std::string> out;
-  std::istringstream in(ReadAll("/proc/self/mountinfo"));
+  std::istringstream in(ReadFile("/proc/self/mountinfo"));
   std::string line;
   while (std::getline(in, line)) out.push_back(line);
   return out;

@@ -68,6 +68,11 @@ class Bundle {
   nlohmann::json config_;
 };
 
+// Writes dir/hook.json, the hook's config: the daemon it asks (`manager_host`, e.g. a
+// Daemon's host()), its deadline, and its log at dir/hook.log. Returns the file's path.
+std::string WriteHookConfig(const TempDir& dir, const std::string& manager_host,
+                            int deadline_ms = 3000);
+
 // Lines of the host's /proc/self/mountinfo, minus the parts that differ between reads.
 std::vector<std::string> HostMounts();
 // The mounts in `after` and not in `before`.

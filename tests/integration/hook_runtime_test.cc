@@ -54,12 +54,7 @@ class HookRuntimeTest : public ::testing::TestWithParam<Runtime> {
     WriteHookConfig(daemon_.host());
   }
   void WriteHookConfig(const std::string& manager, int deadline_ms = 3000) {
-    hook_config_ = dir_.WriteFile(
-        "hook.json",
-        nlohmann::json{
-            {"manager", manager}, {"deadline_ms", deadline_ms}, {"log_file", dir_.File("hook.log")}}
-            .dump(),
-        0644);
+    hook_config_ = itest::WriteHookConfig(dir_, manager, deadline_ms);
   }
   // A bundle of an opted-in container that runs `script` as uid/gid 1000 (the file's
   // owner: runc's default capabilities leave out CAP_DAC_OVERRIDE).
