@@ -1,5 +1,6 @@
 #include "shared/pki.h"
 
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -178,7 +179,8 @@ TimePoint TimeOf(const ASN1_TIME* t) {
 // A certificate for pubkey with subject and issuer, valid [from, until], signed by
 // signer. issuer null: self-signed (the CA).
 Result<CertPtr> BuildCert(EVP_PKEY* pubkey, X509_NAME* subject, X509* issuer, EVP_PKEY* signer,
-                          TimePoint from, TimePoint until, bool ca) {
+                          TimePoint from, TimePoint until, bool ca,
+                          const std::vector<std::string>& alt_names = {}) {
   CertPtr cert(X509_new());
   if (!cert) return OpenSslError("X509_new");
   X509_set_version(cert.get(), X509_VERSION_3);
@@ -218,6 +220,18 @@ Result<CertPtr> BuildCert(EVP_PKEY* pubkey, X509_NAME* subject, X509* issuer, EV
                                  "serverAuth,clientAuth"), "");
     RETURN_IF_ERROR(AddExtension(cert.get(), issuer_cert, NID_authority_key_identifier,
                                  "keyid:always"), "");
+    if (!alt_names.empty()) {
+      std::string san;
+      for (const auto& name : alt_names) {
+        if (!san.empty()) san += ",";
+        in6_addr v6{};
+        in_addr v4{};
+        const bool ip = inet_pton(AF_INET, name.c_str(), &v4) == 1 ||
+                        inet_pton(AF_INET6, name.c_str(), &v6) == 1;
+        san += (ip ? "IP:" : "DNS:") + name;
+      }
+      RETURN_IF_ERROR(AddExtension(cert.get(), issuer_cert, NID_subject_alt_name, san.c_str()), "");
+    }
   }
   if (X509_sign(cert.get(), signer, EVP_sha256()) <= 0) return OpenSslError("X509_sign");
   return cert;
@@ -413,6 +427,12 @@ Result<std::string> CertificateAuthority::Issue(std::string_view csr_pem,
     return Status::InvalidArgument("certificate: unknown role '" + subject.role + "'");
   }
   if (lifetime.count() <= 0) return Status::InvalidArgument("certificate: lifetime must be positive");
+  for (const auto& name : subject.alt_names) {
+    const bool printable = std::all_of(name.begin(), name.end(), [](char c) { return c > 0x20 && c < 0x7f && c != ','; });
+    if (name.empty() || name.size() > 253 || !printable) {
+      return Status::InvalidArgument("certificate: a subject alternative name must be printable");
+    }
+  }
   ASSIGN_OR_RETURN(ReqPtr req, ReadCsr(csr_pem), "");
   ASSIGN_OR_RETURN(CertPtr ca, ReadCert(cert_pem_), "CA");
   ASSIGN_OR_RETURN(KeyPtr key, ReadKey(key_pem_), "CA");
@@ -420,7 +440,7 @@ Result<std::string> CertificateAuthority::Issue(std::string_view csr_pem,
   TimePoint until = std::min(now + lifetime, expires_at_);
   ASSIGN_OR_RETURN(CertPtr cert,
                    BuildCert(X509_REQ_get0_pubkey(req.get()), name.get(), ca.get(), key.get(),
-                             now - kCertBackdate, until, /*ca=*/false),
+                             now - kCertBackdate, until, /*ca=*/false, subject.alt_names),
                    "");
   return CertPem(cert.get());
 }

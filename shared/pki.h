@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shared/secure_buffer.h"
 #include "shared/status.h"
@@ -24,6 +25,10 @@ struct CertSubject {
   std::string node_id;     // CN
   std::string role;        // OU: "admin", "manager" or "node"
   std::string cluster_id;  // O
+  // subjectAltName entries, for standard TLS clients (curl, browsers) that check the
+  // server's name: IP addresses ("127.0.0.1", "::1") and DNS names. Empty: none. The
+  // cluster's own clients check the CA and the role, not names.
+  std::vector<std::string> alt_names = {};
 };
 
 struct CertInfo {

@@ -277,12 +277,29 @@ Result<std::string> ClusterManager::IssueLocked(std::string_view csr, const Cert
   return ca_->Issue(csr, subject, lifetime, now);
 }
 
+std::vector<std::string> ClusterManager::ServerAltNames() const {
+  std::vector<std::string> names = {"127.0.0.1", "::1", "localhost"};
+  auto add = [&names](std::string name) {
+    if (name.size() >= 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+    if (name.empty() || name == "0.0.0.0" || name == "::") return;
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+  };
+  auto host_of = [](const std::string& addr) { return addr.substr(0, addr.rfind(':')); };
+  if (!listen_addr_.empty()) {
+    add(host_of(listen_addr_));
+    add(host_of(AdvertisedAddr(listen_addr_)));
+  }
+  add(options_.hostname);
+  return names;
+}
+
 Result<std::shared_ptr<const ServerCredentials>> ClusterManager::MakeServerCredentialsLocked(
     TimePoint now) const {
   auto creds = std::make_shared<ServerCredentials>();
   ASSIGN_OR_RETURN(creds->key_pem, GenerateKeyPem(), "key");
   ASSIGN_OR_RETURN(std::string csr, MakeCsr(creds->key_pem, options_.local_node_id), "CSR");
   CertSubject subject{options_.local_node_id, std::string(kRoleManager), cluster_id_};
+  subject.alt_names = ServerAltNames();
   ASSIGN_OR_RETURN(creds->cert_pem,
                    IssueLocked(csr, subject, std::max(cert_expiry_, kMinServerCertLifetime), now),
                    "issue");

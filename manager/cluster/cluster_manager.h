@@ -166,6 +166,10 @@ class ClusterManager : public ClusterHooks {
   };
 
   TimePoint Now() const;
+  // The subjectAltNames of this manager's server certificate: loopback, localhost, the
+  // listen and advertised addresses, the hostname (so that curl and other standard
+  // clients accept it by name).
+  std::vector<std::string> ServerAltNames() const;
   ClusterInfo InfoLocked() const;
   Status RequireInitializedLocked() const;
   Result<std::string> IssueLocked(std::string_view csr, const CertSubject& subject,

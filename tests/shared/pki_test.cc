@@ -1,6 +1,8 @@
 #include "shared/pki.h"
 
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <string>
 
@@ -97,6 +99,28 @@ TEST(PkiTest, IssueRefusesBadRolesAndSubjects) {
                       StatusCode::kInvalidArgument, "printable"));
   EXPECT_TRUE(IsError(ca->Issue("junk", {"n1", "node", std::string(kCluster)}, hours(1), Now()),
                       StatusCode::kInvalidArgument, "certificate request"));
+}
+
+TEST(PkiTest, ServerCertificateCarriesItsAltNames) {
+  auto ca = CertificateAuthority::Create(kCluster, hours(24), Now());
+  ASSERT_TRUE(ca.ok());
+  Member m = NewMember();
+  CertSubject subject{"m1", "manager", std::string(kCluster), {"127.0.0.1", "::1", "mgr.example"}};
+  auto cert = ca->Issue(m.csr, subject, hours(1), Now());
+  ASSERT_TRUE(cert.ok()) << cert.status().message();
+  // Read back with OpenSSL's own name check, as curl does.
+  BIO* bio = BIO_new_mem_buf(cert->data(), static_cast<int>(cert->size()));
+  X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+  EXPECT_EQ(X509_check_ip_asc(x, "::1", 0), 1);
+  EXPECT_EQ(X509_check_host(x, "mgr.example", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(x, "10.0.0.1", 0), 0);
+  X509_free(x);
+  subject.alt_names = {"a,b"};
+  EXPECT_TRUE(IsError(ca->Issue(m.csr, subject, hours(1), Now()), StatusCode::kInvalidArgument,
+                      "alternative name"));
 }
 
 TEST(PkiTest, CertificateNeverOutlivesTheCa) {
