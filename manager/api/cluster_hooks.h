@@ -16,6 +16,12 @@
 
 namespace ocisecrets {
 
+// What every cluster call answers (409 FailedPrecondition) on a machine that neither made
+// nor joined a cluster.
+inline constexpr std::string_view kNotInCluster =
+    "this node is not part of a cluster: run `oci-secrets cluster init` or `oci-secrets "
+    "cluster join`";
+
 class ClusterHooks {
  public:
   virtual ~ClusterHooks() = default;

@@ -6,10 +6,6 @@
 namespace ocisecrets {
 namespace {
 
-constexpr std::string_view kNotInCluster =
-    "this node is not part of a cluster: run `oci-secrets cluster init` or `oci-secrets "
-    "cluster join`";
-
 Response JsonOk(std::string body, int status = 200) {
   Response r;
   r.status = status;

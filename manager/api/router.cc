@@ -86,9 +86,6 @@ bool ServedOnWorker(std::string_view route) {
   return false;
 }
 
-constexpr std::string_view kNotInCluster =
-    "this node is not part of a cluster: run `oci-secrets cluster init` or `cluster join`";
-
 constexpr unsigned RoleBit(Role role) { return 1u << static_cast<unsigned>(role); }
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {

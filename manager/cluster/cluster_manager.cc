@@ -26,10 +26,6 @@ constexpr std::string_view kNodePrefix = "nodes/";
 constexpr std::string_view kRevokedPrefix = "revoked/";
 constexpr std::string_view kRoleNode = "node";
 constexpr std::string_view kRoleManager = "manager";
-constexpr std::string_view kNotInCluster =
-    "this node is not part of a cluster: run `oci-secrets cluster init` or `oci-secrets "
-    "cluster join`";
-
 std::string NodeKey(std::string_view id) { return std::string(kNodePrefix) + std::string(id); }
 std::string TokenKey(std::string_view role) { return std::string(kTokenPrefix) + std::string(role); }
 std::string RevokedKey(std::string_view id) {
