@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/file_util.h"
 #include "shared/secure_buffer.h"
 #include "shared/status.h"
 #include "shared/time_format.h"
@@ -72,7 +73,8 @@ class WorkerState {
  private:
   std::string File(std::string_view name) const;
   Status MakeDir() const;
-  Status WriteFile(std::string_view name, const std::string& content) const;
+  Status WriteFile(std::string_view name, const std::string& content,
+                   Durability durability = Durability::kSync) const;
   Status FinishRenewal() const;
 
   std::string dir_;

@@ -15,11 +15,8 @@
 #include <sstream>
 #include <thread>
 
-#if __has_include("shared/tls_stream.h")
 #include "shared/http_client.h"
 #include "shared/tls_stream.h"
-#define OCI_SECRETS_BENCH_TLS 1
-#endif
 
 #include "tests/bench/bench_runner.h"
 #include "tests/bench/load_generator.h"
@@ -105,7 +102,6 @@ std::vector<Aggregate> RunSlices(int daemon_pid, const std::string& socket, cons
   return agg;
 }
 
-#ifdef OCI_SECRETS_BENCH_TLS
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -121,7 +117,7 @@ TlsClientOptions NodeTls(const BenchCluster& cluster) {
   std::string key = ReadText(cluster.worker_state + "/cluster/node.key");
   tls.key_pem.assign(key.begin(), key.end());
   std::fill(key.begin(), key.end(), '\0');
-  tls.require_manager_role = true;
+  tls.require_role = "manager";
   return tls;
 }
 
@@ -174,7 +170,6 @@ Aggregate RunTlsSlice(const std::string& addr, const TlsClientOptions& tls, int 
   }
   return total;
 }
-#endif
 
 Row LoadRow(const std::string& benchmark, const std::string& variant, const Aggregate& a,
             const std::string& unit) {
@@ -216,12 +211,6 @@ std::vector<Row> TlsLeaseRows(const ManagerProcess& manager, const std::string& 
                                        {"256 connections, 1 secret", 256, "bench-one"}};
   std::erase_if(variants, [&](const LoadVariant& v) { return v.name.find(only) == std::string::npos; });
   std::vector<Row> rows;
-#ifndef OCI_SECRETS_BENCH_TLS
-  (void)manager, (void)dir, (void)slices, (void)slice, (void)warmup;
-  for (const auto& v : variants) {
-    rows.push_back(NotAvailableRow(bench, v.name, "n/a: the TLS client (shared/tls_stream.h) not built yet"));
-  }
-#else
   Result<BenchCluster> cluster = MakeCluster(manager, dir);
   if (!cluster.ok()) {
     for (const auto& v : variants) rows.push_back(NotAvailableRow(bench, v.name, "n/a: " + cluster.status().ToString()));
@@ -252,7 +241,6 @@ std::vector<Row> TlsLeaseRows(const ManagerProcess& manager, const std::string& 
     rows.push_back(row);
   }
   cluster->worker->Stop();
-#endif
   return rows;
 }
 
