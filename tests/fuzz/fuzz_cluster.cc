@@ -1,0 +1,82 @@
+// Fuzzes what a manager reads from machines that are not yet (or no longer) trusted: the
+// cluster API's objects (shared/cluster_models.h: a join request comes from an anonymous
+// TLS peer), join tokens (shared/join_token.h) and certificate requests and certificates
+// (shared/pki.h). The first byte picks the reader; the rest is its input. Beyond "no
+// crash, no UB": a parsed object survives a round trip (ToJson(Parse(ToJson(Parse(x))))
+// is ToJson(Parse(x))), a parsed token formats back to its text, and no error message
+// repeats a token's secret.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "shared/cluster_models.h"
+#include "shared/join_token.h"
+#include "shared/pki.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace ocisecrets {
+namespace {
+
+template <typename T, typename ParseFn>
+void RoundTrip(std::string_view input, ParseFn parse) {
+  auto first = parse(input);
+  if (!first.ok()) {
+    FUZZ_CHECK(!first.status().message().empty(), "an error carries a message");
+    return;
+  }
+  std::string json = ToJson(*first);
+  auto second = parse(json);
+  FUZZ_CHECK(second.ok(), "ToJson output parses again");
+  FUZZ_CHECK(ToJson(*second) == json, "round trip is stable");
+}
+
+void FuzzToken(std::string_view input) {
+  auto token = ParseJoinToken(input);
+  if (!token.ok()) {
+    const std::string m = token.status().message();
+    FUZZ_CHECK(m.starts_with("invalid join token: "), "a refusal names the token");
+    const std::size_t last_dash = input.rfind('-');
+    if (last_dash != std::string_view::npos && input.size() - last_dash > 8) {
+      FUZZ_CHECK(m.find(input.substr(last_dash + 1)) == std::string::npos,
+                 "the message does not repeat the secret");
+    }
+    return;
+  }
+  FUZZ_CHECK(FormatJoinToken(*token) == input, "a parsed token formats back to its text");
+}
+
+void FuzzCsr(std::string_view input) {
+  auto cn = CheckCsr(input);
+  if (!cn.ok()) {
+    FUZZ_CHECK(cn.status().message().starts_with("certificate request"),
+               "a refusal names the request");
+  }
+}
+
+void FuzzCertificate(std::string_view input) {
+  auto info = ParseCertificate(input);
+  if (info.ok()) FUZZ_CHECK(!info->subject.node_id.empty(), "a member certificate has a CN");
+}
+
+}  // namespace
+}  // namespace ocisecrets
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ocisecrets;
+  if (size == 0) return 0;
+  std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  switch (data[0] % 10) {
+    case 0: RoundTrip<JoinRequest>(in, ParseJoinRequest); break;
+    case 1: RoundTrip<JoinResponse>(in, ParseJoinResponse); break;
+    case 2: RoundTrip<Node>(in, ParseNode); break;
+    case 3: RoundTrip<std::vector<Node>>(in, ParseNodeList); break;
+    case 4: RoundTrip<ClusterInfo>(in, ParseClusterInfo); break;
+    case 5: RoundTrip<CsrRequest>(in, ParseCsrRequest); break;
+    case 6: RoundTrip<ClusterInitRequest>(in, ParseClusterInitRequest); break;
+    case 7: FuzzToken(in); break;
+    case 8: FuzzCsr(in); break;
+    case 9: FuzzCertificate(in); break;
+  }
+  return 0;
+}
