@@ -582,7 +582,7 @@ TEST_F(CliClusterTest, InitJoinTokenInspectAndNodeLs) {
   EXPECT_EQ(d_.Stop(), 0) << d_.Log();
   ASSERT_TRUE(d_.Start().ok()) << d_.Log();
   EXPECT_EQ(Ok({"cluster", "join-token", "node", "-q"}), now_token);
-  EXPECT_NE(d_.Log().find("TLS listener on " + addr), std::string::npos) << d_.Log();
+  EXPECT_NE(d_.Log().find("serving mutual TLS on " + addr), std::string::npos) << d_.Log();
 }
 
 TEST_F(CliClusterTest, InitRefusesABadListenAddress) {
