@@ -6,19 +6,6 @@
 namespace ocisecrets {
 namespace {
 
-Response JsonOk(std::string body, int status = 200) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-Response NoContent() {
-  Response r;
-  r.status = 204;
-  return r;
-}
-
 // A boolean query flag (?force=true, ?rotate=1). Absent: false.
 Result<bool> FlagParam(const std::multimap<std::string, std::string>& query, const char* name) {
   auto it = query.find(name);
@@ -45,17 +32,17 @@ Response Router::ClusterInitHandler(Context& c) {
   auto info = cluster_->Init(*req);
   if (!info.ok()) return ErrorResponse(info.status());
   c.audit->id = info->cluster_id;
-  return JsonOk(ToJson(*info));
+  return JsonResponse(200, ToJson(*info));
 }
 
 Response Router::ClusterInspectHandler(Context&) {
   if (worker_ != nullptr && worker_->active()) {
     auto info = worker_->Inspect();
-    return info.ok() ? JsonOk(ToJson(*info)) : ErrorResponse(info.status());
+    return info.ok() ? JsonResponse(200, ToJson(*info)) : ErrorResponse(info.status());
   }
   REQUIRE_CLUSTER();
   auto info = cluster_->Inspect();
-  return info.ok() ? JsonOk(ToJson(*info)) : ErrorResponse(info.status());
+  return info.ok() ? JsonResponse(200, ToJson(*info)) : ErrorResponse(info.status());
 }
 
 Response Router::ClusterUpdateHandler(Context& c) {
@@ -65,7 +52,7 @@ Response Router::ClusterUpdateHandler(Context& c) {
   auto info = cluster_->Update(*req);
   if (!info.ok()) return ErrorResponse(info.status());
   c.audit->id = info->cluster_id;
-  return JsonOk(ToJson(*info));
+  return JsonResponse(200, ToJson(*info));
 }
 
 Response Router::JoinTokenHandler(Context& c) {
@@ -80,7 +67,7 @@ Response Router::JoinTokenHandler(Context& c) {
   c.audit->name = role->second.substr(0, 16) + (*rotate ? " (rotated)" : "");
   auto token = cluster_->JoinToken(role->second, *rotate);
   if (!token.ok()) return ErrorResponse(token.status());
-  Response r = JsonOk(ToJson(*token));
+  Response r = JsonResponse(200, ToJson(*token));
   WipeString(token->token);
   WipeString(token->command);
   r.sensitive = true;  // a join token admits a machine: wiped once sent
@@ -99,7 +86,7 @@ Response Router::ClusterJoinHandler(Context& c) {
     WipeString(req->token);
     if (!joined.ok()) return ErrorResponse(joined.status());
     c.audit->id = joined->node_id;
-    r = JsonOk(ToJson(*joined));
+    r = JsonResponse(200, ToJson(*joined));
   } else {
     // The local CLI asking this machine to join a cluster: the worker's part.
     if (worker_ == nullptr) {
@@ -115,7 +102,7 @@ Response Router::ClusterJoinHandler(Context& c) {
     WipeString(req->token);
     if (!joined.ok()) return ErrorResponse(joined.status());
     c.audit->id = joined->node_id;
-    r = JsonOk(ToJson(*joined));
+    r = JsonResponse(200, ToJson(*joined));
   }
   return r;
 }
@@ -127,7 +114,7 @@ Response Router::RenewHandler(Context& c) {
   c.audit->id = c.peer.node_id;
   auto renewed = cluster_->Renew(c.peer, *req);
   if (!renewed.ok()) return ErrorResponse(renewed.status());
-  return JsonOk(ToJson(*renewed));
+  return JsonResponse(200, ToJson(*renewed));
 }
 
 Response Router::HeartbeatHandler(Context& c) {
@@ -145,20 +132,20 @@ Response Router::AdminCertHandler(Context& c) {
   auto issued = cluster_->AdminCert(*req);
   if (!issued.ok()) return ErrorResponse(issued.status());
   c.audit->id = issued->node_id;
-  return JsonOk(ToJson(*issued));
+  return JsonResponse(200, ToJson(*issued));
 }
 
 Response Router::ListNodesHandler(Context& c) {
   REQUIRE_CLUSTER();
   if (!c.query.empty()) return ErrorResponse(400, "GET /v1/nodes takes no query parameters");
   auto nodes = cluster_->ListNodes();
-  return nodes.ok() ? JsonOk(ToJson(*nodes)) : ErrorResponse(nodes.status());
+  return nodes.ok() ? JsonResponse(200, ToJson(*nodes)) : ErrorResponse(nodes.status());
 }
 
 Response Router::InspectNodeHandler(Context& c) {
   REQUIRE_CLUSTER();
   auto node = cluster_->InspectNode(c.params[0]);
-  return node.ok() ? JsonOk(ToJson(*node)) : ErrorResponse(node.status());
+  return node.ok() ? JsonResponse(200, ToJson(*node)) : ErrorResponse(node.status());
 }
 
 Response Router::UpdateNodeHandler(Context& c) {
@@ -172,7 +159,7 @@ Response Router::UpdateNodeHandler(Context& c) {
   if (!node.ok()) return ErrorResponse(node.status());
   c.audit->name = node->hostname;
   c.audit->id = node->id;
-  return JsonOk(ToJson(*node));
+  return JsonResponse(200, ToJson(*node));
 }
 
 Response Router::RemoveNodeHandler(Context& c) {

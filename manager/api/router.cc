@@ -52,13 +52,6 @@ std::string JsonMessage(std::string_view message, StatusCode code) {
   return body;
 }
 
-Response Json(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 Response FromStatus(const Status& s) { return ErrorResponse(s); }
 
 // ?version=N, required on updates.
@@ -96,12 +89,19 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 
 Result<std::uint64_t> Router::VersionOf(const Query& query) { return VersionParam(query); }
 
+Response JsonResponse(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 Response ErrorResponse(int status, std::string_view message) {
-  return Json(status, JsonMessage(message, StatusCodeOfHttp(status)));
+  return JsonResponse(status, JsonMessage(message, StatusCodeOfHttp(status)));
 }
 
 Response ErrorResponse(const Status& status) {
-  return Json(HttpStatusOf(status), JsonMessage(status.message(), status.code()));
+  return JsonResponse(HttpStatusOf(status), JsonMessage(status.message(), status.code()));
 }
 
 int HttpStatusOf(const Status& status) {
@@ -364,7 +364,7 @@ Result<std::string> Router::LeaseNodeOf(const Identity& peer, std::string reques
 }
 
 Response Router::HealthHandler(Context&) {
-  return Json(200, nlohmann::json{{"Status", "ok"},
+  return JsonResponse(200, nlohmann::json{{"Status", "ok"},
                                   {"Store", registry_->Engine()},
                                   {"Version", options_.version}}
                        .dump());
@@ -384,7 +384,7 @@ Response Router::CreateSecretHandler(Context& c) {
   auto secret = registry_->CreateSecret(req->spec, req->data);
   if (!secret.ok()) return FromStatus(secret.status());
   c.audit->id = secret->id;
-  return Json(201, nlohmann::json{{"ID", secret->id}}.dump());
+  return JsonResponse(201, nlohmann::json{{"ID", secret->id}}.dump());
 }
 
 Response Router::ListSecretsHandler(Context& c) {
@@ -403,13 +403,13 @@ Response Router::ListSecretsHandler(Context& c) {
   }
   auto list = registry_->ListSecrets(filters);
   if (!list.ok()) return FromStatus(list.status());
-  return Json(200, ToJson(*list));
+  return JsonResponse(200, ToJson(*list));
 }
 
 Response Router::InspectSecretHandler(Context& c) {
   auto secret = registry_->InspectSecret(c.params[0]);
   if (!secret.ok()) return FromStatus(secret.status());
-  return Json(200, ToJson(*secret));
+  return JsonResponse(200, ToJson(*secret));
 }
 
 Response Router::UpdateSecretHandler(Context& c) {
@@ -422,7 +422,7 @@ Response Router::UpdateSecretHandler(Context& c) {
   if (!secret.ok()) return FromStatus(secret.status());
   c.audit->name = secret->spec.name;
   c.audit->id = secret->id;
-  return Json(200, ToJson(*secret));
+  return JsonResponse(200, ToJson(*secret));
 }
 
 Response Router::RemoveSecretHandler(Context& c) {
@@ -431,9 +431,7 @@ Response Router::RemoveSecretHandler(Context& c) {
   if (!secret.ok()) return FromStatus(secret.status());
   c.audit->name = secret->spec.name;
   c.audit->id = secret->id;
-  Response r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 Response Router::CreateServiceHandler(Context& c) {
@@ -444,20 +442,20 @@ Response Router::CreateServiceHandler(Context& c) {
   if (!service.ok()) return FromStatus(service.status());
   c.audit->id = service->id;
   for (const auto& ref : service->spec.secrets) c.audit->secret_ids.push_back(ref.secret_id);
-  return Json(201, nlohmann::json{{"ID", service->id}}.dump());
+  return JsonResponse(201, nlohmann::json{{"ID", service->id}}.dump());
 }
 
 Response Router::ListServicesHandler(Context& c) {
   if (!c.query.empty()) return ErrorResponse(400, "GET /v1/services takes no query parameters");
   auto list = registry_->ListServices();
   if (!list.ok()) return FromStatus(list.status());
-  return Json(200, ToJson(*list));
+  return JsonResponse(200, ToJson(*list));
 }
 
 Response Router::InspectServiceHandler(Context& c) {
   auto service = registry_->InspectService(c.params[0]);
   if (!service.ok()) return FromStatus(service.status());
-  return Json(200, ToJson(*service));
+  return JsonResponse(200, ToJson(*service));
 }
 
 Response Router::UpdateServiceHandler(Context& c) {
@@ -471,7 +469,7 @@ Response Router::UpdateServiceHandler(Context& c) {
   c.audit->name = service->spec.name;
   c.audit->id = service->id;
   for (const auto& ref : service->spec.secrets) c.audit->secret_ids.push_back(ref.secret_id);
-  return Json(200, ToJson(*service));
+  return JsonResponse(200, ToJson(*service));
 }
 
 Response Router::RemoveServiceHandler(Context& c) {
@@ -480,9 +478,7 @@ Response Router::RemoveServiceHandler(Context& c) {
   if (!service.ok()) return FromStatus(service.status());
   c.audit->name = service->spec.name;
   c.audit->id = service->id;
-  Response r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 Response Router::CreateLeaseHandler(Context& c) {
@@ -493,7 +489,7 @@ Response Router::CreateLeaseHandler(Context& c) {
   if (worker_ != nullptr && worker_->active()) {
     auto grant = worker_->Lease(*req);  // for this node, from a manager
     if (!grant.ok()) return FromStatus(grant.status());
-    Response r = Json(200, ToJson(*grant));
+    Response r = JsonResponse(200, ToJson(*grant));
     r.sensitive = true;
     return r;
   }
@@ -505,7 +501,7 @@ Response Router::CreateLeaseHandler(Context& c) {
   c.audit->name = lease->grant.service;
   c.audit->id = lease->service_id;
   c.audit->secret_ids = lease->secret_ids;
-  Response r = Json(200, ToJson(lease->grant));
+  Response r = JsonResponse(200, ToJson(lease->grant));
   r.sensitive = true;
   return r;
 }
@@ -515,18 +511,14 @@ Response Router::EndLeaseHandler(Context& c) {
   if (worker_ != nullptr && worker_->active()) {
     Status ended = worker_->EndLease(c.params[0]);
     if (!ended.ok()) return FromStatus(ended);
-    Response r;
-    r.status = 204;
-    return r;
+    return NoContent();
   }
   auto requested = c.query.find("node");  // ?node=ID: a manager ending a worker's lease
   auto node = LeaseNodeOf(c.peer, requested == c.query.end() ? "" : requested->second);
   if (!node.ok()) return FromStatus(node.status());
   auto ended = registry_->EndLease(c.params[0], *node);
   if (!ended.ok()) return FromStatus(ended.status());
-  Response r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 Response Router::LeaveClusterHandler(Context& c) {
@@ -534,9 +526,7 @@ Response Router::LeaveClusterHandler(Context& c) {
   bool forced = force != c.query.end() && (force->second == "true" || force->second == "1");
   if (worker_ == nullptr) return ErrorResponse(Status::FailedPrecondition(std::string(kNotInCluster)));
   if (Status s = worker_->Leave(forced); !s.ok()) return FromStatus(s);
-  Response r;
-  r.status = 204;
-  return r;
+  return NoContent();
 }
 
 }  // namespace ocisecrets

@@ -31,6 +31,11 @@ struct Response {
   bool sensitive = false;  // the body holds payloads: the server wipes it after sending
 };
 
+// A successful answer: HTTP `status` with the JSON `body` (none for 204).
+Response JsonResponse(int status, std::string body);
+// 204 No Content.
+inline Response NoContent() { return JsonResponse(204, ""); }
+
 // An error the server makes itself (400, 403, 404, 405, 413, 431, 500): HTTP `status`
 // with the body {"message": message, "code": NAME}, NAME the code that status stands for
 // (StatusCodeOfHttp in shared/http_client.h, e.g. 413 "InvalidArgument").
