@@ -4,6 +4,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "shared/secure_buffer.h"
 
 #define FUZZ_CHECK(cond, what)                                                   \
   do {                                                                           \
@@ -13,3 +17,26 @@
       std::abort();                                                              \
     }                                                                            \
   } while (0)
+
+namespace ocisecrets {
+
+// The JSON round trip of a parser and its ToJson (found by argument-dependent lookup):
+// an input that parses must give the same JSON again after ToJson then parse, and a
+// refusal must carry a message. The texts are wiped (they may hold payloads).
+template <typename ParseFn>
+void CheckJsonRoundTrip(std::string_view input, ParseFn parse) {
+  auto first = parse(input);
+  if (!first.ok()) {
+    FUZZ_CHECK(!first.status().message().empty(), "an error carries a message");
+    return;
+  }
+  std::string json = ToJson(*first);
+  auto second = parse(json);
+  FUZZ_CHECK(second.ok(), "ToJson output parses again");
+  std::string again = ToJson(*second);
+  FUZZ_CHECK(again == json, "round trip is stable");
+  WipeString(json);
+  WipeString(again);
+}
+
+}  // namespace ocisecrets
