@@ -11,10 +11,13 @@
 #include "shared/crypto.h"
 #include "shared/join_token.h"
 #include "tests/manager/memory_kv_store.h"
+#include "tests/testing/identities.h"
 #include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::CertificateIdentity;
 
 using ::ocisecrets::testing::IsError;
 
@@ -71,15 +74,6 @@ class ClusterManagerTest : public ::testing::Test {
     r.csr = *csr;
     r.hostname = std::move(hostname);
     return r;
-  }
-
-  Identity CertIdentity(Role role, std::string node_id) {
-    Identity id;
-    id.kind = Identity::Kind::kCertificate;
-    id.transport = Identity::Transport::kTls;
-    id.role = role;
-    id.node_id = std::move(node_id);
-    return id;
   }
 
   std::string JoinNode(std::string hostname = "worker-1") {
@@ -286,7 +280,7 @@ TEST_F(ClusterManagerTest, IdentifyPeerRefusesAnotherClusterAndARemovedNode) {
 TEST_F(ClusterManagerTest, StillValidFlipsAtRemoveNode) {
   Init();
   std::string id = JoinNode();
-  Identity node = CertIdentity(Role::kNode, id);
+  Identity node = CertificateIdentity(Role::kNode, id);
   EXPECT_TRUE(manager_->StillValid(node).ok());
   ASSERT_TRUE(manager_->RemoveNode(id, /*force=*/true).ok());
   EXPECT_TRUE(IsError(manager_->StillValid(node), StatusCode::kPermissionDenied,
@@ -305,7 +299,7 @@ TEST_F(ClusterManagerTest, ReadyOrDownByLastSeen) {
   now_ += std::chrono::seconds(16);
   EXPECT_EQ(manager_->InspectNode(id)->state, "down");
   EXPECT_EQ(manager_->InspectNode(kManagerId)->state, "ready");  // the manager itself
-  manager_->Seen(CertIdentity(Role::kNode, id), "");
+  manager_->Seen(CertificateIdentity(Role::kNode, id), "");
   EXPECT_EQ(manager_->InspectNode(id)->state, "ready");
   EXPECT_EQ(manager_->InspectNode(id)->last_seen, now_);
 }
@@ -313,7 +307,7 @@ TEST_F(ClusterManagerTest, ReadyOrDownByLastSeen) {
 TEST_F(ClusterManagerTest, SeenReachesTheStoreAtMostEveryFiveSeconds) {
   Init();
   std::string id = JoinNode();
-  Identity node = CertIdentity(Role::kNode, id);
+  Identity node = CertificateIdentity(Role::kNode, id);
   int before = store_.commits();
   for (int i = 0; i < 10; ++i) {
     now_ += std::chrono::milliseconds(100);
@@ -365,7 +359,7 @@ TEST_F(ClusterManagerTest, RenewKeepsTheNodeAndRole) {
   Init();
   std::string id = JoinNode();
   now_ += std::chrono::minutes(30);
-  auto renewed = manager_->Renew(CertIdentity(Role::kNode, id), {JoinOf("").csr, ""});
+  auto renewed = manager_->Renew(CertificateIdentity(Role::kNode, id), {JoinOf("").csr, ""});
   ASSERT_TRUE(renewed.ok()) << renewed.status().message();
   auto cert = ParseCertificate(renewed->certificate);
   EXPECT_EQ(cert->subject.node_id, id);
@@ -435,7 +429,7 @@ TEST_F(ClusterManagerTest, LoadAfterARestartKeepsTheCluster) {
   EXPECT_EQ(again->ca_digest, info.ca_digest);
   EXPECT_EQ(Token("node"), token);
   EXPECT_EQ(Token("manager"), manager_token);
-  EXPECT_TRUE(IsError(manager_->StillValid(CertIdentity(Role::kNode, removed)),
+  EXPECT_TRUE(IsError(manager_->StillValid(CertificateIdentity(Role::kNode, removed)),
                       StatusCode::kPermissionDenied, "was removed from the cluster"));
   EXPECT_EQ(manager_->NodeById(kept)->hostname, "kept");
   EXPECT_NE(manager_->server_credentials(), nullptr);

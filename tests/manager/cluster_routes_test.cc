@@ -11,9 +11,12 @@
 #include "shared/crypto.h"
 #include "shared/pki.h"
 #include "tests/manager/memory_kv_store.h"
+#include "tests/testing/identities.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::CertificateIdentity;
 
 class AuditLines : public AuditSink {
  public:
@@ -43,17 +46,8 @@ class ClusterRoutesTest : public ::testing::Test {
     anonymous_.kind = Identity::Kind::kCertificate;
     anonymous_.transport = Identity::Transport::kTls;
     anonymous_.anonymous = true;
-    node_ = Certificate(Role::kNode, "node00000000000000000000b");
-    remote_admin_ = Certificate(Role::kAdmin, "admin-x");
-  }
-
-  static Identity Certificate(Role role, std::string id) {
-    Identity i;
-    i.kind = Identity::Kind::kCertificate;
-    i.transport = Identity::Transport::kTls;
-    i.role = role;
-    i.node_id = std::move(id);
-    return i;
+    node_ = CertificateIdentity(Role::kNode, "node00000000000000000000b");
+    remote_admin_ = CertificateIdentity(Role::kAdmin, "admin-x");
   }
 
   Response Call(const std::string& method, const std::string& target, const std::string& body,
