@@ -166,14 +166,4 @@ Status ApiClient::EndLease(std::string_view container_id) {
   return r.status();
 }
 
-Result<ClusterInfo> ApiClient::JoinCluster(const JoinRequest& req) {
-  // The body holds the token; Call wipes its copy.
-  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/v1/cluster/join", ToJson(req)), "");
-  return ParseClusterInfo(r.body);
-}
-
-Status ApiClient::LeaveCluster(bool force) {
-  return Call("POST", force ? "/v1/cluster/leave?force=true" : "/v1/cluster/leave", "").status();
-}
-
 }  // namespace ocisecrets

@@ -8,7 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include "shared/cluster_models.h"
 #include "shared/http_client.h"
 #include "shared/models.h"
 #include "shared/status.h"
@@ -54,12 +53,6 @@ class ApiClient {
   Result<LeaseGrant> Lease(const LeaseRequest& req);
   // DELETE /v1/leases/CONTAINER_ID; OK also when there was no such lease.
   Status EndLease(std::string_view container_id);
-
-  // POST /v1/cluster/join on this machine's daemon: it joins the cluster of req.token
-  // through req.managers as a worker. The token is wiped from this call's buffers.
-  Result<ClusterInfo> JoinCluster(const JoinRequest& req);
-  // POST /v1/cluster/leave[?force=true].
-  Status LeaveCluster(bool force);
 
   // One round trip: the response of a 2xx, else the error as above (the body of a
   // failed call is wiped). The request body is wiped once sent. For the calls that live

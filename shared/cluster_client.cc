@@ -27,6 +27,16 @@ Result<ClusterInfo> InitCluster(ApiClient& client, const ClusterInitRequest& req
   return Answer(client.Call("POST", "/v1/cluster/init", ToJson(request)), ParseClusterInfo);
 }
 
+Result<ClusterInfo> JoinCluster(ApiClient& client, const JoinRequest& request) {
+  // The body holds the token; Call wipes its copy.
+  return Answer(client.Call("POST", "/v1/cluster/join", ToJson(request)), ParseClusterInfo);
+}
+
+Status LeaveCluster(ApiClient& client, bool force) {
+  return client.Call("POST", force ? "/v1/cluster/leave?force=true" : "/v1/cluster/leave", "")
+      .status();
+}
+
 Result<ClusterInfo> InspectCluster(ApiClient& client) {
   return Answer(client.Call("GET", "/v1/cluster", ""), ParseClusterInfo);
 }

@@ -14,6 +14,11 @@ namespace ocisecrets {
 
 // POST /v1/cluster/init. FailedPrecondition when this node is already in a cluster.
 Result<ClusterInfo> InitCluster(ApiClient& client, const ClusterInitRequest& request);
+// POST /v1/cluster/join on this machine's daemon: it joins the cluster of request.token
+// through request.managers as a worker. The token is wiped from this call's buffers.
+Result<ClusterInfo> JoinCluster(ApiClient& client, const JoinRequest& request);
+// POST /v1/cluster/leave[?force=true] on this machine's daemon.
+Status LeaveCluster(ApiClient& client, bool force);
 // GET /v1/cluster. FailedPrecondition when this node is in no cluster.
 Result<ClusterInfo> InspectCluster(ApiClient& client);
 // POST /v1/cluster/update (CertExpiry only).

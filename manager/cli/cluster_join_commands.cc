@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "manager/cli/commands.h"
+#include "shared/cluster_client.h"
 #include "shared/secure_buffer.h"
 
 namespace ocisecrets {
@@ -19,7 +20,7 @@ Status Join(const CliContext& ctx, JoinOptions& o) {
   req.managers = o.managers;
   WipeString(o.token);
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  auto info = client.JoinCluster(req);
+  auto info = JoinCluster(client, req);
   WipeString(req.token);
   if (!info.ok()) return info.status();
   std::cout << "This node joined a cluster as a worker (node ID " << info->node_id << ")."
@@ -29,7 +30,7 @@ Status Join(const CliContext& ctx, JoinOptions& o) {
 
 Status Leave(const CliContext& ctx, const JoinOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  RETURN_IF_ERROR(client.LeaveCluster(o.force), "");
+  RETURN_IF_ERROR(LeaveCluster(client, o.force), "");
   std::cout << "Node left the cluster." << std::endl;
   return Status::Ok();
 }
