@@ -218,7 +218,8 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   update->add_option("--label-add", o->labels, "Add or change label KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  update->add_option("--constraint-add", o->constraint_add, kConstraintHelp)
+  // --constraint too, as `service create` has it and the issue names it for update.
+  update->add_option("--constraint-add,--constraint", o->constraint_add, kConstraintHelp)
       ->type_name("EXPR")
       ->allow_extra_args(false);
   update

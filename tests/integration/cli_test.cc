@@ -314,6 +314,9 @@ TEST_F(CliTest, ServiceConstraintsShowInInspectAndUpdateAddsAndRemovesThem) {
                 "node.labels.zone==us", "redis"}),
             "redis\n");
   EXPECT_EQ(constraints(), json::array());
+  EXPECT_EQ(Ok({"service", "update", "--constraint", "node.labels.zone==eu", "redis"}), "redis\n");
+  EXPECT_EQ(constraints(), json({"node.labels.zone==eu"})) << "--constraint adds, as --constraint-add";
+  EXPECT_EQ(Ok({"service", "update", "--constraint-rm", "node.labels.zone==eu", "redis"}), "redis\n");
   json spec = json::parse(Ok({"service", "inspect", "redis"}))[0]["Spec"];
   EXPECT_FALSE(spec.contains("Placement")) << "no constraints, no Placement: " << spec.dump();
 }
