@@ -141,20 +141,74 @@ Result<std::unique_ptr<Keyring>> Keyring::Open(const std::string& root_key_path,
 }
 
 Result<std::unique_ptr<Keyring>> Keyring::Open(KeyBytes root_key, KvStore& kv) {
-  if (root_key.size() != kAeadKeySize) {
-    return Status::InvalidArgument("keyring: root key must be 32 bytes");
-  }
-  std::unique_ptr<Keyring> ring(new Keyring(std::move(root_key), kv));
-  RETURN_IF_ERROR(ring->Load(), "keyring: load");
-  if (ring->keks_.empty()) {
-    RETURN_IF_ERROR(ring->CreateTerm(1), "keyring: create term 1");
-    RETURN_IF_ERROR(ring->Load(), "keyring: load");
-    if (ring->keks_.empty()) return Status::Internal("keyring: term 1 missing after creation");
-  }
+  std::unique_ptr<Keyring> ring = Locked(kv);
+  RETURN_IF_ERROR(ring->Unlock(std::move(root_key)), "");
   return ring;
 }
 
+std::unique_ptr<Keyring> Keyring::Locked(KvStore& kv) {
+  return std::unique_ptr<Keyring>(new Keyring(KeyBytes(), kv));
+}
+
+Status Keyring::Unlock(KeyBytes root_key) {
+  if (root_key.size() != kAeadKeySize) {
+    return Status::InvalidArgument("keyring: root key must be 32 bytes");
+  }
+  if (!locked()) return Status::FailedPrecondition("the keyring is already unlocked");
+  RETURN_IF_ERROR(LoadOrInit(root_key), "keyring");
+  std::unique_lock lock(mu_);
+  root_key_ = std::move(root_key);
+  return Status::Ok();
+}
+
+bool Keyring::locked() const {
+  std::shared_lock lock(mu_);
+  return root_key_.empty();
+}
+
+Status Keyring::RequireUnlocked() const {
+  if (locked()) return Status::Unavailable("the keyring is locked");
+  return Status::Ok();
+}
+
+Result<KeyBytes> Keyring::RootKey() const {
+  std::shared_lock lock(mu_);
+  if (root_key_.empty()) return Status::Unavailable("the keyring is locked");
+  return KeyBytes(root_key_.begin(), root_key_.end());
+}
+
+Status Keyring::LoadOrInit(const KeyBytes& root) {
+  RETURN_IF_ERROR(LoadWith(root), "load");
+  bool empty = false;
+  {
+    std::shared_lock lock(mu_);
+    empty = keks_.empty();
+  }
+  if (!empty) return Status::Ok();
+  // CreateTerm seals with root_key_, which is set only once the keyring opened: seal
+  // term 1 here with the key being tried.
+  ASSIGN_OR_RETURN(KeyBytes kek, RandomKey(), "create term 1: generate KEK");
+  const std::string key = TermKey(1);
+  ASSIGN_OR_RETURN(std::string sealed, ocisecrets::Seal(root, AsBytes(TermAad(key)), kek),
+                   "create term 1: seal KEK");
+  Txn txn;
+  txn.compares.push_back({key, 0});
+  txn.ops.push_back({Op::Kind::kPut, key, std::move(sealed)});
+  // Not succeeded: another manager on the same store made term 1 first; LoadWith reads it.
+  ASSIGN_OR_RETURN(TxnResult r, kv_.Commit(txn), "create term 1: store KEK");
+  (void)r;
+  RETURN_IF_ERROR(LoadWith(root), "load");
+  std::shared_lock lock(mu_);
+  if (keks_.empty()) return Status::Internal("term 1 missing after creation");
+  return Status::Ok();
+}
+
 Status Keyring::Load() {
+  ASSIGN_OR_RETURN(KeyBytes root, RootKey(), "");
+  return LoadWith(root);
+}
+
+Status Keyring::LoadWith(const KeyBytes& root) {
   ASSIGN_OR_RETURN(std::vector<KeyValue> records, kv_.Range(std::string(kTermsPrefix)), "range");
   std::map<std::uint32_t, KeyBytes> keks;
   for (const KeyValue& r : records) {
@@ -165,7 +219,7 @@ Status Keyring::Load() {
         r.key != TermKey(term)) {
       return Status::DataLoss("unexpected keyring record " + r.key);
     }
-    Result<SecretBytes> kek = ocisecrets::Open(root_key_, AsBytes(TermAad(r.key)), AsBytes(r.value));
+    Result<SecretBytes> kek = ocisecrets::Open(root, AsBytes(TermAad(r.key)), AsBytes(r.value));
     if (!kek.ok()) {
       if (kek.status().code() == StatusCode::kDataLoss) {
         return Status::DataLoss("term " + std::to_string(term) +
@@ -190,9 +244,10 @@ Status Keyring::Load() {
 }
 
 Status Keyring::CreateTerm(std::uint32_t term) {
+  ASSIGN_OR_RETURN(KeyBytes root, RootKey(), "");
   ASSIGN_OR_RETURN(KeyBytes kek, RandomKey(), "generate KEK");
   const std::string key = TermKey(term);
-  ASSIGN_OR_RETURN(std::string sealed, ocisecrets::Seal(root_key_, AsBytes(TermAad(key)), kek),
+  ASSIGN_OR_RETURN(std::string sealed, ocisecrets::Seal(root, AsBytes(TermAad(key)), kek),
                    "seal KEK");
   Txn txn;
   txn.compares.push_back({key, 0});
@@ -204,6 +259,7 @@ Status Keyring::CreateTerm(std::uint32_t term) {
 }
 
 Result<std::uint32_t> Keyring::Rotate() {
+  RETURN_IF_ERROR(RequireUnlocked(), "keyring rotate");
   std::uint32_t next = current_term() + 1;
   if (next == 0) return Status::FailedPrecondition("keyring rotate: term counter exhausted");
   RETURN_IF_ERROR(CreateTerm(next), "keyring rotate: create term " + std::to_string(next));
@@ -232,6 +288,7 @@ Result<std::uint32_t> Keyring::TermOf(std::string_view sealed) {
 Result<std::string> Keyring::SealPayload(std::string_view record_key, std::string_view secret_id,
                                          std::uint64_t version,
                                          std::span<const std::uint8_t> plaintext) {
+  RETURN_IF_ERROR(RequireUnlocked(), "seal payload");
   ASSIGN_OR_RETURN(SecretBytes salt, RandomBytes(kSaltSize), "seal payload");
   std::string header;
   header.push_back(static_cast<char>(kPayloadFormatV1));
@@ -279,6 +336,7 @@ Result<std::shared_ptr<const KeyBytes>> Keyring::RecordKey(std::string_view head
 
 Result<SecretBytes> Keyring::OpenPayload(std::string_view record_key, std::string_view secret_id,
                                          std::uint64_t version, std::string_view sealed) {
+  RETURN_IF_ERROR(RequireUnlocked(), "open payload");
   ASSIGN_OR_RETURN(std::uint32_t term, TermOf(sealed), "open payload");
   std::string_view header = sealed.substr(0, kPayloadHeaderSize);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -300,6 +358,7 @@ Result<SecretBytes> Keyring::OpenPayload(std::string_view record_key, std::strin
 Result<std::optional<std::string>> Keyring::Reseal(std::string_view record_key,
                                                    std::string_view secret_id,
                                                    std::uint64_t version, std::string_view sealed) {
+  RETURN_IF_ERROR(RequireUnlocked(), "reseal");
   ASSIGN_OR_RETURN(std::uint32_t term, TermOf(sealed), "reseal");
   if (term == current_term()) return std::optional<std::string>();
   ASSIGN_OR_RETURN(SecretBytes plain, OpenPayload(record_key, secret_id, version, sealed),

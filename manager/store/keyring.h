@@ -43,6 +43,24 @@ class Keyring {
   static Result<std::unique_ptr<Keyring>> Open(KeyBytes root_key, KvStore& kv);
   // LoadOrCreateRootKey(root_key_path), then Open.
   static Result<std::unique_ptr<Keyring>> Open(const std::string& root_key_path, KvStore& kv);
+  // A keyring whose root key is not known yet: a manager under autolock before `cluster
+  // unlock`, or a manager on a shared store before it joined. Until Unlock succeeds,
+  // SealPayload, OpenPayload, Reseal, Rotate and RootKey return Unavailable
+  // "the keyring is locked" and current_term() is 0. kv must outlive the Keyring.
+  static std::unique_ptr<Keyring> Locked(KvStore& kv);
+
+  // Gives a locked keyring its root key: loads every term (creating term 1 on a store
+  // that has none), as Open does. InvalidArgument for a key that is not 32 bytes;
+  // DataLoss when a term does not open with it (the keyring stays locked);
+  // FailedPrecondition "the keyring is already unlocked". Thread-safe.
+  Status Unlock(KeyBytes root_key);
+
+  // True until Unlock (or Open) gave the keyring its root key.
+  bool locked() const;
+
+  // A copy of the root key, to wrap it for autolock or for a joining manager (never to
+  // store it unwrapped anywhere but the 0600 root key file). Unavailable when locked.
+  Result<KeyBytes> RootKey() const;
 
   // Seals a payload for the record stored at record_key holding secret_id at version,
   // with the current term. The result is opaque bytes to store as is.
@@ -76,17 +94,22 @@ class Keyring {
   Keyring& operator=(const Keyring&) = delete;
 
  private:
-  Keyring(KeyBytes root_key, KvStore& kv) : root_key_(std::move(root_key)), kv_(kv) {}
+  Keyring(KeyBytes root_key, KvStore& kv) : kv_(kv), root_key_(std::move(root_key)) {}
 
-  Status Load();                        // (re)reads every term from kv_
+  // Unavailable "the keyring is locked" while there is no root key.
+  Status RequireUnlocked() const;
+  Status Load();                        // (re)reads every term from kv_ with root_key_
+  Status LoadWith(const KeyBytes& root);  // (re)reads every term with root
+  // Loads with root; creates term 1 (and loads again) when the store has none.
+  Status LoadOrInit(const KeyBytes& root);
   Status CreateTerm(std::uint32_t term);  // compare-absent create of one term
   // The record key of a sealed payload's header (format, term, salt): from the cache, else
   // derived from the term's KEK and cached. Null (no error) when the term is unknown.
   Result<std::shared_ptr<const KeyBytes>> RecordKey(std::string_view header, std::uint32_t term);
 
-  KeyBytes root_key_;
   KvStore& kv_;
   mutable std::shared_mutex mu_;
+  KeyBytes root_key_;                       // guarded by mu_; empty while locked
   std::map<std::uint32_t, KeyBytes> keks_;  // by term; the last one is current
 
   // Derived record keys by sealed header. HKDF costs more than opening a small payload,

@@ -252,6 +252,44 @@ TEST_F(KeyringTest, APayloadOfAnUnknownTermIsDataLoss) {
       << r.status().message();
 }
 
+TEST_F(KeyringTest, ALockedKeyringRefusesEveryUseUntilUnlocked) {
+  const std::string sealed = SealOrDie("payloads/a", "a", 1, "before the lock");
+  std::unique_ptr<Keyring> locked = Keyring::Locked(*kv_);
+  EXPECT_TRUE(locked->locked());
+  EXPECT_EQ(locked->current_term(), 0u);
+  EXPECT_TRUE(IsError(locked->OpenPayload("payloads/a", "a", 1, sealed), StatusCode::kUnavailable, "the keyring is locked"));
+  EXPECT_TRUE(IsError(locked->SealPayload("payloads/a", "a", 1, AsBytes(std::string_view("x"))), StatusCode::kUnavailable, "the keyring is locked"));
+  EXPECT_TRUE(IsError(locked->Rotate(), StatusCode::kUnavailable, "the keyring is locked"));
+  EXPECT_TRUE(IsError(locked->RootKey(), StatusCode::kUnavailable, "the keyring is locked"));
+
+  Result<KeyBytes> wrong = RandomKey();
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_TRUE(IsError(locked->Unlock(std::move(*wrong)), StatusCode::kDataLoss, "wrong root.key"));
+  EXPECT_TRUE(locked->locked()) << "a wrong key leaves it locked";
+
+  Result<KeyBytes> root = ring_->RootKey();
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(locked->Unlock(KeyBytes(root->begin(), root->end())).ok());
+  EXPECT_FALSE(locked->locked());
+  EXPECT_EQ(locked->current_term(), 1u);
+  Result<SecretBytes> plain = locked->OpenPayload("payloads/a", "a", 1, sealed);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(ToString(*plain), "before the lock");
+  EXPECT_TRUE(IsError(locked->Unlock(std::move(*root)), StatusCode::kFailedPrecondition, "already unlocked"));
+}
+
+TEST(LockedKeyringTest, UnlockOnAnEmptyStoreMakesTermOne) {
+  TempDir tmp;
+  Result<std::unique_ptr<SqliteKvStore>> kv = SqliteKvStore::Open(tmp.File("store.db"));
+  ASSERT_TRUE(kv.ok());
+  std::unique_ptr<Keyring> ring = Keyring::Locked(**kv);
+  Result<KeyBytes> root = RandomKey();
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE(ring->Unlock(std::move(*root)).ok());
+  EXPECT_EQ(ring->current_term(), 1u);
+  EXPECT_EQ((*kv)->Range(std::string(kKeyringPrefix))->size(), 1u);
+}
+
 TEST(RootKeyTest, RefusesUnsafeOrDamagedRootKeys) {
   struct Case {
     const char* description;
