@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -18,6 +20,8 @@
 #include <memory>
 #include <span>
 #include <vector>
+
+#include "shared/crypto.h"
 
 namespace ocisecrets {
 namespace {
@@ -281,6 +285,63 @@ bool IsCa(const X509* cert) {
   return (X509_get_extension_flags(const_cast<X509*>(cert)) & EXFLAG_CA) != 0;
 }
 
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
+
+constexpr std::uint8_t kWrapFormatV1 = 1;
+constexpr std::size_t kP256PointSize = 65;  // uncompressed: 0x04 | X | Y
+constexpr std::size_t kMaxWrapPlaintext = 4096;
+constexpr std::string_view kWrapInfo = "oci-secrets peer wrap v1";
+
+// The uncompressed public point of an EC key.
+Result<std::string> PublicPoint(EVP_PKEY* key) {
+  std::array<unsigned char, kP256PointSize> point{};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point.data(),
+                                      point.size(), &len) != 1 ||
+      len != kP256PointSize) {
+    return OpenSslError("public point");
+  }
+  return std::string(reinterpret_cast<const char*>(point.data()), len);
+}
+
+// A P-256 public key from its uncompressed point; null when the point is not on the curve.
+KeyPtr KeyFromPoint(std::string_view point) {
+  std::string group = "prime256v1";
+  std::string pub(point);
+  std::array<OSSL_PARAM, 3> params = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group.data(), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub.data(), pub.size()),
+      OSSL_PARAM_construct_end()};
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  KeyPtr owned(key);
+  PkeyCtxPtr check(EVP_PKEY_CTX_new(owned.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {  // on the curve, not the identity
+    ERR_clear_error();
+    return nullptr;
+  }
+  return owned;
+}
+
+// The key both sides derive: HKDF-SHA256(ECDH(own, peer), salt = ephemeral point).
+Result<KeyBytes> WrapKey(EVP_PKEY* own, EVP_PKEY* peer, std::string_view ephemeral_point) {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new(own, nullptr));
+  std::size_t len = 0;
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer) != 1 ||
+      EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1) {
+    return OpenSslError("ECDH");
+  }
+  SecretBytes shared(len);
+  if (EVP_PKEY_derive(ctx.get(), shared.data(), &len) != 1) return OpenSslError("ECDH");
+  shared.resize(len);
+  return HkdfSha256({shared.data(), shared.size()}, AsBytes(ephemeral_point), kWrapInfo);
+}
+
 }  // namespace
 
 Result<SecretBytes> GenerateKeyPem() {
@@ -443,6 +504,42 @@ Result<std::string> CertificateAuthority::Issue(std::string_view csr_pem,
                              now - kCertBackdate, until, /*ca=*/false, subject.alt_names),
                    "");
   return CertPem(cert.get());
+}
+
+Result<std::string> WrapForPeer(std::string_view csr_pem, std::span<const std::uint8_t> plaintext) {
+  if (plaintext.empty() || plaintext.size() > kMaxWrapPlaintext) {
+    return Status::InvalidArgument("wrap for peer: want 1 to 4096 bytes to wrap");
+  }
+  ASSIGN_OR_RETURN(ReqPtr req, ReadCsr(csr_pem), "");
+  EVP_PKEY* peer = X509_REQ_get0_pubkey(req.get());
+  KeyPtr ephemeral(EVP_EC_gen("P-256"));
+  if (!ephemeral) return OpenSslError("EVP_EC_gen P-256");
+  ASSIGN_OR_RETURN(std::string point, PublicPoint(ephemeral.get()), "wrap for peer");
+  ASSIGN_OR_RETURN(KeyBytes key, WrapKey(ephemeral.get(), peer, point), "wrap for peer");
+  ASSIGN_OR_RETURN(std::string sealed, Seal({key.data(), key.size()}, AsBytes(point), plaintext),
+                   "wrap for peer");
+  std::string out(1, static_cast<char>(kWrapFormatV1));
+  out += point;
+  out += sealed;
+  return out;
+}
+
+Result<SecretBytes> UnwrapFromPeer(const SecretBytes& key_pem, std::string_view wrapped) {
+  ASSIGN_OR_RETURN(KeyPtr own, ReadKey(key_pem), "unwrap");
+  if (!IsP256(own.get())) return Status::InvalidArgument("unwrap: the key is not ECDSA P-256");
+  if (wrapped.size() <= 1 + kP256PointSize ||
+      static_cast<std::uint8_t>(wrapped[0]) != kWrapFormatV1) {
+    return Status::DataLoss("wrapped key: malformed");
+  }
+  std::string_view point = wrapped.substr(1, kP256PointSize);
+  KeyPtr ephemeral = KeyFromPoint(point);
+  if (!ephemeral) return Status::DataLoss("wrapped key: malformed ephemeral key");
+  ASSIGN_OR_RETURN(KeyBytes key, WrapKey(own.get(), ephemeral.get(), point), "unwrap");
+  auto plain = Open({key.data(), key.size()}, AsBytes(point), AsBytes(wrapped.substr(1 + kP256PointSize)));
+  if (!plain.ok()) {
+    return Status::DataLoss("wrapped key: does not open with this key (made for another, or altered)");
+  }
+  return std::move(*plain);
 }
 
 }  // namespace ocisecrets

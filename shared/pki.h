@@ -8,6 +8,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +75,20 @@ std::string CaDigestOf(const X509* cert);
 // signature failure", "not issued by this cluster's CA") otherwise; InvalidArgument for
 // text that is not a certificate.
 Status VerifyCertificate(std::string_view cert_pem, std::string_view ca_pem, TimePoint now);
+
+// Encrypts plaintext (at most 4 KiB: a key, not a payload) to the public key of csr_pem,
+// so that only the holder of the CSR's private key can read it: ECDH P-256 with a new
+// ephemeral key, HKDF-SHA256 of the shared secret (salt: the ephemeral public point),
+// AES-256-GCM bound to the ephemeral point. A manager wraps the root key this way for a
+// joining manager. The result is opaque bytes (version, ephemeral point, sealed blob).
+// InvalidArgument for a CSR CheckCsr refuses or a plaintext that is empty or too large.
+Result<std::string> WrapForPeer(std::string_view csr_pem, std::span<const std::uint8_t> plaintext);
+
+// The plaintext of a WrapForPeer blob, with the private key whose CSR it was made for.
+// DataLoss "wrapped key: ..." when the blob is malformed, was made for another key, or any
+// byte of it changed; InvalidArgument when key_pem is not a P-256 private key. The
+// messages hold no byte of the blob or the key.
+Result<SecretBytes> UnwrapFromPeer(const SecretBytes& key_pem, std::string_view wrapped);
 
 // The cluster CA: a self-signed ECDSA P-256 certificate (CN "oci-secrets cluster CA",
 // O = cluster ID, CA:TRUE, pathlen 0) and its key. Immutable once made: safe from many

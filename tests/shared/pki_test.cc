@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "shared/crypto.h"
 #include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
@@ -162,6 +163,57 @@ TEST(PkiTest, ErrorsAboutKeysHoldNoKeyBytes) {
   auto csr = MakeCsr(junk, "n1");
   ASSERT_TRUE(IsError(csr, StatusCode::kInvalidArgument, "not a PEM private key"));
   EXPECT_EQ(csr.status().message().find("c2VjcmV0"), std::string::npos);
+}
+
+constexpr std::string_view kRootKeyBytes = "0123456789abcdef0123456789abcdef";
+
+TEST(PeerWrapTest, RoundTripsForTheKeyOfTheCsr) {
+  Member joiner = NewMember();
+  auto wrapped = WrapForPeer(joiner.csr, AsBytes(kRootKeyBytes));
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status().message();
+  EXPECT_EQ(wrapped->find(kRootKeyBytes), std::string::npos);
+  auto plain = UnwrapFromPeer(joiner.key, *wrapped);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ(AsText(*plain), kRootKeyBytes);
+}
+
+TEST(PeerWrapTest, EachWrapUsesANewEphemeralKey) {
+  Member joiner = NewMember();
+  auto a = WrapForPeer(joiner.csr, AsBytes(kRootKeyBytes));
+  auto b = WrapForPeer(joiner.csr, AsBytes(kRootKeyBytes));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+}
+
+TEST(PeerWrapTest, AnotherKeyCannotUnwrap) {
+  Member joiner = NewMember();
+  Member other = NewMember();
+  auto wrapped = WrapForPeer(joiner.csr, AsBytes(kRootKeyBytes));
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_TRUE(IsError(UnwrapFromPeer(other.key, *wrapped), StatusCode::kDataLoss,
+                      "wrapped key: does not open with this key"));
+}
+
+TEST(PeerWrapTest, AnyChangedByteIsDataLoss) {
+  Member joiner = NewMember();
+  auto wrapped = WrapForPeer(joiner.csr, AsBytes(kRootKeyBytes));
+  ASSERT_TRUE(wrapped.ok());
+  for (std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{40}, std::size_t{70},
+                        wrapped->size() - 1}) {
+    std::string tampered = *wrapped;
+    tampered[i] = static_cast<char>(tampered[i] ^ 0x01);
+    EXPECT_TRUE(IsError(UnwrapFromPeer(joiner.key, tampered), StatusCode::kDataLoss, "wrapped key"))
+        << "byte " << i;
+  }
+  EXPECT_TRUE(IsError(UnwrapFromPeer(joiner.key, wrapped->substr(0, 20)), StatusCode::kDataLoss,
+                      "wrapped key: malformed"));
+}
+
+TEST(PeerWrapTest, RefusesABadCsrAndAnEmptyPlaintext) {
+  Member joiner = NewMember();
+  EXPECT_TRUE(IsError(WrapForPeer("not a csr", AsBytes(kRootKeyBytes)), StatusCode::kInvalidArgument,
+                      "certificate request"));
+  EXPECT_TRUE(IsError(WrapForPeer(joiner.csr, {}), StatusCode::kInvalidArgument, "1 to 4096 bytes"));
 }
 
 }  // namespace
