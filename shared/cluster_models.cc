@@ -22,7 +22,8 @@ json NodeJson(const Node& n) {
               {"Role", n.role},
               {"Status", {{"State", n.state}, {"Addr", n.addr}}},
               {"CertExpiresAt", TimeText(n.cert_expires_at)},
-              {"LastSeen", TimeText(n.last_seen)}};
+              {"LastSeen", TimeText(n.last_seen)},
+              {"ListenAddr", n.listen_addr}};
 }
 
 // The object at j[field], or an error naming the field when it is there and not one.
@@ -53,6 +54,7 @@ Result<Node> NodeFrom(const json& j) {
   }
   RETURN_IF_ERROR(GetTime(j, "CertExpiresAt", &n.cert_expires_at), "");
   RETURN_IF_ERROR(GetTime(j, "LastSeen", &n.last_seen), "");
+  RETURN_IF_ERROR(GetString(j, "ListenAddr", &n.listen_addr), "");
   return n;
 }
 
@@ -83,6 +85,10 @@ std::string ToJson(const ClusterInitRequest& r) {
 }
 
 std::string ToJson(const ClusterInfo& c) {
+  json status = json::array();
+  for (const ManagerStatus& m : c.manager_status) {
+    status.push_back({{"NodeID", m.node_id}, {"Addr", m.addr}, {"Reachable", m.reachable}});
+  }
   return json{{"ClusterID", c.cluster_id},
               {"CreatedAt", TimeText(c.created_at)},
               {"NodeID", c.node_id},
@@ -91,7 +97,8 @@ std::string ToJson(const ClusterInfo& c) {
               {"CACertDigest", c.ca_digest},
               {"CAExpiresAt", TimeText(c.ca_expires_at)},
               {"CertExpiry", c.cert_expiry_seconds},
-              {"CertExpiresAt", TimeText(c.cert_expires_at)}}
+              {"CertExpiresAt", TimeText(c.cert_expires_at)},
+              {"ManagerStatus", status}}
       .dump();
 }
 
@@ -104,7 +111,8 @@ std::string ToJson(const JoinRequest& r) {
               {"CSR", r.csr},
               {"Hostname", r.hostname},
               {"Managers", r.managers},
-              {"ListenAddr", r.listen_addr}}
+              {"ListenAddr", r.listen_addr},
+              {"StoreClusterID", r.store_cluster_id}}
       .dump();
 }
 
@@ -112,13 +120,16 @@ std::string ToJson(const JoinResponse& r) {
   return json{{"Certificate", r.certificate}, {"CA", r.ca},
               {"ClusterID", r.cluster_id},    {"NodeID", r.node_id},
               {"Role", r.role},               {"Managers", r.managers},
-              {"CertExpiry", r.cert_expiry_seconds}}
+              {"CertExpiry", r.cert_expiry_seconds},
+              {"WrappedRootKey", r.wrapped_root_key}}
       .dump();
 }
 
 std::string ToJson(const CsrRequest& r) {
   return json{{"CSR", r.csr}, {"Hostname", r.hostname}}.dump();
 }
+
+std::string ToJson(const HeartbeatResponse& r) { return json{{"Managers", r.managers}}.dump(); }
 
 Result<Node> ParseNode(std::string_view text) {
   return ParseObject<Node>(text, "node", NodeFrom);
@@ -166,6 +177,22 @@ Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
     RETURN_IF_ERROR(GetTime(j, "CAExpiresAt", &c.ca_expires_at), "");
     RETURN_IF_ERROR(GetInt(j, "CertExpiry", &c.cert_expiry_seconds), "");
     RETURN_IF_ERROR(GetTime(j, "CertExpiresAt", &c.cert_expires_at), "");
+    auto status = j.find("ManagerStatus");
+    if (status != j.end() && !status->is_null()) {
+      if (!status->is_array()) return WrongType("ManagerStatus", "an array");
+      for (const json& e : *status) {
+        if (!e.is_object()) return WrongType("ManagerStatus", "an array of objects");
+        ManagerStatus m;
+        RETURN_IF_ERROR(GetString(e, "NodeID", &m.node_id), "ManagerStatus");
+        RETURN_IF_ERROR(GetString(e, "Addr", &m.addr), "ManagerStatus");
+        auto reachable = e.find("Reachable");
+        if (reachable != e.end() && !reachable->is_boolean()) {
+          return WrongType("ManagerStatus Reachable", "a boolean");
+        }
+        m.reachable = reachable != e.end() && reachable->get<bool>();
+        c.manager_status.push_back(std::move(m));
+      }
+    }
     return c;
   });
 }
@@ -188,6 +215,7 @@ Result<JoinRequest> ParseJoinRequest(std::string_view text) {
     RETURN_IF_ERROR(GetString(j, "Hostname", &r.hostname), "");
     RETURN_IF_ERROR(GetStrings(j, "Managers", &r.managers), "");
     RETURN_IF_ERROR(GetString(j, "ListenAddr", &r.listen_addr), "");
+    RETURN_IF_ERROR(GetString(j, "StoreClusterID", &r.store_cluster_id), "");
     return r;
   });
 }
@@ -202,6 +230,7 @@ Result<JoinResponse> ParseJoinResponse(std::string_view text) {
     RETURN_IF_ERROR(GetString(j, "Role", &r.role), "");
     RETURN_IF_ERROR(GetStrings(j, "Managers", &r.managers), "");
     RETURN_IF_ERROR(GetInt(j, "CertExpiry", &r.cert_expiry_seconds), "");
+    RETURN_IF_ERROR(GetString(j, "WrappedRootKey", &r.wrapped_root_key), "");
     return r;
   });
 }
@@ -213,6 +242,15 @@ Result<CsrRequest> ParseCsrRequest(std::string_view text) {
     RETURN_IF_ERROR(GetString(j, "Hostname", &r.hostname), "");
     return r;
   });
+}
+
+Result<HeartbeatResponse> ParseHeartbeatResponse(std::string_view text) {
+  return ParseObject<HeartbeatResponse>(
+      text, "heartbeat answer", [](const json& j) -> Result<HeartbeatResponse> {
+        HeartbeatResponse r;
+        RETURN_IF_ERROR(GetStrings(j, "Managers", &r.managers), "");
+        return r;
+      });
 }
 
 }  // namespace ocisecrets

@@ -32,6 +32,14 @@ struct Node {
   TimePoint cert_expires_at{};     // "CertExpiresAt"
   TimePoint last_seen{};           // "LastSeen"
   std::string addr;                // "Status":{"Addr"}: where it was last seen from
+  std::string listen_addr;         // "ListenAddr": a manager's TLS address, ADDR:PORT
+};
+
+// One manager in ClusterInfo's "ManagerStatus".
+struct ManagerStatus {
+  std::string node_id;     // "NodeID"
+  std::string addr;        // "Addr": ADDR:PORT others reach it at
+  bool reachable = false;  // "Reachable": seen within the ready window
 };
 
 // POST /v1/cluster/init
@@ -51,6 +59,7 @@ struct ClusterInfo {
   TimePoint ca_expires_at{};           // "CAExpiresAt"
   std::int64_t cert_expiry_seconds = 0;  // "CertExpiry"
   TimePoint cert_expires_at{};         // "CertExpiresAt": the answering node's certificate
+  std::vector<ManagerStatus> manager_status;  // "ManagerStatus" (managers only)
 };
 
 // GET /v1/cluster/join-token
@@ -67,7 +76,9 @@ struct JoinRequest {
   std::string csr;                    // "CSR" (PEM)
   std::string hostname;               // "Hostname"
   std::vector<std::string> managers;  // "Managers": ADDR:PORT to try, in order
-  std::string listen_addr;            // "ListenAddr" (manager joins; later)
+  std::string listen_addr;            // "ListenAddr": a joining manager's TLS address
+  std::string store_cluster_id;       // "StoreClusterID": the cluster in a joining
+                                      // manager's store (a manager join only)
 };
 
 // The manager's answer to a join, and (Certificate, CA only) to a renewal or an admin
@@ -80,6 +91,14 @@ struct JoinResponse {
   std::string role;                   // "Role"
   std::vector<std::string> managers;  // "Managers"
   std::int64_t cert_expiry_seconds = 0;  // "CertExpiry"
+  // "WrappedRootKey": a manager join only: the root key, WrapForPeer'd to the CSR's key,
+  // in base64. Empty otherwise.
+  std::string wrapped_root_key;
+};
+
+// The answer of POST /v1/cluster/heartbeat: every manager's ADDR:PORT.
+struct HeartbeatResponse {
+  std::vector<std::string> managers;  // "Managers"
 };
 
 // POST /v1/cluster/renew, POST /v1/cluster/admin-cert: {"CSR"}; heartbeat {"Hostname"}.
@@ -97,6 +116,7 @@ std::string ToJson(const JoinTokenInfo& t);   // holds a token: the caller wipes
 std::string ToJson(const JoinRequest& r);     // holds a token: the caller wipes it
 std::string ToJson(const JoinResponse& r);
 std::string ToJson(const CsrRequest& r);
+std::string ToJson(const HeartbeatResponse& r);
 
 Result<Node> ParseNode(std::string_view json);
 Result<std::vector<Node>> ParseNodeList(std::string_view json);
@@ -107,5 +127,6 @@ Result<JoinTokenInfo> ParseJoinTokenInfo(std::string_view json);
 Result<JoinRequest> ParseJoinRequest(std::string_view json);
 Result<JoinResponse> ParseJoinResponse(std::string_view json);
 Result<CsrRequest> ParseCsrRequest(std::string_view json);
+Result<HeartbeatResponse> ParseHeartbeatResponse(std::string_view json);
 
 }  // namespace ocisecrets

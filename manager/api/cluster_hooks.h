@@ -47,6 +47,15 @@ class ClusterHooks {
   virtual Result<JoinResponse> Join(const JoinRequest& request, std::string_view peer_addr) = 0;
   // A new certificate for the caller's own node ID and role.
   virtual Result<JoinResponse> Renew(const Identity& caller, const CsrRequest& request) = 0;
+  // Whether this manager shares a store with a cluster it has not joined yet (the local
+  // cluster join then goes to JoinAsManager).
+  virtual bool awaiting_join() const { return false; }
+  // cluster join on this manager with a manager token (unix admin): receives the root
+  // key and becomes one of the cluster's managers. FailedPrecondition when it does not
+  // await a join.
+  virtual Result<ClusterInfo> JoinAsManager(const JoinRequest&) {
+    return Status::FailedPrecondition("this manager is not waiting to join a cluster");
+  }
   // Records that caller was seen now (every call of a node counts).
   virtual void Seen(const Identity& caller, std::string_view hostname) = 0;
   // An admin certificate for the CSR (cluster admin-cert).

@@ -94,6 +94,14 @@ Response Router::ClusterJoinHandler(Context& c) {
       return ErrorResponse(Status::FailedPrecondition(
           "this daemon cannot join a cluster: it was built without the worker role"));
     }
+    if (cluster_ != nullptr && cluster_->awaiting_join()) {
+      // A manager on a store it shares with a cluster: it joins as a manager.
+      auto joined = cluster_->JoinAsManager(*req);
+      WipeString(req->token);
+      if (!joined.ok()) return ErrorResponse(joined.status());
+      c.audit->id = joined->node_id;
+      return JsonResponse(200, ToJson(*joined));
+    }
     if (cluster_ != nullptr && cluster_->initialized()) {
       WipeString(req->token);
       return ErrorResponse(Status::FailedPrecondition("this node is already part of a cluster"));
@@ -122,7 +130,11 @@ Response Router::HeartbeatHandler(Context& c) {
   auto req = ParseCsrRequest(c.request.body.empty() ? std::string("{}") : c.request.body);
   if (!req.ok()) return ErrorResponse(req.status());
   cluster_->Seen(c.peer, req->hostname);
-  return NoContent();
+  // The answer tells the node every manager, so that it fails over to those it did not
+  // join through.
+  auto info = cluster_->Inspect();
+  if (!info.ok()) return ErrorResponse(info.status());
+  return JsonResponse(200, ToJson(HeartbeatResponse{info->managers}));
 }
 
 Response Router::AdminCertHandler(Context& c) {

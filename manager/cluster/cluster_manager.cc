@@ -105,6 +105,17 @@ std::optional<std::string> FirstNonLoopbackIpv4() {
   return found;
 }
 
+// "ADDR:PORT" or "[v6]:PORT" as a peer's address is recorded: the host, ADDR (its ports
+// change). A bare IPv4 address or hostname stays as it is.
+std::string PeerHost(std::string_view addr) {
+  if (addr.size() >= 2 && addr.front() == '[') {
+    auto close = addr.find(']');
+    return std::string(addr.substr(1, close == std::string_view::npos ? addr.size() - 1 : close - 1));
+  }
+  if (std::count(addr.begin(), addr.end(), ':') == 1) addr = addr.substr(0, addr.rfind(':'));
+  return std::string(addr);
+}
+
 }  // namespace
 
 Result<std::string> NormalizeListenAddr(std::string_view addr) {
@@ -189,6 +200,8 @@ Status ClusterManager::RequireInitializedLocked() const {
   return Status::Ok();
 }
 
+ClusterManager::~ClusterManager() { StopFollowing(); }
+
 Status ClusterManager::Load() {
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(LoadLocked(), "cluster");
@@ -196,75 +209,278 @@ Status ClusterManager::Load() {
   std::string addr = listen_addr_;
   lock.unlock();
   RETURN_IF_ERROR(options_.start_listener(addr), "cluster: TLS listener on " + addr);
+  StartFollowing();
   return Status::Ok();
 }
 
-Status ClusterManager::LoadLocked() {
+struct ClusterManager::Snapshot {
+  std::int64_t revision = 0;  // the store's revision before the reads
+  bool exists = false;        // cluster/info is there
+  std::string cluster_id;
+  TimePoint created_at{};
+  std::string info_listen_addr;
+  std::chrono::seconds cert_expiry{kDefaultCertExpiry};
+  std::int64_t info_revision = 0;
+  std::optional<CertificateAuthority> ca;
+  std::map<std::string, SecretBytes> token_secrets;
+  std::map<std::string, std::int64_t> token_revisions;
+  std::map<std::string, NodeEntry> nodes;
+  std::unordered_set<std::string> revoked;
+  std::vector<std::string> expired_revoked;  // store keys of entries that guard nothing
+};
+
+Result<ClusterManager::Snapshot> ClusterManager::ReadSnapshotLocked() const {
+  Snapshot snap;
+  ASSIGN_OR_RETURN(snap.revision, kv_->Revision(), "store revision");
   auto info = kv_->Get(std::string(kInfoKey));
-  if (!info.ok() && info.status().code() == StatusCode::kNotFound) return Status::Ok();
+  if (!info.ok() && info.status().code() == StatusCode::kNotFound) return snap;
   if (!info.ok()) return info.status().WithContext("read cluster/info");
+  snap.exists = true;
   ASSIGN_OR_RETURN(json j, ParseRecord(*info), "");
-  cluster_id_ = StringField(j, "ClusterID");
-  created_at_ = TimeField(j, "CreatedAt");
-  listen_addr_ = StringField(j, "ListenAddr");
+  snap.cluster_id = StringField(j, "ClusterID");
+  snap.created_at = TimeField(j, "CreatedAt");
+  snap.info_listen_addr = StringField(j, "ListenAddr");
   auto expiry = j.find("CertExpiry");
-  if (cluster_id_.empty() || listen_addr_.empty() || expiry == j.end() ||
+  if (snap.cluster_id.empty() || snap.info_listen_addr.empty() || expiry == j.end() ||
       !expiry->is_number_integer() || expiry->get<std::int64_t>() < 1) {
     return Status::DataLoss("store record cluster/info: missing or malformed fields");
   }
-  cert_expiry_ = std::chrono::seconds(expiry->get<std::int64_t>());
-  info_revision_ = info->mod_revision;
+  snap.cert_expiry = std::chrono::seconds(expiry->get<std::int64_t>());
+  snap.info_revision = info->mod_revision;
 
   ASSIGN_OR_RETURN(KeyValue ca_kv, kv_->Get(std::string(kCaKey)), "read cluster/ca");
   ASSIGN_OR_RETURN(json ca_json, ParseRecord(ca_kv), "");
   ASSIGN_OR_RETURN(SecretBytes sealed, Base64Decode(StringField(ca_json, "SealedKey")),
                    "cluster/ca: SealedKey");
   std::string sealed_text(sealed.begin(), sealed.end());
-  ASSIGN_OR_RETURN(SecretBytes key, keyring_->OpenPayload(kCaKey, cluster_id_, 1, sealed_text),
+  ASSIGN_OR_RETURN(SecretBytes key, keyring_->OpenPayload(kCaKey, snap.cluster_id, 1, sealed_text),
                    "open the CA key");
   ASSIGN_OR_RETURN(CertificateAuthority ca,
                    CertificateAuthority::Load(StringField(ca_json, "Certificate"), key),
                    "cluster/ca");
-  ca_.emplace(std::move(ca));
+  snap.ca.emplace(std::move(ca));
 
   for (std::string_view role : {kRoleNode, kRoleManager}) {
     std::string key_name = TokenKey(role);
     ASSIGN_OR_RETURN(KeyValue t, kv_->Get(key_name), "read " + key_name);
-    ASSIGN_OR_RETURN(SecretBytes secret, keyring_->OpenPayload(key_name, cluster_id_, 1, t.value),
+    ASSIGN_OR_RETURN(SecretBytes secret,
+                     keyring_->OpenPayload(key_name, snap.cluster_id, 1, t.value),
                      "open " + key_name);
-    token_secrets_[std::string(role)] = std::move(secret);
-    token_revisions_[std::string(role)] = t.mod_revision;
+    snap.token_secrets[std::string(role)] = std::move(secret);
+    snap.token_revisions[std::string(role)] = t.mod_revision;
   }
 
   ASSIGN_OR_RETURN(auto nodes, kv_->Range(std::string(kNodePrefix)), "read nodes");
-  nodes_.clear();
   for (const KeyValue& kv : nodes) {
     ASSIGN_OR_RETURN(Node n, ParseNode(kv.value), "store record " + kv.key);
     std::string id = n.id;
-    nodes_[id] = NodeEntry{std::move(n), kv.mod_revision};
+    snap.nodes[id] = NodeEntry{std::move(n), kv.mod_revision};
   }
 
   // A revoked entry whose node's certificates have all expired guards nothing any more.
   ASSIGN_OR_RETURN(auto revoked, kv_->Range(std::string(kRevokedPrefix)), "read revoked");
   TimePoint now = Now();
-  std::unordered_set<std::string> ids;
-  Txn expired;
   for (const KeyValue& kv : revoked) {
     ASSIGN_OR_RETURN(json r, ParseRecord(kv), "");
-    if (TimeField(r, "Until") < now && expired.ops.size() < kMaxTxnOps) {
-      expired.ops.push_back({Op::Kind::kDelete, kv.key, ""});
+    if (TimeField(r, "Until") < now) {
+      snap.expired_revoked.push_back(kv.key);
     } else {
-      ids.insert(kv.key.substr(kRevokedPrefix.size()));
+      snap.revoked.insert(kv.key.substr(kRevokedPrefix.size()));
     }
   }
-  if (!expired.ops.empty()) RETURN_IF_ERROR(kv_->Commit(expired).status(), "drop expired revoked nodes");
-  {
-    std::unique_lock rl(revoked_mu_);
-    revoked_ = std::move(ids);
+  return snap;
+}
+
+void ClusterManager::AdoptLocked(Snapshot snap) {
+  cluster_id_ = std::move(snap.cluster_id);
+  created_at_ = snap.created_at;
+  cert_expiry_ = snap.cert_expiry;
+  info_revision_ = snap.info_revision;
+  ca_ = std::move(snap.ca);
+  token_secrets_ = std::move(snap.token_secrets);
+  token_revisions_ = std::move(snap.token_revisions);
+  nodes_ = std::move(snap.nodes);
+  // This manager's address: its own record's (a manager that joined), else the one the
+  // cluster was made with.
+  auto self = nodes_.find(options_.local_node_id);
+  listen_addr_ = self != nodes_.end() && !self->second.node.listen_addr.empty()
+                     ? self->second.node.listen_addr
+                     : snap.info_listen_addr;
+  std::unique_lock rl(revoked_mu_);
+  revoked_ = std::move(snap.revoked);
+}
+
+Status ClusterManager::LoadLocked() {
+  ASSIGN_OR_RETURN(Snapshot snap, ReadSnapshotLocked(), "");
+  if (!snap.exists) return Status::Ok();
+  Txn expired;
+  for (const std::string& key : snap.expired_revoked) {
+    if (expired.ops.size() < kMaxTxnOps) expired.ops.push_back({Op::Kind::kDelete, key, ""});
   }
-  ASSIGN_OR_RETURN(credentials_, MakeServerCredentialsLocked(now), "server certificate");
+  if (!expired.ops.empty()) RETURN_IF_ERROR(kv_->Commit(expired).status(), "drop expired revoked nodes");
+  follow_from_ = snap.revision + 1;
+  AdoptLocked(std::move(snap));
+  ASSIGN_OR_RETURN(credentials_, MakeServerCredentialsLocked(Now()), "server certificate");
   initialized_ = true;
   return Status::Ok();
+}
+
+Status ClusterManager::Resync() {
+  std::unique_lock lock(mu_);
+  if (!initialized_) return Status::Ok();
+  ASSIGN_OR_RETURN(Snapshot snap, ReadSnapshotLocked(), "cluster resync");
+  if (!snap.exists) return Status::Ok();  // an undone init elsewhere: keep what we know
+  AdoptLocked(std::move(snap));
+  return Status::Ok();
+}
+
+void ClusterManager::ApplyLocked(const WatchEvent& e) {
+  const bool put = e.kind == WatchEvent::Kind::kPut;
+  if (e.key.starts_with(kNodePrefix)) {
+    std::string id = e.key.substr(kNodePrefix.size());
+    auto it = nodes_.find(id);
+    if (!put) {
+      if (it != nodes_.end() && it->second.mod_revision <= e.mod_revision) nodes_.erase(it);
+      std::lock_guard seen_lock(seen_mu_);
+      seen_.erase(id);
+      return;
+    }
+    if (it != nodes_.end() && it->second.mod_revision >= e.mod_revision) return;  // ours, or old
+    auto node = ParseNode(e.value);
+    if (!node.ok() || node->id != id) return;  // the next resync reports it
+    nodes_[id] = NodeEntry{std::move(*node), e.mod_revision};
+    if (id == options_.local_node_id && !nodes_[id].node.listen_addr.empty()) {
+      listen_addr_ = nodes_[id].node.listen_addr;
+    }
+    return;
+  }
+  if (e.key.starts_with(kRevokedPrefix)) {
+    std::string id = e.key.substr(kRevokedPrefix.size());
+    std::unique_lock rl(revoked_mu_);
+    if (put) {
+      revoked_.insert(id);
+    } else {
+      revoked_.erase(id);
+    }
+    return;
+  }
+  if (!put) return;
+  if (e.key.starts_with(kTokenPrefix)) {
+    std::string role = e.key.substr(kTokenPrefix.size());
+    if (role != kRoleNode && role != kRoleManager) return;
+    if (token_revisions_[role] >= e.mod_revision) return;
+    auto secret = keyring_->OpenPayload(e.key, cluster_id_, 1, e.value);
+    if (!secret.ok()) return;  // the next resync reports it
+    token_secrets_[role] = std::move(*secret);
+    token_revisions_[role] = e.mod_revision;
+    return;
+  }
+  if (e.key == kInfoKey && e.mod_revision > info_revision_) {
+    json j = json::parse(e.value, nullptr, false);
+    auto expiry = j.is_object() ? j.find("CertExpiry") : j.end();
+    if (!j.is_object() || expiry == j.end() || !expiry->is_number_integer() ||
+        expiry->get<std::int64_t>() < 1) {
+      return;
+    }
+    cert_expiry_ = std::chrono::seconds(expiry->get<std::int64_t>());
+    info_revision_ = e.mod_revision;
+    return;
+  }
+  if (e.key == kCaKey) {
+    // A CA key resealed under a new term (rotation): the same CA, read again.
+    json ca_json = json::parse(e.value, nullptr, false);
+    if (!ca_json.is_object()) return;
+    auto sealed = Base64Decode(StringField(ca_json, "SealedKey"));
+    if (!sealed.ok()) return;
+    auto key = keyring_->OpenPayload(kCaKey, cluster_id_, 1, std::string(sealed->begin(), sealed->end()));
+    if (!key.ok()) return;
+    auto ca = CertificateAuthority::Load(StringField(ca_json, "Certificate"), *key);
+    if (ca.ok()) ca_.emplace(std::move(*ca));
+  }
+}
+
+void ClusterManager::StartFollowing() {
+  std::lock_guard lock(follow_mu_);
+  if (follow_thread_.joinable() || follow_stop_) return;
+  std::int64_t from;
+  {
+    std::shared_lock l(mu_);
+    from = follow_from_;
+  }
+  follow_thread_ = std::thread([this, from] { FollowLoop(from); });
+}
+
+void ClusterManager::StopFollowing() {
+  {
+    std::lock_guard lock(follow_mu_);
+    follow_stop_ = true;
+    if (watcher_) watcher_->Cancel();
+  }
+  follow_cv_.notify_all();
+  if (follow_thread_.joinable()) follow_thread_.join();
+}
+
+void ClusterManager::FollowLoop(std::int64_t from_revision) {
+  using SteadyClock = std::chrono::steady_clock;
+  std::int64_t next = from_revision;  // the first revision the watch has to deliver
+  bool need_resync = false;
+  auto last_resync = SteadyClock::now();
+  Watcher* watcher = nullptr;
+  auto wait_retry = [this] {
+    std::unique_lock lock(follow_mu_);
+    follow_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return follow_stop_; });
+  };
+  auto drop_watcher = [this, &watcher] {
+    std::lock_guard lock(follow_mu_);
+    watcher_.reset();
+    watcher = nullptr;
+  };
+  for (;;) {
+    {
+      std::lock_guard lock(follow_mu_);
+      if (follow_stop_) return;
+    }
+    if (watcher == nullptr) {
+      if (need_resync) {
+        // By revision: what the reads below miss, the watch from revision + 1 brings.
+        auto revision = kv_->Revision();
+        if (!revision.ok() || !Resync().ok()) {
+          wait_retry();
+          continue;
+        }
+        next = *revision + 1;
+        need_resync = false;
+        last_resync = SteadyClock::now();
+      }
+      auto opened = kv_->Watch("", next);
+      if (!opened.ok()) {
+        need_resync = true;  // compacted, or the store is not serving: read it all again
+        wait_retry();
+        continue;
+      }
+      std::lock_guard lock(follow_mu_);
+      if (follow_stop_) return;
+      watcher_ = std::move(*opened);
+      watcher = watcher_.get();
+    }
+    auto batch = watcher->Next(last_resync + options_.resync_interval);
+    if (!batch.ok()) {
+      drop_watcher();
+      need_resync = true;  // events may have been lost: never trust the watch alone
+      continue;
+    }
+    if (!batch->empty()) {
+      std::unique_lock lock(mu_);
+      for (const WatchEvent& e : *batch) {
+        ApplyLocked(e);
+        next = std::max(next, e.mod_revision + 1);
+      }
+    }
+    if (SteadyClock::now() - last_resync >= options_.resync_interval) {
+      (void)Resync();  // an error is retried at the next interval
+      last_resync = SteadyClock::now();
+    }
+  }
 }
 
 Result<std::string> ClusterManager::IssueLocked(std::string_view csr, const CertSubject& subject,
@@ -342,9 +558,10 @@ Result<ClusterInfo> ClusterManager::Init(const ClusterInitRequest& request) {
   Node self;
   self.id = options_.local_node_id;
   self.version = 1;
-  self.created_at = self.updated_at = now;
+  self.created_at = self.updated_at = self.last_seen = now;
   self.hostname = options_.hostname;
   self.role = std::string(kRoleManager);
+  self.listen_addr = addr;
   txn.ops.push_back({Op::Kind::kPut, NodeKey(self.id), ToJson(self)});
   ASSIGN_OR_RETURN(TxnResult result, kv_->Commit(txn), "cluster init: store");
   if (!result.succeeded) {
@@ -374,7 +591,39 @@ Result<ClusterInfo> ClusterManager::Init(const ClusterInitRequest& request) {
     nodes_.clear();
     return loaded.WithContext("cluster init");
   }
-  return InfoLocked();
+  ClusterInfo out = InfoLocked();
+  lock.unlock();
+  StartFollowing();
+  return out;
+}
+
+std::string ClusterManager::ManagerAddrLocked(const Node& node) const {
+  if (node.id == options_.local_node_id) return AdvertisedAddr(listen_addr_);
+  std::string addr = node.listen_addr;
+  auto colon = addr.rfind(':');
+  std::string host = addr.substr(0, colon == std::string::npos ? 0 : colon);
+  if ((host == "0.0.0.0" || host == "[::]") && !node.addr.empty()) {
+    std::string seen = PeerHost(node.addr);
+    if (seen.find(':') != std::string::npos) seen = "[" + seen + "]";
+    return seen + addr.substr(colon);
+  }
+  return addr;
+}
+
+std::vector<std::string> ClusterManager::ManagerAddrsLocked() const {
+  std::vector<std::string> out{AdvertisedAddr(listen_addr_)};
+  for (const auto& [id, entry] : nodes_) {
+    if (entry.node.role != kRoleManager || id == options_.local_node_id) continue;
+    std::string addr = ManagerAddrLocked(entry.node);
+    if (!addr.empty() && std::find(out.begin(), out.end(), addr) == out.end()) out.push_back(addr);
+  }
+  return out;
+}
+
+TimePoint ClusterManager::LastSeenLocked(const Node& node) const {
+  std::lock_guard seen_lock(seen_mu_);
+  auto it = seen_.find(node.id);
+  return it != seen_.end() && it->second.last_seen > node.last_seen ? it->second.last_seen : node.last_seen;
 }
 
 ClusterInfo ClusterManager::InfoLocked() const {
@@ -383,7 +632,18 @@ ClusterInfo ClusterManager::InfoLocked() const {
   info.created_at = created_at_;
   info.node_id = options_.local_node_id;
   info.role = std::string(kRoleManager);
-  info.managers = {AdvertisedAddr(listen_addr_)};
+  info.managers = ManagerAddrsLocked();
+  TimePoint now = Now();
+  for (const auto& [id, entry] : nodes_) {
+    if (entry.node.role != kRoleManager) continue;
+    ManagerStatus m{id, ManagerAddrLocked(entry.node),
+                    id == options_.local_node_id || now - LastSeenLocked(entry.node) <= kReadyWindow};
+    if (id == options_.local_node_id) {
+      info.manager_status.insert(info.manager_status.begin(), std::move(m));
+    } else {
+      info.manager_status.push_back(std::move(m));
+    }
+  }
   info.ca_digest = ca_->digest();
   info.ca_expires_at = ca_->expires_at();
   info.cert_expiry_seconds = cert_expiry_.count();
@@ -454,7 +714,7 @@ Result<JoinResponse> ClusterManager::CertificateResponseLocked(std::string cert)
   r.certificate = std::move(cert);
   r.ca = ca_->cert_pem();
   r.cluster_id = cluster_id_;
-  r.managers = {AdvertisedAddr(listen_addr_)};
+  r.managers = ManagerAddrsLocked();
   r.cert_expiry_seconds = cert_expiry_.count();
   return r;
 }
@@ -473,21 +733,51 @@ Result<JoinResponse> ClusterManager::Join(const JoinRequest& request, std::strin
   if (!digest_ok || (!node_ok && !manager_ok)) {
     return Status::PermissionDenied("invalid join token");
   }
-  if (manager_ok) {
-    return Status::FailedPrecondition(
-        "joining as a manager needs a shared store (--store etcd), which comes with the next "
-        "release");
+  const bool as_manager = manager_ok && !node_ok;
+  std::string listen_addr;
+  if (as_manager) {
+    if (request.store_cluster_id != cluster_id_) {
+      return Status::FailedPrecondition(std::string(kManagerNeedsSharedStore));
+    }
+    ASSIGN_OR_RETURN(listen_addr,
+                     NormalizeListenAddr(request.listen_addr.empty() ? kDefaultListenAddr
+                                                                     : std::string_view(request.listen_addr)),
+                     "join");
   }
-  RETURN_IF_ERROR(CheckCsr(request.csr).status(), "");
+  ASSIGN_OR_RETURN(std::string csr_cn, CheckCsr(request.csr), "");
   RETURN_IF_ERROR(ValidateHostname(request.hostname), "join");
   TimePoint now = Now();
   Node node;
-  node.id = options_.new_id();
+  if (as_manager) {
+    // A manager keeps the node ID its daemon already serves as (its leases are keyed by
+    // it), and names it in the CSR.
+    bool id_ok = csr_cn.size() == kObjectIdLength &&
+                 std::all_of(csr_cn.begin(), csr_cn.end(), [](char c) {
+                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+                 });
+    if (!id_ok) {
+      return Status::InvalidArgument("join: a manager's certificate request names its node ID as CN");
+    }
+    if (nodes_.count(csr_cn) != 0 || csr_cn == options_.local_node_id) {
+      return Status::FailedPrecondition("join: node " + csr_cn + " is already part of the cluster");
+    }
+    node.id = csr_cn;
+  } else {
+    node.id = options_.new_id();
+  }
   node.version = 1;
   node.created_at = node.updated_at = node.last_seen = now;
   node.hostname = request.hostname;
-  node.role = std::string(kRoleNode);
+  node.role = std::string(as_manager ? kRoleManager : kRoleNode);
   node.addr = std::string(peer_addr.substr(0, 64));
+  node.listen_addr = listen_addr;
+  std::string wrapped_root_key;
+  if (as_manager) {
+    ASSIGN_OR_RETURN(KeyBytes root, keyring_->RootKey(), "join");
+    ASSIGN_OR_RETURN(std::string wrapped, WrapForPeer(request.csr, {root.data(), root.size()}),
+                     "join: wrap the root key");
+    wrapped_root_key = Base64Encode(reinterpret_cast<const std::uint8_t*>(wrapped.data()), wrapped.size());
+  }
   ASSIGN_OR_RETURN(std::string cert,
                    IssueLocked(request.csr, {node.id, node.role, cluster_id_}, cert_expiry_, now),
                    "");
@@ -503,8 +793,106 @@ Result<JoinResponse> ClusterManager::Join(const JoinRequest& request, std::strin
   }
   ASSIGN_OR_RETURN(JoinResponse r, CertificateResponseLocked(std::move(cert)), "");
   r.node_id = id;
-  r.role = std::string(kRoleNode);
+  r.role = node.role;
+  r.wrapped_root_key = std::move(wrapped_root_key);
   return r;
+}
+
+void ClusterManager::AwaitJoin() { awaiting_join_.store(true); }
+
+bool ClusterManager::awaiting_join() const { return awaiting_join_.load(); }
+
+Result<ClusterInfo> ClusterManager::JoinAsManager(const JoinRequest& request) {
+  std::lock_guard join_lock(join_mu_);
+  if (!awaiting_join()) {
+    return Status::FailedPrecondition("this manager is not waiting to join a cluster");
+  }
+  ASSIGN_OR_RETURN(::ocisecrets::JoinToken token, ParseJoinToken(request.token), "");
+  if (request.managers.empty()) {
+    return Status::InvalidArgument("no manager given: name at least one MANAGER:PORT");
+  }
+  ASSIGN_OR_RETURN(std::string listen_addr,
+                   NormalizeListenAddr(request.listen_addr.empty() ? kDefaultListenAddr
+                                                                   : std::string_view(request.listen_addr)),
+                   "");
+  auto info = kv_->Get(std::string(kInfoKey));
+  if (!info.ok() && info.status().code() == StatusCode::kNotFound) {
+    return Status::FailedPrecondition("the store holds no cluster: run oci-secrets cluster init");
+  }
+  if (!info.ok()) return info.status().WithContext("read cluster/info");
+  ASSIGN_OR_RETURN(json info_json, ParseRecord(*info), "");
+  ASSIGN_OR_RETURN(SecretBytes key, GenerateKeyPem(), "manager key");
+  JoinRequest wire;
+  wire.token = request.token;
+  wire.hostname = options_.hostname;
+  wire.listen_addr = listen_addr;
+  wire.store_cluster_id = StringField(info_json, "ClusterID");
+  ASSIGN_OR_RETURN(wire.csr, MakeCsr(key, options_.local_node_id), "certificate request");
+  HttpRequest http{"POST", "/v1/cluster/join", ToJson(wire)};
+  WipeString(wire.token);
+  if (!options_.join_dialer) return Status::Internal("join: no dialer");
+
+  using SteadyClock = std::chrono::steady_clock;
+  const auto deadline = SteadyClock::now() + options_.join_budget;
+  std::string tried;
+  std::optional<HttpResponse> answer;
+  std::string addr;
+  for (std::size_t i = 0; i < request.managers.size() && !answer; ++i) {
+    addr = request.managers[i];
+    auto remaining = deadline - SteadyClock::now();
+    if (remaining <= SteadyClock::duration::zero()) break;
+    auto transport = options_.join_dialer(addr, token.ca_digest);
+    auto r = transport ? transport->RoundTrip(http, SteadyClock::now() + remaining /
+                                                                          static_cast<long>(request.managers.size() - i))
+                       : Result<HttpResponse>(Status::Unavailable("cannot dial"));
+    if (r.ok()) {
+      answer = std::move(*r);
+    } else {
+      tried += (tried.empty() ? "" : ", ") + addr + " (" + r.status().message() + ")";
+    }
+  }
+  WipeString(http.body);
+  WipeString(token.secret);
+  if (!answer) return Status::Unavailable("cannot join: no manager answered: " + tried);
+  RETURN_IF_ERROR(StatusFromHttp(answer->status, answer->body), "manager " + addr);
+  ASSIGN_OR_RETURN(JoinResponse joined, ParseJoinResponse(answer->body), "manager " + addr);
+  ASSIGN_OR_RETURN(std::string digest, CaDigest(joined.ca), "manager " + addr + ": its CA");
+  if (digest != token.ca_digest) {
+    return Status::PermissionDenied("manager " + addr + ": the manager's CA does not match the join token");
+  }
+  RETURN_IF_ERROR(VerifyCertificate(joined.certificate, joined.ca, Now()), "manager " + addr);
+  ASSIGN_OR_RETURN(CertInfo cert, ParseCertificate(joined.certificate), "manager " + addr);
+  if (cert.subject.role != kRoleManager || cert.subject.node_id != options_.local_node_id ||
+      joined.cluster_id != wire.store_cluster_id) {
+    return Status::PermissionDenied("manager " + addr +
+                                    ": the answer is not a manager certificate for this node of "
+                                    "the store's cluster");
+  }
+  ASSIGN_OR_RETURN(SecretBytes wrapped, Base64Decode(joined.wrapped_root_key),
+                   "manager " + addr + ": WrappedRootKey");
+  ASSIGN_OR_RETURN(SecretBytes root, UnwrapFromPeer(key, std::string_view(reinterpret_cast<const char*>(wrapped.data()), wrapped.size())),
+                   "manager " + addr);
+  KeyBytes root_key(root.begin(), root.end());
+  if (options_.on_joined) {
+    RETURN_IF_ERROR(options_.on_joined(std::move(root_key)), "join: the root key received");
+  } else {
+    RETURN_IF_ERROR(keyring_->Unlock(std::move(root_key)), "join: the root key received");
+  }
+  awaiting_join_.store(false);
+  RETURN_IF_ERROR(Load(), "join");
+  return Inspect();
+}
+
+Status ClusterManager::MarkSelfSeen(TimePoint now) {
+  std::unique_lock lock(mu_);
+  if (!initialized_) return Status::Ok();
+  auto it = nodes_.find(options_.local_node_id);
+  if (it == nodes_.end() || now - it->second.node.last_seen < kSeenWriteInterval) return Status::Ok();
+  NodeEntry updated = it->second;
+  updated.node.last_seen = now;
+  RETURN_IF_ERROR(PutNodeLocked(updated), "mark this manager seen");
+  it->second = std::move(updated);
+  return Status::Ok();
 }
 
 Status ClusterManager::PutNodeLocked(NodeEntry& entry) {
@@ -573,13 +961,7 @@ void ClusterManager::Seen(const Identity& caller, std::string_view hostname) {
   if (!write && !rename) return;
   NodeEntry updated = it->second;
   updated.node.last_seen = now;
-  if (!caller.peer_addr.empty()) {
-    // "ADDR:PORT" or "[v6]:PORT": the node's address is ADDR (its ports change).
-    std::string_view addr = caller.peer_addr;
-    addr = addr.substr(0, addr.rfind(':'));
-    if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
-    updated.node.addr = std::string(addr);
-  }
+  if (!caller.peer_addr.empty()) updated.node.addr = PeerHost(caller.peer_addr);
   if (rename) updated.node.hostname = std::string(hostname);
   if (PutNodeLocked(updated).ok()) {
     it->second = std::move(updated);
@@ -604,11 +986,7 @@ Result<JoinResponse> ClusterManager::AdminCert(const CsrRequest& request) {
 }
 
 Node ClusterManager::WithStateLocked(Node node, TimePoint now) {
-  {
-    std::lock_guard seen_lock(seen_mu_);
-    auto it = seen_.find(node.id);
-    if (it != seen_.end() && it->second.last_seen > node.last_seen) node.last_seen = it->second.last_seen;
-  }
+  node.last_seen = LastSeenLocked(node);
   bool self = node.id == options_.local_node_id;
   if (self) {
     node.last_seen = now;

@@ -35,6 +35,8 @@
 #include "manager/worker/tls_dialer.h"
 #include "shared/constraint.h"
 #include "shared/crypto.h"
+#include "shared/file_util.h"
+#include "shared/secure_buffer.h"
 #include "shared/sandbox.h"
 #include "shared/tls_policy.h"
 
@@ -107,6 +109,7 @@ class Maintainer {
       if (s.ok() && failing) Log("lease maintenance: recovered");
       failing = !s.ok();
       Status cert = cluster_->MaintainServerCert(Clock::now());
+      if (cert.ok()) cert = cluster_->MarkSelfSeen(Clock::now());
       if (!cert.ok() && !cert_failing) Log("cluster: " + cert.message());
       cert_failing = !cert.ok();
       lock.lock();
@@ -162,6 +165,40 @@ Result<NodeAttributes> NodeAttributesOf(ClusterManager& cluster, const std::stri
   }
   ASSIGN_OR_RETURN(Node node, cluster.NodeById(node_id), "");
   return NodeAttributes{node.id, node.hostname, node.role, node.spec.labels};
+}
+
+// The keyring at start, reduced to what several managers need (the autolock branch owns
+// the full decision, Autolock::Start; the two are merged): the root key file when it
+// exists; else, on a store whose keyring another manager made (a shared store), a locked
+// keyring that waits for `cluster join` with a manager token (not_joined); else a new
+// root key file, as before.
+// The root key a joined manager received, as its root key file (0600, fsynced). The
+// autolock branch's WriteRootKey (keyring.h) replaces this at the merge.
+Status WriteRootKeyFile(const std::string& path, const KeyBytes& key) {
+  std::string content(key.begin(), key.end());
+  Status s = ReplaceFileAtomically(path, content, 0600, getuid(), getgid());
+  WipeString(content);
+  return s;
+}
+
+struct KeyringAtStart {
+  std::unique_ptr<Keyring> keyring;
+  bool not_joined = false;
+};
+Result<KeyringAtStart> OpenKeyringAtStart(const std::string& root_key_path, KvStore& store) {
+  KeyringAtStart out;
+  struct stat st {};
+  if (stat(root_key_path.c_str(), &st) != 0 && errno == ENOENT && store.Engine() != "sqlite") {
+    ASSIGN_OR_RETURN(auto terms, store.Range(std::string(kKeyringPrefix) + "terms/", true),
+                     "read the keyring");
+    if (!terms.empty()) {
+      out.keyring = Keyring::Locked(store);
+      out.not_joined = true;
+      return out;
+    }
+  }
+  ASSIGN_OR_RETURN(out.keyring, Keyring::Open(root_key_path, store), "");
+  return out;
 }
 
 }  // namespace
@@ -282,8 +319,10 @@ int RunDaemon(const DaemonOptions& options) {
   store_options.sqlite_path = (*state)->File("store.db");
   auto store = OpenStore(store_options);
   if (!store.ok()) return fail(store.status().WithContext("store"));
-  auto keyring = Keyring::Open((*state)->File(std::string(kRootKeyFileName)), **store);
-  if (!keyring.ok()) return fail(keyring.status().WithContext("keyring"));
+  const std::string root_key_path = (*state)->File(std::string(kRootKeyFileName));
+  auto keyring_at_start = OpenKeyringAtStart(root_key_path, **store);
+  if (!keyring_at_start.ok()) return fail(keyring_at_start.status().WithContext("keyring"));
+  std::unique_ptr<Keyring>* keyring = &keyring_at_start->keyring;
   std::string audit_path = options.audit_log.empty() ? (*state)->File("audit.log") : options.audit_log;
   auto audit = FileAuditLog::Open(audit_path);
   if (!audit.ok()) return fail(audit.status());
@@ -322,6 +361,17 @@ int RunDaemon(const DaemonOptions& options) {
     Log("serving mutual TLS on " + addr);
     return Status::Ok();
   };
+  ManagerDialer join_dialer = options.manager_dialer ? options.manager_dialer : MakeTlsDialer();
+  cluster_options.join_dialer = [join_dialer](const std::string& addr, const std::string& digest) {
+    DialCredentials pinned;
+    pinned.pin_ca_digest = digest;
+    return join_dialer(addr, pinned);
+  };
+  Keyring* keyring_ptr = keyring->get();
+  cluster_options.on_joined = [keyring_ptr, root_key_path](KeyBytes root_key) -> Status {
+    RETURN_IF_ERROR(WriteRootKeyFile(root_key_path, root_key), "write " + root_key_path);
+    return keyring_ptr->Unlock(std::move(root_key));
+  };
   ClusterManager cluster(store->get(), keyring->get(), cluster_options);
   cluster_ref = &cluster;
   tls_context.set_cluster(&cluster);
@@ -354,7 +404,13 @@ int RunDaemon(const DaemonOptions& options) {
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
   tls_server = &server;
-  if (Status s = cluster.Load(); !s.ok()) return fail(s.WithContext("cluster"));
+  if (keyring_at_start->not_joined) {
+    cluster.AwaitJoin();
+    Log("this manager shares a store with a cluster it has not joined: run oci-secrets cluster "
+        "join --token MANAGER_TOKEN --listen-addr ADDR:PORT MANAGER:PORT");
+  } else if (Status s = cluster.Load(); !s.ok()) {
+    return fail(s.WithContext("cluster"));
+  }
 
   auto fd = ListenUnix(options.socket, authorizer->group_gid());
   if (!fd.ok()) return fail(fd.status());

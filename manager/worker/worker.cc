@@ -454,7 +454,29 @@ Status Worker::Heartbeat() {
   beat.hostname = options_.hostname;
   ASSIGN_OR_RETURN(HttpResponse r,
                    CallManagers(HttpRequest{"POST", "/v1/cluster/heartbeat", ToJson(beat)}), "");
-  return StatusFromHttp(r.status, r.body);
+  RETURN_IF_ERROR(StatusFromHttp(r.status, r.body), "");
+  if (r.status == 204 || r.body.empty()) return Status::Ok();  // a manager that names none
+  ASSIGN_OR_RETURN(HeartbeatResponse answer, ParseHeartbeatResponse(r.body), "heartbeat answer");
+  return LearnManagers(answer.managers);
+}
+
+Status Worker::LearnManagers(const std::vector<std::string>& named) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!id_) return Status::Ok();
+  // The known ones keep their order (and the preferred index its meaning); new ones go
+  // last; none is forgotten (a manager that is down now is still one to try later).
+  std::vector<std::string> managers = id_->managers;
+  for (const auto& a : named) {
+    if (Dialable(a) && std::find(managers.begin(), managers.end(), a) == managers.end()) {
+      managers.push_back(a);
+    }
+  }
+  if (managers == id_->managers) return Status::Ok();
+  WorkerIdentity updated = *id_;
+  updated.managers = std::move(managers);
+  RETURN_IF_ERROR(state_.Save(updated), "save the managers");
+  id_ = std::move(updated);
+  return Status::Ok();
 }
 
 void Worker::EndPendingLeases() {

@@ -156,7 +156,10 @@ class Worker : public WorkerHooks {
   Status SaveLeasesLocked();
   void LogChange(bool* failing, const Status& s, const std::string& what);
 
+  // POST /v1/cluster/heartbeat; the managers it names are kept (LearnManagers).
   Status Heartbeat();
+  // Adds the managers not known yet to the list (saved in worker.json).
+  Status LearnManagers(const std::vector<std::string>& named);
   void EndPendingLeases();
   void RenewLeases(TimePoint now);
   Status RenewCertificate(TimePoint now);

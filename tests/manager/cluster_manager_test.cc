@@ -220,12 +220,13 @@ TEST_F(ClusterManagerTest, WrongTokensAreInvalidInTheSameWords) {
   EXPECT_EQ(manager_->ListNodes()->size(), 1u);  // only the manager
 }
 
-TEST_F(ClusterManagerTest, ManagerTokenIsRefusedUntilTheSharedStore) {
+TEST_F(ClusterManagerTest, ManagerTokenFromAnotherStoreIsRefused) {
   Init();
-  EXPECT_TRUE(IsError(manager_->Join(JoinOf(Token("manager")), ""),
-                      StatusCode::kFailedPrecondition,
-                      "joining as a manager needs a shared store (--store etcd), which comes "
-                      "with the next release"));
+  JoinRequest r = JoinOf(Token("manager"));
+  r.store_cluster_id = "someotherclusterid0000000";
+  EXPECT_TRUE(IsError(manager_->Join(r, ""), StatusCode::kFailedPrecondition,
+                      "joining as a manager needs the managers' store: start oci-secretsd with "
+                      "--store etcd --etcd-endpoints"));
 }
 
 TEST_F(ClusterManagerTest, JoinRefusesABadHostnameOrCsr) {
