@@ -19,9 +19,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kInfoKey = "cluster/info";
-constexpr std::string_view kCaKey = "cluster/ca";
-constexpr std::string_view kTokenPrefix = "cluster/tokens/";
+constexpr std::string_view kInfoKey = kClusterInfoKey;
+constexpr std::string_view kCaKey = kClusterCaKey;
+constexpr std::string_view kTokenPrefix = kClusterTokenPrefix;
 constexpr std::string_view kNodePrefix = "nodes/";
 constexpr std::string_view kRevokedPrefix = "revoked/";
 constexpr std::string_view kRoleNode = "node";

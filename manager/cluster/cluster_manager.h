@@ -36,6 +36,13 @@
 
 namespace ocisecrets {
 
+// The store keys above that the key rotation re-encrypts (manager/rotation): the CA key is
+// sealed for record key kClusterCaKey, ID = ClusterID, version 1; each token likewise
+// for its own record key.
+inline constexpr std::string_view kClusterInfoKey = "cluster/info";
+inline constexpr std::string_view kClusterCaKey = "cluster/ca";
+inline constexpr std::string_view kClusterTokenPrefix = "cluster/tokens/";
+
 inline constexpr std::string_view kDefaultListenAddr = "0.0.0.0:7443";
 inline constexpr std::string_view kDefaultListenPort = "7443";
 inline constexpr std::chrono::seconds kDefaultCertExpiry = std::chrono::hours(24);
