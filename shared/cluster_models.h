@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,27 @@ struct ClusterInitRequest {
   std::string cert_expiry;  // "CertExpiry": a duration ("24h"); empty: 24h
 };
 
+// The key rotation's progress (ClusterInfo's "Rotation").
+struct KeyRotationProgress {
+  std::uint32_t term = 0;   // "Term": the term the pass moves records to
+  std::int64_t done = 0;    // "Done": records handled
+  std::int64_t total = 0;   // "Total": records to handle
+  std::string state;        // "State": "running" or "done"
+};
+
+// The keyring's terms and the last rotation: part of ClusterInfo, and the whole answer of
+// GET /v1/cluster/rotate-key (which a manager outside a cluster answers too).
+struct KeyStatus {
+  std::vector<std::uint32_t> key_terms;         // "KeyTerms", ascending
+  std::uint32_t current_term = 0;               // "CurrentTerm"
+  std::optional<KeyRotationProgress> rotation;  // "Rotation"; null: never rotated
+};
+
+// POST /v1/cluster/rotate-key's answer.
+struct RotateKeyResponse {
+  std::uint32_t term = 0;  // "Term": the new current term
+};
+
 // GET /v1/cluster, also the answer of init and of a join on the joining machine.
 struct ClusterInfo {
   std::string cluster_id;              // "ClusterID"
@@ -51,6 +73,7 @@ struct ClusterInfo {
   TimePoint ca_expires_at{};           // "CAExpiresAt"
   std::int64_t cert_expiry_seconds = 0;  // "CertExpiry"
   TimePoint cert_expires_at{};         // "CertExpiresAt": the answering node's certificate
+  KeyStatus keys;                      // "KeyTerms", "CurrentTerm", "Rotation" (managers)
 };
 
 // GET /v1/cluster/join-token
@@ -97,6 +120,8 @@ std::string ToJson(const JoinTokenInfo& t);   // holds a token: the caller wipes
 std::string ToJson(const JoinRequest& r);     // holds a token: the caller wipes it
 std::string ToJson(const JoinResponse& r);
 std::string ToJson(const CsrRequest& r);
+std::string ToJson(const KeyStatus& k);
+std::string ToJson(const RotateKeyResponse& r);
 
 Result<Node> ParseNode(std::string_view json);
 Result<std::vector<Node>> ParseNodeList(std::string_view json);
@@ -107,5 +132,7 @@ Result<JoinTokenInfo> ParseJoinTokenInfo(std::string_view json);
 Result<JoinRequest> ParseJoinRequest(std::string_view json);
 Result<JoinResponse> ParseJoinResponse(std::string_view json);
 Result<CsrRequest> ParseCsrRequest(std::string_view json);
+Result<KeyStatus> ParseKeyStatus(std::string_view json);
+Result<RotateKeyResponse> ParseRotateKeyResponse(std::string_view json);
 
 }  // namespace ocisecrets

@@ -227,14 +227,7 @@ Status ClusterManager::LoadLocked() {
                    "cluster/ca");
   ca_.emplace(std::move(ca));
 
-  for (std::string_view role : {kRoleNode, kRoleManager}) {
-    std::string key_name = TokenKey(role);
-    ASSIGN_OR_RETURN(KeyValue t, kv_->Get(key_name), "read " + key_name);
-    ASSIGN_OR_RETURN(SecretBytes secret, keyring_->OpenPayload(key_name, cluster_id_, 1, t.value),
-                     "open " + key_name);
-    token_secrets_[std::string(role)] = std::move(secret);
-    token_revisions_[std::string(role)] = t.mod_revision;
-  }
+  RETURN_IF_ERROR(LoadTokensLocked(), "");
 
   ASSIGN_OR_RETURN(auto nodes, kv_->Range(std::string(kNodePrefix)), "read nodes");
   nodes_.clear();
@@ -265,6 +258,24 @@ Status ClusterManager::LoadLocked() {
   ASSIGN_OR_RETURN(credentials_, MakeServerCredentialsLocked(now), "server certificate");
   initialized_ = true;
   return Status::Ok();
+}
+
+Status ClusterManager::LoadTokensLocked() {
+  for (std::string_view role : {kRoleNode, kRoleManager}) {
+    std::string key_name = TokenKey(role);
+    ASSIGN_OR_RETURN(KeyValue t, kv_->Get(key_name), "read " + key_name);
+    ASSIGN_OR_RETURN(SecretBytes secret, keyring_->OpenPayload(key_name, cluster_id_, 1, t.value),
+                     "open " + key_name);
+    token_secrets_[std::string(role)] = std::move(secret);
+    token_revisions_[std::string(role)] = t.mod_revision;
+  }
+  return Status::Ok();
+}
+
+Status ClusterManager::RereadTokens() {
+  std::unique_lock lock(mu_);
+  if (!initialized_) return Status::Ok();
+  return LoadTokensLocked().WithContext("cluster");
 }
 
 Result<std::string> ClusterManager::IssueLocked(std::string_view csr, const CertSubject& subject,

@@ -100,6 +100,11 @@ class ClusterManager : public ClusterHooks {
   // parse; start_listener's error with the address as context.
   Status Load();
 
+  // Reads the join tokens' records again (secrets and revisions) after another writer
+  // re-sealed them without changing the tokens (the key rotation): a later `join-token
+  // --rotate` compares against the new revisions. OK, nothing read, when not initialized.
+  Status RereadTokens();
+
   bool initialized() const override;
   // Errors: FailedPrecondition "this node is already part of a cluster"; InvalidArgument
   // for a bad ListenAddr or CertExpiry (at least 1 s); start_listener's error (nothing
@@ -190,6 +195,7 @@ class ClusterManager : public ClusterHooks {
   Status PutNodeLocked(NodeEntry& entry);
   Result<JoinResponse> CertificateResponseLocked(std::string cert) const;
   Status LoadLocked();
+  Status LoadTokensLocked();  // the tokens' secrets and revisions (mu_ held)
 
   KvStore* kv_;
   Keyring* keyring_;

@@ -343,17 +343,14 @@ Result<std::size_t> KeyRotation::Finish(Record& record) {
   return std::size_t{1};
 }
 
-Result<KeyRotationStatus> KeyRotation::GetStatus() {
-  KeyRotationStatus status;
+Result<KeyStatus> KeyRotation::GetKeyStatus() {
+  KeyStatus status;
   status.key_terms = keyring_->terms();
   status.current_term = keyring_->current_term();
   ASSIGN_OR_RETURN(std::optional<Record> record, ReadRecord(), "key rotation");
   if (record) {
-    status.has_rotation = true;
-    status.term = record->term;
-    status.done = record->done;
-    status.total = record->total;
-    status.running = !record->finished_at;
+    status.rotation = KeyRotationProgress{record->term, record->done, record->total,
+                                          record->finished_at ? "done" : "running"};
   }
   return status;
 }

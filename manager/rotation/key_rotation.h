@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "manager/api/cluster_hooks.h"
 #include "manager/store/keyring.h"
 #include "manager/store/kv_store.h"
 #include "shared/status.h"
@@ -56,23 +57,12 @@ struct KeyRotationOptions {
   std::function<void()> on_cluster_resealed;
 };
 
-// The pass as `cluster inspect` shows it (ClusterInfo's KeyTerms, CurrentTerm, Rotation).
-struct KeyRotationStatus {
-  std::vector<std::uint32_t> key_terms;  // the keyring's terms, ascending
-  std::uint32_t current_term = 0;
-  bool has_rotation = false;             // false: no rotation ever ran on this store
-  std::uint32_t term = 0;                // the term the pass moves records to
-  std::int64_t done = 0;                 // records handled so far
-  std::int64_t total = 0;                // records to handle (counted at the start)
-  bool running = false;                  // false: done (FinishedAt is set)
-};
-
-class KeyRotation {
+class KeyRotation : public KeyRotationHooks {
  public:
   // kv and keyring must outlive this object. Nothing happens until Start, Step or
   // StartBackground.
   KeyRotation(KvStore* kv, Keyring* keyring, KeyRotationOptions options);
-  ~KeyRotation();  // stops the background thread
+  ~KeyRotation() override;  // stops the background thread
 
   // Rotates the keyring (a new current term) and writes a new pass owned by this manager.
   // Returns the new term. FailedPrecondition "a key rotation is already running (N of M
@@ -90,8 +80,11 @@ class KeyRotation {
   // it is).
   Result<std::size_t> Step(std::size_t max_records);
 
-  // The keyring's terms and the pass's progress, from the store.
-  Result<KeyRotationStatus> GetStatus();
+  // The keyring's terms and the pass's progress, from the store. Rotation's State is
+  // "running" until the pass set FinishedAt, then "done".
+  Result<KeyStatus> GetKeyStatus() override;
+  // KeyRotationHooks: Start.
+  Result<std::uint32_t> RotateKey() override { return Start(); }
 
   // Starts the background thread: it follows keyring/ through a watch (Keyring::Refresh
   // on every change of a term, when the watch breaks, and every 30 s as a backstop) and

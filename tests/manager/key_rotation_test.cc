@@ -124,9 +124,10 @@ class KeyRotationTest : public ::testing::Test {
   // Steps until the pass is done.
   void RunToEnd(KeyRotation& rotation, std::size_t batch) {
     for (int i = 0; i < 1000; ++i) {
-      auto status = rotation.GetStatus();
+      auto status = rotation.GetKeyStatus();
       ASSERT_TRUE(status.ok()) << status.status().ToString();
-      if (!status->running) return;
+      ASSERT_TRUE(status->rotation.has_value());
+      if (status->rotation->state == "done") return;
       auto done = rotation.Step(batch);
       ASSERT_TRUE(done.ok()) << done.status().ToString();
     }
@@ -152,13 +153,15 @@ TEST_F(KeyRotationTest, EveryPayloadMovesToTheNewTermAndTheOldTermIsRetired) {
   EXPECT_EQ(TermRecords(), std::vector<std::string>{"keyring/terms/0000000002"});
   EXPECT_EQ(ring_->terms(), std::vector<std::uint32_t>{2});
   for (int i = 0; i < 300; ++i) ASSERT_EQ(OpenWith(*ring_, IdOf(i)), "value of " + IdOf(i));
-  auto status = rotation.GetStatus();
+  auto status = rotation.GetKeyStatus();
   ASSERT_TRUE(status.ok());
-  EXPECT_FALSE(status->running);
-  EXPECT_EQ(status->term, 2u);
-  EXPECT_EQ(status->done, 300);
-  EXPECT_EQ(status->total, 300);
+  ASSERT_TRUE(status->rotation.has_value());
+  EXPECT_EQ(status->rotation->state, "done");
+  EXPECT_EQ(status->rotation->term, 2u);
+  EXPECT_EQ(status->rotation->done, 300);
+  EXPECT_EQ(status->rotation->total, 300);
   EXPECT_EQ(status->current_term, 2u);
+  EXPECT_EQ(status->key_terms, std::vector<std::uint32_t>{2});
 }
 
 TEST_F(KeyRotationTest, AnotherKeyringOnTheStoreOpensEverythingAfterRefresh) {
@@ -249,13 +252,13 @@ TEST_F(KeyRotationTest, ASecondManagerTakesOverAfterTheLeaseAndFinishesFromTheCu
   auto taken = second.Step(30);
   ASSERT_TRUE(taken.ok()) << taken.status().ToString();
   EXPECT_EQ(*taken, 30u);
-  auto status = second.GetStatus();
+  auto status = second.GetKeyStatus();
   ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->done, 90) << "went on from the cursor, not from the start";
+  EXPECT_EQ(status->rotation->done, 90) << "went on from the cursor, not from the start";
   // m1 comes back: the pass is m2's now.
   EXPECT_EQ(*first.Step(30), 0u);
   ASSERT_NO_FATAL_FAILURE(RunToEnd(second, 30));
-  EXPECT_EQ(second.GetStatus()->done, 100);
+  EXPECT_EQ(second.GetKeyStatus()->rotation->done, 100);
   EXPECT_EQ(TermsInUse(), (std::map<std::uint32_t, int>{{2, 100}}));
   EXPECT_EQ(TermRecords(), std::vector<std::string>{"keyring/terms/0000000002"});
   for (int i = 0; i < 100; ++i) ASSERT_EQ(OpenWith(**ring2, IdOf(i)), "value of " + IdOf(i));
@@ -272,7 +275,7 @@ TEST_F(KeyRotationTest, BackgroundThreadFinishesThePass) {
   bool running = true;
   for (int i = 0; i < 600 && running; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    running = rotation.GetStatus()->running;
+    running = rotation.GetKeyStatus()->rotation->state == "running";
   }
   rotation.Stop();
   EXPECT_FALSE(running);
