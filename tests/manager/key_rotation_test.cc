@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "manager/cluster/cluster_manager.h"
 #include "manager/registry/registry.h"
+#include "shared/base64.h"
 #include "manager/store/sqlite_kv_store.h"
 #include "tests/testing/status_assert.h"
 #include "tests/testing/temp_dir.h"
@@ -281,6 +285,45 @@ TEST_F(KeyRotationTest, BackgroundThreadFinishesThePass) {
   EXPECT_FALSE(running);
   EXPECT_EQ(TermsInUse(), (std::map<std::uint32_t, int>{{2, 50}}));
   EXPECT_EQ(ring_->terms(), std::vector<std::uint32_t>{2});
+}
+
+TEST_F(KeyRotationTest, TheClusterSealedRecordsMoveTooAndTheClusterStillLoadsAndRotatesItsToken) {
+  ClusterManagerOptions o;
+  o.local_node_id = "mgr000000000000000000000a";
+  o.hostname = "manager-host";
+  o.start_listener = [](const std::string&) { return Status::Ok(); };
+  ClusterManager cluster(kv_.get(), ring_.get(), o);
+  ASSERT_TRUE(cluster.Init({"127.0.0.1:7443", "1h"}).ok());
+  auto token = cluster.JoinToken("node", false);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  PutPayloads(3);
+
+  KeyRotationOptions options = Options("m1");
+  options.on_cluster_resealed = [&cluster] { EXPECT_TRUE(cluster.RereadTokens().ok()); };
+  KeyRotation rotation(kv_.get(), ring_.get(), options);
+  ASSERT_TRUE(rotation.Start().ok());
+  ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 10));
+  EXPECT_EQ(rotation.GetKeyStatus()->rotation->total, 3 + 3) << "3 payloads, the CA, 2 tokens";
+
+  for (const char* role : {"node", "manager"}) {
+    auto sealed = sqlite_->Get(std::string(kClusterTokenPrefix) + role);
+    ASSERT_TRUE(sealed.ok());
+    EXPECT_EQ(*Keyring::TermOf(sealed->value), 2u) << role;
+  }
+  auto ca = sqlite_->Get(std::string(kClusterCaKey));
+  ASSERT_TRUE(ca.ok());
+  auto ca_sealed = Base64Decode(nlohmann::json::parse(ca->value)["SealedKey"].get<std::string>());
+  ASSERT_TRUE(ca_sealed.ok());
+  EXPECT_EQ(*Keyring::TermOf(std::string(ca_sealed->begin(), ca_sealed->end())), 2u);
+  EXPECT_EQ(ring_->terms(), std::vector<std::uint32_t>{2});
+
+  ClusterManager restarted(sqlite_.get(), ring_.get(), o);
+  ASSERT_TRUE(restarted.Load().ok()) << "the CA key and tokens open under term 2 alone";
+  auto same = restarted.JoinToken("node", false);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->token, token->token);
+  auto rotated = cluster.JoinToken("node", true);
+  EXPECT_TRUE(rotated.ok()) << rotated.status().ToString();
 }
 
 }  // namespace
