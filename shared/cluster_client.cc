@@ -41,6 +41,14 @@ Result<ClusterInfo> InspectCluster(ApiClient& client) {
   return Answer(client.Call("GET", "/v1/cluster", ""), ParseClusterInfo);
 }
 
+Result<RotateKeyResponse> RotateKey(ApiClient& client) {
+  return Answer(client.Call("POST", "/v1/cluster/rotate-key", ""), ParseRotateKeyResponse);
+}
+
+Result<KeyStatus> GetKeyStatus(ApiClient& client) {
+  return Answer(client.Call("GET", "/v1/cluster/rotate-key", ""), ParseKeyStatus);
+}
+
 Result<ClusterInfo> UpdateCluster(ApiClient& client, const ClusterInitRequest& request) {
   return Answer(client.Call("POST", "/v1/cluster/update", ToJson(request)), ParseClusterInfo);
 }

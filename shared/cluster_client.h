@@ -28,6 +28,11 @@ Result<ClusterInfo> UpdateCluster(ApiClient& client, const ClusterInitRequest& r
 Result<JoinTokenInfo> GetJoinToken(ApiClient& client, std::string_view role, bool rotate);
 // POST /v1/cluster/admin-cert: a certificate for the CSR's key, and the CA.
 Result<JoinResponse> IssueAdminCert(ApiClient& client, const CsrRequest& request);
+// POST /v1/cluster/rotate-key: the new current term. FailedPrecondition "a key rotation
+// is already running (N of M records)" while one runs.
+Result<RotateKeyResponse> RotateKey(ApiClient& client);
+// GET /v1/cluster/rotate-key: the keyring's terms and the last rotation's progress.
+Result<KeyStatus> GetKeyStatus(ApiClient& client);
 
 // GET /v1/nodes, sorted by hostname then ID.
 Result<std::vector<Node>> ListNodes(ApiClient& client);

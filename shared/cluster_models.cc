@@ -1,5 +1,6 @@
 #include "shared/cluster_models.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "shared/json_fields.h"
@@ -84,12 +85,63 @@ std::string ToJson(const ClusterInitRequest& r) {
   return json{{"ListenAddr", r.listen_addr}, {"CertExpiry", r.cert_expiry}}.dump();
 }
 
+namespace {
+
+// KeyStatus's fields, added to j (ClusterInfo carries them beside its own).
+void AddKeyStatus(const KeyStatus& k, json& j) {
+  j["KeyTerms"] = k.key_terms;
+  j["CurrentTerm"] = k.current_term;
+  j["Rotation"] = k.rotation ? json{{"Term", k.rotation->term},
+                                    {"Done", k.rotation->done},
+                                    {"Total", k.rotation->total},
+                                    {"State", k.rotation->state}}
+                             : json(nullptr);
+}
+
+Status GetKeyStatus(const json& j, KeyStatus* k) {
+  auto terms = j.find("KeyTerms");
+  if (terms != j.end() && !terms->is_null()) {
+    if (!terms->is_array()) return WrongType("KeyTerms", "an array of terms");
+    for (const json& t : *terms) {
+      if (!t.is_number_unsigned() || t.get<std::uint64_t>() > UINT32_MAX) {
+        return WrongType("KeyTerms", "an array of terms");
+      }
+      k->key_terms.push_back(t.get<std::uint32_t>());
+    }
+  }
+  std::uint64_t current = 0;
+  RETURN_IF_ERROR(GetUint(j, "CurrentTerm", UINT32_MAX, &current), "");
+  k->current_term = static_cast<std::uint32_t>(current);
+  ASSIGN_OR_RETURN(const json* rotation, Object(j, "Rotation"), "");
+  if (rotation != nullptr) {
+    KeyRotationProgress p;
+    std::uint64_t term = 0;
+    RETURN_IF_ERROR(GetUint(*rotation, "Term", UINT32_MAX, &term), "Rotation");
+    p.term = static_cast<std::uint32_t>(term);
+    RETURN_IF_ERROR(GetInt(*rotation, "Done", &p.done), "Rotation");
+    RETURN_IF_ERROR(GetInt(*rotation, "Total", &p.total), "Rotation");
+    RETURN_IF_ERROR(GetString(*rotation, "State", &p.state), "Rotation");
+    k->rotation = std::move(p);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string ToJson(const KeyStatus& k) {
+  json j = json::object();
+  AddKeyStatus(k, j);
+  return j.dump();
+}
+
+std::string ToJson(const RotateKeyResponse& r) { return json{{"Term", r.term}}.dump(); }
+
 std::string ToJson(const ClusterInfo& c) {
   json status = json::array();
   for (const ManagerStatus& m : c.manager_status) {
     status.push_back({{"NodeID", m.node_id}, {"Addr", m.addr}, {"Reachable", m.reachable}});
   }
-  return json{{"ClusterID", c.cluster_id},
+  json j{{"ClusterID", c.cluster_id},
               {"CreatedAt", TimeText(c.created_at)},
               {"NodeID", c.node_id},
               {"Role", c.role},
@@ -98,8 +150,9 @@ std::string ToJson(const ClusterInfo& c) {
               {"CAExpiresAt", TimeText(c.ca_expires_at)},
               {"CertExpiry", c.cert_expiry_seconds},
               {"CertExpiresAt", TimeText(c.cert_expires_at)},
-              {"ManagerStatus", status}}
-      .dump();
+              {"ManagerStatus", status}};
+  AddKeyStatus(c.keys, j);
+  return j.dump();
 }
 
 std::string ToJson(const JoinTokenInfo& t) {
@@ -193,6 +246,7 @@ Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
         c.manager_status.push_back(std::move(m));
       }
     }
+    RETURN_IF_ERROR(GetKeyStatus(j, &c.keys), "");
     return c;
   });
 }
@@ -249,6 +303,25 @@ Result<HeartbeatResponse> ParseHeartbeatResponse(std::string_view text) {
       text, "heartbeat answer", [](const json& j) -> Result<HeartbeatResponse> {
         HeartbeatResponse r;
         RETURN_IF_ERROR(GetStrings(j, "Managers", &r.managers), "");
+        return r;
+      });
+}
+
+Result<KeyStatus> ParseKeyStatus(std::string_view text) {
+  return ParseObject<KeyStatus>(text, "key status", [](const json& j) -> Result<KeyStatus> {
+    KeyStatus k;
+    RETURN_IF_ERROR(GetKeyStatus(j, &k), "");
+    return k;
+  });
+}
+
+Result<RotateKeyResponse> ParseRotateKeyResponse(std::string_view text) {
+  return ParseObject<RotateKeyResponse>(
+      text, "rotate-key answer", [](const json& j) -> Result<RotateKeyResponse> {
+        RotateKeyResponse r;
+        std::uint64_t term = 0;
+        RETURN_IF_ERROR(GetUint(j, "Term", UINT32_MAX, &term), "");
+        r.term = static_cast<std::uint32_t>(term);
         return r;
       });
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -48,6 +49,27 @@ struct ClusterInitRequest {
   std::string cert_expiry;  // "CertExpiry": a duration ("24h"); empty: 24h
 };
 
+// The key rotation's progress (ClusterInfo's "Rotation").
+struct KeyRotationProgress {
+  std::uint32_t term = 0;   // "Term": the term the pass moves records to
+  std::int64_t done = 0;    // "Done": records handled
+  std::int64_t total = 0;   // "Total": records to handle
+  std::string state;        // "State": "running" or "done"
+};
+
+// The keyring's terms and the last rotation: part of ClusterInfo, and the whole answer of
+// GET /v1/cluster/rotate-key (which a manager outside a cluster answers too).
+struct KeyStatus {
+  std::vector<std::uint32_t> key_terms;         // "KeyTerms", ascending
+  std::uint32_t current_term = 0;               // "CurrentTerm"
+  std::optional<KeyRotationProgress> rotation;  // "Rotation"; null: never rotated
+};
+
+// POST /v1/cluster/rotate-key's answer.
+struct RotateKeyResponse {
+  std::uint32_t term = 0;  // "Term": the new current term
+};
+
 // GET /v1/cluster, also the answer of init and of a join on the joining machine.
 struct ClusterInfo {
   std::string cluster_id;              // "ClusterID"
@@ -60,6 +82,7 @@ struct ClusterInfo {
   std::int64_t cert_expiry_seconds = 0;  // "CertExpiry"
   TimePoint cert_expires_at{};         // "CertExpiresAt": the answering node's certificate
   std::vector<ManagerStatus> manager_status;  // "ManagerStatus" (managers only)
+  KeyStatus keys;                      // "KeyTerms", "CurrentTerm", "Rotation" (managers)
 };
 
 // GET /v1/cluster/join-token
@@ -117,6 +140,8 @@ std::string ToJson(const JoinRequest& r);     // holds a token: the caller wipes
 std::string ToJson(const JoinResponse& r);
 std::string ToJson(const CsrRequest& r);
 std::string ToJson(const HeartbeatResponse& r);
+std::string ToJson(const KeyStatus& k);
+std::string ToJson(const RotateKeyResponse& r);
 
 Result<Node> ParseNode(std::string_view json);
 Result<std::vector<Node>> ParseNodeList(std::string_view json);
@@ -128,5 +153,7 @@ Result<JoinRequest> ParseJoinRequest(std::string_view json);
 Result<JoinResponse> ParseJoinResponse(std::string_view json);
 Result<CsrRequest> ParseCsrRequest(std::string_view json);
 Result<HeartbeatResponse> ParseHeartbeatResponse(std::string_view json);
+Result<KeyStatus> ParseKeyStatus(std::string_view json);
+Result<RotateKeyResponse> ParseRotateKeyResponse(std::string_view json);
 
 }  // namespace ocisecrets

@@ -76,6 +76,21 @@ class ClusterHooks {
   virtual Status StillValid(const Identity& caller) = 0;
 };
 
+// The manager's key rotation (manager/rotation): `cluster rotate-key` and the terms and
+// progress `cluster inspect` shows. Works on a manager outside a cluster too: the keyring
+// exists on every manager.
+class KeyRotationHooks {
+ public:
+  virtual ~KeyRotationHooks() = default;
+
+  // Adds a keyring term (current at once) and starts re-encrypting every record under
+  // it in the background. FailedPrecondition "a key rotation is already running (N of M
+  // records)" while a pass runs; Unavailable while the keyring is locked.
+  virtual Result<std::uint32_t> RotateKey() = 0;
+  // The keyring's terms and the last pass's progress.
+  virtual Result<KeyStatus> GetKeyStatus() = 0;
+};
+
 class WorkerHooks {
  public:
   virtual ~WorkerHooks() = default;

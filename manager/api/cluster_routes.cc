@@ -42,7 +42,32 @@ Response Router::ClusterInspectHandler(Context&) {
   }
   REQUIRE_CLUSTER();
   auto info = cluster_->Inspect();
-  return info.ok() ? JsonResponse(200, ToJson(*info)) : ErrorResponse(info.status());
+  if (!info.ok()) return ErrorResponse(info.status());
+  if (rotation_ != nullptr) {
+    auto keys = rotation_->GetKeyStatus();
+    if (!keys.ok()) return ErrorResponse(keys.status().WithContext("key status"));
+    info->keys = std::move(*keys);
+  }
+  return JsonResponse(200, ToJson(*info));
+}
+
+// Not behind REQUIRE_CLUSTER: every manager has a keyring, in a cluster or not.
+Response Router::RotateKeyHandler(Context& c) {
+  if (rotation_ == nullptr) {
+    return ErrorResponse(Status::FailedPrecondition("this daemon cannot rotate its key"));
+  }
+  auto term = rotation_->RotateKey();
+  if (!term.ok()) return ErrorResponse(term.status());
+  c.audit->id = "term " + std::to_string(*term);
+  return JsonResponse(200, ToJson(RotateKeyResponse{*term}));
+}
+
+Response Router::KeyStatusHandler(Context&) {
+  if (rotation_ == nullptr) {
+    return ErrorResponse(Status::FailedPrecondition("this daemon cannot rotate its key"));
+  }
+  auto keys = rotation_->GetKeyStatus();
+  return keys.ok() ? JsonResponse(200, ToJson(*keys)) : ErrorResponse(keys.status());
 }
 
 Response Router::ClusterUpdateHandler(Context& c) {

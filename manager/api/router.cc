@@ -187,6 +187,9 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
   add("POST", "/v1/cluster/admin-cert", "cluster.admin-cert", {kAdmin},
       &Router::AdminCertHandler);
   routes_.back().unix_only = true;
+  add("POST", "/v1/cluster/rotate-key", "cluster.rotate-key", {kAdmin},
+      &Router::RotateKeyHandler);
+  add("GET", "/v1/cluster/rotate-key", "", {kAdmin, kManager}, &Router::KeyStatusHandler);
   add("GET", "/v1/nodes", "", {kAdmin, kManager}, &Router::ListNodesHandler);
   add("GET", "/v1/nodes/{}", "", {kAdmin, kManager}, &Router::InspectNodeHandler);
   add("POST", "/v1/nodes/{}/update", "node.update", {kAdmin, kManager},

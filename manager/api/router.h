@@ -86,6 +86,8 @@ class Router {
   // serving; they must outlive the router.
   void SetClusterHooks(ClusterHooks* cluster) { cluster_ = cluster; }
   void SetWorkerHooks(WorkerHooks* worker) { worker_ = worker; }
+  // The key rotation; null: rotate-key answers 409 and inspect shows no key terms.
+  void SetKeyRotationHooks(KeyRotationHooks* rotation) { rotation_ = rotation; }
 
  private:
   using Params = std::vector<std::string>;
@@ -146,11 +148,14 @@ class Router {
   Response InspectNodeHandler(Context& c);
   Response UpdateNodeHandler(Context& c);
   Response RemoveNodeHandler(Context& c);
+  Response RotateKeyHandler(Context& c);
+  Response KeyStatusHandler(Context& c);
 
   Registry* registry_;
   AuditSink* audit_;
   ClusterHooks* cluster_ = nullptr;
   WorkerHooks* worker_ = nullptr;
+  KeyRotationHooks* rotation_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;

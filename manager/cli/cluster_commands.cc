@@ -1,4 +1,4 @@
-// cluster init | join-token | inspect | update | admin-cert (join and leave: the worker's)
+// cluster init | join-token | inspect | update | rotate-key | admin-cert (join and leave: the worker's)
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +22,7 @@ struct ClusterOptions {
   std::string role;
   bool rotate = false;
   bool quiet = false;
+  bool status = false;
   std::string out_dir;
 };
 
@@ -82,6 +83,35 @@ Status UpdateClusterCommand(const CliContext& ctx, const ClusterOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
   RETURN_IF_ERROR(UpdateCluster(client, {"", o.cert_expiry}).status(), "");
   std::cout << "Cluster updated.\n";
+  return Status::Ok();
+}
+
+std::string KeyStatusText(const KeyStatus& k) {
+  std::string terms;
+  for (std::uint32_t t : k.key_terms) terms += (terms.empty() ? "" : ", ") + std::to_string(t);
+  std::string text = "Key terms: " + terms + " (current " + std::to_string(k.current_term) + ")\n";
+  if (k.rotation) {
+    text += "Rotation to term " + std::to_string(k.rotation->term) + ": " + k.rotation->state +
+            ", " + std::to_string(k.rotation->done) + " of " + std::to_string(k.rotation->total) +
+            " records\n";
+  }
+  return text;
+}
+
+Status RotateKeyCommand(const CliContext& ctx, const ClusterOptions& o) {
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  if (o.status) {
+    ASSIGN_OR_RETURN(KeyStatus keys, GetKeyStatus(client), "");
+    std::cout << KeyStatusText(keys);
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(RotateKeyResponse rotated, RotateKey(client), "");
+  std::cout << "Key term " << rotated.term
+            << " is now current: new writes are sealed with it, and every stored record is "
+               "being re-encrypted under it in the background; the older terms are retired "
+               "once nothing uses them.\n"
+               "Follow the progress with 'oci-secrets cluster inspect' (or 'oci-secrets "
+               "cluster rotate-key --status').\n";
   return Status::Ok();
 }
 
@@ -184,6 +214,19 @@ void RegisterClusterCommands(CLI::App& app, CliContext& ctx) {
       ->type_name("DURATION");
   update->footer("Example:\n  oci-secrets cluster update --cert-expiry 12h");
   update->callback([&ctx, o] { RunOrFail([&] { return UpdateClusterCommand(ctx, *o); }); });
+
+  CLI::App* rotate = cluster->add_subcommand(
+      "rotate-key", "Add a key term and re-encrypt every stored record under it");
+  rotate->add_flag("--status", o->status, "Only show the key terms and the rotation's progress");
+  rotate->footer(
+      "New secrets use the new term at once; the daemon re-encrypts the stored ones in the\n"
+      "background (oci-secretsd --reencrypt-rate, records per second) and retires the old\n"
+      "term when nothing uses it. Leases keep working meanwhile. Works on a manager that\n"
+      "never ran `cluster init` too.\n"
+      "Examples:\n"
+      "  oci-secrets cluster rotate-key\n"
+      "  oci-secrets cluster rotate-key --status");
+  rotate->callback([&ctx, o] { RunOrFail([&] { return RotateKeyCommand(ctx, *o); }); });
 
   CLI::App* admin = cluster->add_subcommand("admin-cert", "Issue a certificate for a remote admin");
   admin->add_option("--out", o->out_dir, "Directory for ca.pem, cert.pem and key.pem (key 0600)")

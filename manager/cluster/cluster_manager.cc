@@ -19,9 +19,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kInfoKey = "cluster/info";
-constexpr std::string_view kCaKey = "cluster/ca";
-constexpr std::string_view kTokenPrefix = "cluster/tokens/";
+constexpr std::string_view kInfoKey = kClusterInfoKey;
+constexpr std::string_view kCaKey = kClusterCaKey;
+constexpr std::string_view kTokenPrefix = kClusterTokenPrefix;
 constexpr std::string_view kNodePrefix = "nodes/";
 constexpr std::string_view kRevokedPrefix = "revoked/";
 constexpr std::string_view kRoleNode = "node";
@@ -481,6 +481,11 @@ void ClusterManager::FollowLoop(std::int64_t from_revision) {
       last_resync = SteadyClock::now();
     }
   }
+}
+
+Status ClusterManager::RereadTokens() {
+  // The tokens and everything else, read again: a resync is cheap and keeps one reader.
+  return Resync();
 }
 
 Result<std::string> ClusterManager::IssueLocked(std::string_view csr, const CertSubject& subject,

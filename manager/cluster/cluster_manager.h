@@ -48,6 +48,13 @@
 
 namespace ocisecrets {
 
+// The store keys above that the key rotation re-encrypts (manager/rotation): the CA key is
+// sealed for record key kClusterCaKey, ID = ClusterID, version 1; each token likewise
+// for its own record key.
+inline constexpr std::string_view kClusterInfoKey = "cluster/info";
+inline constexpr std::string_view kClusterCaKey = "cluster/ca";
+inline constexpr std::string_view kClusterTokenPrefix = "cluster/tokens/";
+
 inline constexpr std::string_view kDefaultListenAddr = "0.0.0.0:7443";
 inline constexpr std::string_view kDefaultListenPort = "7443";
 inline constexpr std::chrono::seconds kDefaultCertExpiry = std::chrono::hours(24);
@@ -158,6 +165,10 @@ class ClusterManager : public ClusterHooks {
   // every second. OK when there is no cluster; FailedPrecondition when the record changed
   // underneath (the watch brings the new one; the next call writes).
   Status MarkSelfSeen(TimePoint now);
+  // Reads the cluster records again (Resync) after another writer re-sealed them without
+  // changing them (the key rotation): a later `join-token --rotate` compares against the
+  // new revisions at once, before the watch reports them.
+  Status RereadTokens();
 
   bool initialized() const override;
   // Errors: FailedPrecondition "this node is already part of a cluster"; InvalidArgument

@@ -29,6 +29,7 @@
 #include "manager/api/server.h"
 #include "manager/cluster/cluster_manager.h"
 #include "manager/registry/registry.h"
+#include "manager/rotation/key_rotation.h"
 #include "manager/store/keyring.h"
 #include "manager/store/state_dir.h"
 #include "manager/store/store_factory.h"
@@ -392,6 +393,15 @@ int RunDaemon(const DaemonOptions& options) {
   router_options.version = OCI_SECRETS_VERSION;
   Router router(&registry, audit->get(), router_options);
   router.SetClusterHooks(&cluster);
+  // Key rotation: a thread of its own, started once the cluster is loaded (below).
+  KeyRotationOptions rotation_options;
+  rotation_options.owner = *node_id;
+  rotation_options.rate = options.reencrypt_rate;
+  rotation_options.on_cluster_resealed = [&cluster] {
+    if (Status s = cluster.RereadTokens(); !s.ok()) Log("key rotation: " + s.message());
+  };
+  KeyRotation rotation(store->get(), keyring->get(), rotation_options);
+  router.SetKeyRotationHooks(&rotation);
   // The worker role: active at once when this machine joined a cluster before.
   WorkerOptions worker_options;
   worker_options.state_dir = options.state_dir;
@@ -429,6 +439,7 @@ int RunDaemon(const DaemonOptions& options) {
   } else {
     Log("warning: --no-seccomp: serving without the syscall filter");
   }
+  rotation.StartBackground();
   {
     Maintainer maintainer(&registry, &cluster);
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
@@ -439,6 +450,7 @@ int RunDaemon(const DaemonOptions& options) {
     server.Run();
     maintainer.Stop();
   }
+  rotation.Stop();
   unlink(options.socket.c_str());
   int code = 0;
   if (Status s = registry.Maintain(); !s.ok()) {
@@ -480,6 +492,11 @@ int DaemonMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--audit-log", options.audit_log,
                  "Audit log file, one JSON line per change and lease (default STATE_DIR/audit.log)");
+  app.add_option("--reencrypt-rate", options.reencrypt_rate,
+                 "Key rotation (cluster rotate-key): records re-encrypted per second in the "
+                 "background")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--threads", options.threads, "Server threads (default: hardware threads)")
       ->check(CLI::Range(0, 256));
   bool no_seccomp = false;

@@ -23,6 +23,7 @@ struct DaemonOptions {
   std::chrono::seconds lease_ttl = std::chrono::hours(24);
   std::string audit_log;                           // empty: STATE_DIR/audit.log
   int threads = 0;                                 // 0: hardware threads
+  double reencrypt_rate = 1000;                    // key rotation: records per second
   // Serve under the manager's seccomp filter (SyscallPolicy::kManager, installed once the
   // state dir is open and the socket bound). Off only with --no-seccomp, for debugging.
   bool syscall_filter = true;

@@ -12,10 +12,6 @@
 namespace ocisecrets {
 namespace {
 
-// Payloads never change after create (only labels may), so the version bound into a
-// payload's AAD is this constant, not the metadata's Version.Index.
-constexpr std::uint64_t kPayloadVersion = 1;
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -25,7 +21,7 @@ std::string Lower(std::string_view s) {
 }
 
 std::string SecretKey(const std::string& id) { return "secrets/" + id; }
-std::string PayloadKey(const std::string& id) { return "payloads/" + id; }
+std::string PayloadKey(const std::string& id) { return std::string(kPayloadPrefix) + id; }
 std::string SecretNameKey(std::string_view name) { return "names/secret/" + Lower(name); }
 std::string ServiceKey(const std::string& id) { return "services/" + id; }
 std::string ServiceNameKey(std::string_view name) { return "names/service/" + Lower(name); }

@@ -34,6 +34,13 @@
 
 namespace ocisecrets {
 
+// Store prefix of the sealed payloads: payloads/<secret ID>, sealed for that record key,
+// that ID and kPayloadVersion (what the key rotation re-encrypts).
+inline constexpr std::string_view kPayloadPrefix = "payloads/";
+// Payloads never change after create (only labels may), so the version bound into a
+// payload's AAD is this constant, not the metadata's Version.Index.
+inline constexpr std::uint64_t kPayloadVersion = 1;
+
 // What the registry needs from the keyring. Implementations are thread-safe. The AAD of
 // a sealed payload binds it to record_key, secret_id and version.
 class PayloadSealer {

@@ -272,6 +272,38 @@ std::uint32_t Keyring::current_term() const {
   return keks_.empty() ? 0 : keks_.rbegin()->first;
 }
 
+std::vector<std::uint32_t> Keyring::terms() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::uint32_t> out;
+  out.reserve(keks_.size());
+  for (const auto& [term, kek] : keks_) out.push_back(term);
+  return out;
+}
+
+Status Keyring::Refresh() {
+  if (locked()) return Status::Ok();
+  return Load().WithContext("keyring refresh");
+}
+
+Status Keyring::Retire(std::uint32_t term) {
+  RETURN_IF_ERROR(RequireUnlocked(), "keyring retire");
+  RETURN_IF_ERROR(Load(), "keyring retire: load");
+  {
+    std::shared_lock lock(mu_);
+    if (keks_.find(term) == keks_.end()) {
+      return Status::NotFound("term " + std::to_string(term) + " is not in the keyring");
+    }
+    if (term == keks_.rbegin()->first) {
+      return Status::FailedPrecondition("cannot retire the current term " + std::to_string(term));
+    }
+  }
+  Txn txn;
+  txn.ops.push_back({Op::Kind::kDelete, TermKey(term), ""});
+  ASSIGN_OR_RETURN(TxnResult r, kv_.Commit(txn), "keyring retire: delete term " + std::to_string(term));
+  (void)r;
+  return Load().WithContext("keyring retire: load");
+}
+
 Result<std::uint32_t> Keyring::TermOf(std::string_view sealed) {
   if (sealed.size() < kPayloadHeaderSize + kSealOverhead) {
     return Status::DataLoss("sealed payload is truncated");

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "manager/store/kv_store.h"
 #include "shared/crypto.h"
@@ -86,6 +87,22 @@ class Keyring {
 
   // The term new seals use.
   std::uint32_t current_term() const;
+
+  // Every term the keyring holds, ascending (the last one is current). Empty while locked.
+  std::vector<std::uint32_t> terms() const;
+
+  // Reads the keyring's terms from the store again, so that a term another manager made
+  // or retired is known here: the owner of a watch on kKeyringPrefix calls it on each
+  // change. OK (nothing read) while locked. Errors of the store or DataLoss as Open.
+  // Thread-safe.
+  Status Refresh();
+
+  // Deletes the store record of term (keyring/terms/N) and forgets it: what was sealed
+  // under it no longer opens. The caller retires a term only once no record uses it
+  // (KeyRotation checks with a full scan). FailedPrecondition "cannot retire the current
+  // term N" for the current term; NotFound "term N is not in the keyring" for a term it
+  // does not hold; Unavailable while locked. Thread-safe.
+  Status Retire(std::uint32_t term);
 
   // The term a sealed payload was made with, without opening it. DataLoss if malformed.
   static Result<std::uint32_t> TermOf(std::string_view sealed);

@@ -404,5 +404,36 @@ TEST(EncryptionAtRestTest, NoPayloadByteInPlaintextAnywhereInTheStateDir) {
   grep_state_dir("after close");
 }
 
+TEST_F(KeyringTest, RetireRefusesTheCurrentTermAndAnUnknownOne) {
+  EXPECT_TRUE(IsError(ring_->Retire(1), StatusCode::kFailedPrecondition,
+                      "cannot retire the current term 1"));
+  EXPECT_TRUE(IsError(ring_->Retire(7), StatusCode::kNotFound, "term 7 is not in the keyring"));
+  EXPECT_EQ(ring_->terms(), std::vector<std::uint32_t>{1});
+  EXPECT_EQ(kv_->Range("keyring/terms/")->size(), 1u) << "a refusal deletes nothing";
+}
+
+TEST_F(KeyringTest, ARetiredTermIsGoneFromTheStoreAndItsPayloadsNoLongerOpen) {
+  std::string old_sealed = SealOrDie("secrets/a", "a", 1, "old");
+  ASSERT_EQ(*ring_->Rotate(), 2u);
+  EXPECT_EQ(ring_->terms(), (std::vector<std::uint32_t>{1, 2}));
+  ASSERT_TRUE(ring_->Retire(1).ok());
+  EXPECT_EQ(ring_->terms(), std::vector<std::uint32_t>{2});
+  EXPECT_TRUE(IsError(kv_->Get("keyring/terms/0000000001"), StatusCode::kNotFound, ""));
+  EXPECT_TRUE(IsError(ring_->OpenPayload("secrets/a", "a", 1, old_sealed), StatusCode::kDataLoss,
+                      "unknown keyring term 1"));
+}
+
+TEST_F(KeyringTest, RefreshSeesATermAnotherKeyringMade) {
+  Result<KeyBytes> root = ring_->RootKey();
+  ASSERT_TRUE(root.ok());
+  Result<std::unique_ptr<Keyring>> other = Keyring::Open(std::move(*root), *kv_);
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(*(*other)->Rotate(), 2u);
+  EXPECT_EQ(ring_->current_term(), 1u);
+  ASSERT_TRUE(ring_->Refresh().ok());
+  EXPECT_EQ(ring_->current_term(), 2u);
+  EXPECT_TRUE(Keyring::Locked(*kv_)->Refresh().ok()) << "a locked keyring has nothing to read";
+}
+
 }  // namespace
 }  // namespace ocisecrets
