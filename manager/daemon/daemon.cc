@@ -28,6 +28,7 @@
 #include "manager/api/router.h"
 #include "manager/api/server.h"
 #include "manager/cluster/cluster_manager.h"
+#include "manager/daemon/migrate_command.h"
 #include "manager/registry/registry.h"
 #include "manager/store/keyring.h"
 #include "manager/store/state_dir.h"
@@ -394,6 +395,7 @@ int RunDaemon(const DaemonOptions& options) {
 }
 
 int DaemonMain(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "migrate") return MigrateMain(argc - 1, argv + 1);
   DaemonOptions options;
   std::string ttl = "24h";
   CLI::App app{
@@ -404,7 +406,8 @@ int DaemonMain(int argc, char** argv) {
       "  oci-secretsd\n"
       "  oci-secretsd --state-dir /var/lib/oci-secrets --socket /run/oci-secrets/manager.sock\n"
       "  oci-secretsd --admin-group oci-secrets-admin --lease-ttl 12h\n"
-      "  oci-secretsd --store sqlite\n",
+      "  oci-secretsd --store sqlite\n"
+      "  oci-secretsd migrate --help        copy the store to another engine\n",
       "oci-secretsd"};
   app.add_option("--state-dir", options.state_dir,
                  "Directory of the encrypted store, root key, lock and audit log (0700, one "

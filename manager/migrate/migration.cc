@@ -244,6 +244,17 @@ Status CheckRootKey(KvStore& from, const std::vector<KeyValue>& source, const Ke
 
 }  // namespace
 
+Status CheckNotAutolocked(KvStore& source) {
+  Result<KeyValue> wrapped = source.Get(std::string(kAutolockKey));
+  if (wrapped.ok()) {
+    return Status::FailedPrecondition(
+        "the source is autolocked (keyring/root): turn autolock off first: "
+        "oci-secrets cluster update --autolock=false");
+  }
+  if (wrapped.status().code() == StatusCode::kNotFound) return Status::Ok();
+  return wrapped.status().WithContext("read keyring/root");
+}
+
 Result<MigrationReport> Migrate(const MigrateOptions& options) {
   if (options.from == nullptr || options.to == nullptr) {
     return Status::InvalidArgument("migrate: a source and a destination store are needed");
@@ -256,13 +267,7 @@ Result<MigrationReport> Migrate(const MigrateOptions& options) {
   ASSIGN_OR_RETURN(std::int64_t source_revision, from.Revision(), "migrate: source revision");
   ASSIGN_OR_RETURN(std::vector<KeyValue> source, from.Range(""), "migrate: read the source");
   std::erase_if(source, [](const KeyValue& kv) { return !Copied(kv); });
-  for (const KeyValue& kv : source) {
-    if (kv.key == kAutolockKey) {
-      return Status::FailedPrecondition(
-          "migrate: the source is autolocked (keyring/root): turn autolock off first: "
-          "oci-secrets cluster update --autolock=false");
-    }
-  }
+  RETURN_IF_ERROR(CheckNotAutolocked(from), "migrate");
   RETURN_IF_ERROR(CheckRootKey(from, source, options.root_key), "migrate");
 
   ASSIGN_OR_RETURN(std::vector<KeyValue> existing, to.Range(""), "migrate: read the destination");

@@ -47,6 +47,11 @@ struct MigrationReport {
   double seconds = 0;            // wall time of the whole run
 };
 
+// OK unless the store is autolocked (keyring/root present, its root key wrapped by an
+// unlock key): FailedPrecondition "the source is autolocked ...: turn autolock off first:
+// oci-secrets cluster update --autolock=false". Errors of Get otherwise.
+Status CheckNotAutolocked(KvStore& source);
+
 // Copies every record of options.from but leases/ into options.to, in source revision
 // order, each at its source revision (the destination's revision is advanced first with
 // kMigratePadKey; the records of one source txn are written in one txn). Resumes when

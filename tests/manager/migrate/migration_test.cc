@@ -8,9 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "manager/registry/registry.h"
-#include "manager/store/keyring.h"
-#include "manager/store/sqlite_kv_store.h"
+#include "tests/manager/migrate/migrate_test_util.h"
 #include "tests/testing/status_assert.h"
 #include "tests/testing/temp_dir.h"
 
@@ -18,31 +16,14 @@ namespace ocisecrets {
 namespace {
 
 using ::ocisecrets::testing::IsError;
+using ::ocisecrets::testing::RingSealer;
 using ::ocisecrets::testing::TempDir;
+using ::ocisecrets::testing::WithIds;
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
-
-SecretBytes Bytes(const std::string& s) { return SecretBytes(s.begin(), s.end()); }
-
-// The registry seals through the keyring, as the daemon wires them.
-class RingSealer : public PayloadSealer {
- public:
-  explicit RingSealer(Keyring& ring) : ring_(ring) {}
-  Result<std::string> Seal(const std::string& key, const std::string& id, std::uint64_t version,
-                           const SecretBytes& plaintext) override {
-    return ring_.SealPayload(key, id, version, plaintext);
-  }
-  Result<SecretBytes> Open(const std::string& key, const std::string& id, std::uint64_t version,
-                           const std::string& sealed) override {
-    return ring_.OpenPayload(key, id, version, sealed);
-  }
-
- private:
-  Keyring& ring_;
-};
 
 // Every record of store but leases/, by key: value and mod_revision.
 std::map<std::string, std::pair<std::string, std::int64_t>> Records(KvStore& store) {
@@ -56,36 +37,13 @@ std::map<std::string, std::pair<std::string, std::int64_t>> Records(KvStore& sto
   return out;
 }
 
-RegistryOptions WithIds() {
-  RegistryOptions o;
-  o.new_id = [] { return NewObjectId(); };
-  return o;
-}
-
 class MigrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto key = RandomKey();
     ASSERT_TRUE(key.ok());
     root_ = *key;
-    auto src = SqliteKvStore::Open(dir_ / "source.db");
-    ASSERT_TRUE(src.ok()) << src.status().message();
-    auto ring = Keyring::Open(root_, **src);
-    ASSERT_TRUE(ring.ok()) << ring.status().message();
-    RingSealer sealer(**ring);
-    Registry registry(src->get(), &sealer, WithIds());
-    ServiceSpec spec;
-    spec.name = "web";
-    for (int i = 0; i < 12; ++i) {
-      std::string name = "s" + std::to_string(i);
-      ASSERT_TRUE(registry.CreateSecret({name, {}}, Bytes("payload-" + name)).ok());
-      if (i % 3 == 0) spec.secrets.push_back({"", name, {name}});
-    }
-    ASSERT_TRUE(registry.RemoveSecret("s11").ok()) << "a gap in the revisions";
-    ASSERT_TRUE(registry.CreateService(spec).ok());
-    ASSERT_TRUE(registry.Lease({"c1", "web"}).ok()) << "a lease, which is not copied";
-    ASSERT_TRUE(registry.CreateSecret({"late", {}}, Bytes("after the lease")).ok());
-    // Closed, as the daemon's store is when migrate runs.
+    ::ocisecrets::testing::SeedStore(dir_ / "source.db", root_);
   }
 
   std::unique_ptr<SqliteKvStore> Open(const std::string& name) {
