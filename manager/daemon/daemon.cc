@@ -48,24 +48,6 @@ namespace {
 
 void Log(const std::string& line) { std::fprintf(stderr, "oci-secretsd: %s\n", line.c_str()); }
 
-// The registry's view of the keyring.
-class KeyringSealer : public PayloadSealer {
- public:
-  explicit KeyringSealer(Keyring* keyring) : keyring_(keyring) {}
-  Result<std::string> Seal(const std::string& record_key, const std::string& secret_id,
-                           std::uint64_t version, const SecretBytes& plaintext) override {
-    return keyring_->SealPayload(record_key, secret_id, version,
-                                 std::span<const std::uint8_t>(plaintext.data(), plaintext.size()));
-  }
-  Result<SecretBytes> Open(const std::string& record_key, const std::string& secret_id,
-                           std::uint64_t version, const std::string& sealed) override {
-    return keyring_->OpenPayload(record_key, secret_id, version, sealed);
-  }
-
- private:
-  Keyring* keyring_;
-};
-
 // mkdir -p with mode for the missing components.
 Status MakeDirs(const std::string& dir, mode_t mode) {
   if (dir.empty() || dir == "/") return Status::Ok();

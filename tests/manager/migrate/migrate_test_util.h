@@ -22,23 +22,6 @@ inline RegistryOptions WithIds() {
   return o;
 }
 
-// The registry seals through the keyring, as the daemon wires them.
-class RingSealer : public PayloadSealer {
- public:
-  explicit RingSealer(Keyring& ring) : ring_(ring) {}
-  Result<std::string> Seal(const std::string& key, const std::string& id, std::uint64_t version,
-                           const SecretBytes& plaintext) override {
-    return ring_.SealPayload(key, id, version, plaintext);
-  }
-  Result<SecretBytes> Open(const std::string& key, const std::string& id, std::uint64_t version,
-                           const std::string& sealed) override {
-    return ring_.OpenPayload(key, id, version, sealed);
-  }
-
- private:
-  Keyring& ring_;
-};
-
 // Fills a new SQLite store at path, sealed under root: secrets s0..s10 (s11 made and
 // removed), service "web" with s0, s3, s6, s9, a lease of container c1 on it, then secret
 // "late". Fails the test on error; the store is closed when it returns.
@@ -47,7 +30,7 @@ inline void SeedStore(const std::string& path, const KeyBytes& root) {
   ASSERT_TRUE(src.ok()) << src.status().message();
   auto ring = Keyring::Open(root, **src);
   ASSERT_TRUE(ring.ok()) << ring.status().message();
-  RingSealer sealer(**ring);
+  KeyringSealer sealer(ring->get());
   Registry registry(src->get(), &sealer, WithIds());
   ServiceSpec spec;
   spec.name = "web";

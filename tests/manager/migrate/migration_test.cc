@@ -16,7 +16,6 @@ namespace ocisecrets {
 namespace {
 
 using ::ocisecrets::testing::IsError;
-using ::ocisecrets::testing::RingSealer;
 using ::ocisecrets::testing::TempDir;
 using ::ocisecrets::testing::WithIds;
 
@@ -88,7 +87,7 @@ TEST_F(MigrationTest, CopiesEveryRecordButLeasesAtItsSourceRevision) {
   // The copy serves: a keyring opens on it and a lease gets the payloads.
   auto ring = Keyring::Open(root_, *to);
   ASSERT_TRUE(ring.ok()) << ring.status().message();
-  RingSealer sealer(**ring);
+  KeyringSealer sealer(ring->get());
   Registry copy(to.get(), &sealer, WithIds());
   auto secret = copy.InspectSecret("s4");
   auto original = Registry(from.get(), &sealer, WithIds()).InspectSecret("s4");
