@@ -48,7 +48,11 @@ Result<OpenedStore> OpenLocation(const StoreLocation& at, const MigrateCommandOp
     ASSIGN_OR_RETURN(opened.state, StateDir::Open(at.dir), "");
     store.sqlite_path = opened.state->File("store.db");
   } else {
-    (void)options;  // the etcd engine's options come with the engine
+    store.etcd_endpoints = at.endpoints;
+    store.etcd_cacert = options.etcd_cacert;
+    store.etcd_cert = options.etcd_cert;
+    store.etcd_key = options.etcd_key;
+    store.etcd_prefix = options.etcd_prefix;
   }
   ASSIGN_OR_RETURN(opened.kv, OpenStore(store), "");
   return opened;
