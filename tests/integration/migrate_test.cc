@@ -1,6 +1,7 @@
 // `oci-secretsd migrate` end to end: a manager on the embedded store with 10,000 secrets
 // and some services, stopped, moved to a 3-member etcd on loopback (one run SIGKILLed
-// halfway, then re-run), and a manager started on the copy serves the same secrets.
+// halfway, then re-run), a manager started on the copy serves the same secrets, and the
+// copy moves back to a new state dir.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -125,7 +126,7 @@ std::string MigrateUntilHalf(const std::vector<std::string>& args, bool* killed)
   return seen;
 }
 
-TEST(MigrateTest, MovesATenThousandSecretManagerToEtcdAfterAnInterruptedRun) {
+TEST(MigrateTest, MovesATenThousandSecretManagerToEtcdAfterAnInterruptedRunAndBack) {
   Daemon source;
   ASSERT_TRUE(source.Start().ok()) << source.Log();
   ASSERT_NO_FATAL_FAILURE(SeedSecrets(source.socket_path()));
@@ -180,6 +181,17 @@ TEST(MigrateTest, MovesATenThousandSecretManagerToEtcdAfterAnInterruptedRun) {
   EXPECT_EQ(VersionIndex(dest, "seed-4321"), index_before);
   EXPECT_EQ(dest.Cli({"service", "inspect", "svc-2"}).out, service_before);
   EXPECT_EQ(LeaseFiles(dest.socket_path(), "c-after"), lease_before);
+  ASSERT_EQ(dest.Stop(), 0) << dest.Log();
+
+  // And back: etcd to a new state dir, with the root key named.
+  const std::string back = dest.dir().File("back");
+  CommandResult home = itest::RunCommand(
+      {BinPath("oci-secretsd"), "migrate", "--from", "etcd:" + (*etcd)->EndpointsFlag(),
+       "--root-key", source.state_dir() + "/root.key", "--to", "sqlite:" + back},
+      {}, {}, std::chrono::minutes(5));
+  ASSERT_EQ(home.exit_code, 0) << home.err;
+  EXPECT_NE(home.out.find("10000 secrets, 3 services"), std::string::npos) << home.out;
+  EXPECT_TRUE(ReadFile(back + "/root.key") == key) << "the root key is in place";
 }
 
 }  // namespace
