@@ -194,5 +194,19 @@ TEST(MigrateTest, MovesATenThousandSecretManagerToEtcdAfterAnInterruptedRunAndBa
   EXPECT_TRUE(ReadFile(back + "/root.key") == key) << "the root key is in place";
 }
 
+TEST(MigrateTest, HelpTeachesBothDirectionsAndUsageErrorsExit2) {
+  CommandResult help = itest::RunCommand({BinPath("oci-secretsd"), "migrate", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* words : {"--from sqlite:/var/lib/oci-secrets --to etcd:https://",
+                            "--from etcd:https://", "--to sqlite:", "--root-key",
+                            "turn autolock off first", "re-run", "Stop every manager"}) {
+    EXPECT_NE(help.out.find(words), std::string::npos) << words << " in " << help.out;
+  }
+  CommandResult bad = itest::RunCommand(
+      {BinPath("oci-secretsd"), "migrate", "--from", "/var/lib/oci-secrets", "--to", "etcd:x"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("want sqlite:STATE_DIR or etcd:URL[,URL...]"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace ocisecrets
