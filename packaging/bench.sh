@@ -22,6 +22,8 @@ fi
 
 . packaging/deps.sh
 oci_install_packages "${OCI_BUILD_PACKAGES[@]}" "${OCI_TEST_PACKAGES[@]}"
+# manager_bench's etcd rows start a 3-member etcd on loopback (tests/testing/etcd_cluster.h).
+oci_install_packages etcd-server etcd-client
 
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}

@@ -28,6 +28,7 @@
 #include "manager/api/router.h"
 #include "manager/api/server.h"
 #include "manager/cluster/cluster_manager.h"
+#include "manager/daemon/migrate_command.h"
 #include "manager/registry/registry.h"
 #include "manager/rotation/key_rotation.h"
 #include "manager/store/keyring.h"
@@ -49,24 +50,6 @@ namespace ocisecrets {
 namespace {
 
 void Log(const std::string& line) { std::fprintf(stderr, "oci-secretsd: %s\n", line.c_str()); }
-
-// The registry's view of the keyring.
-class KeyringSealer : public PayloadSealer {
- public:
-  explicit KeyringSealer(Keyring* keyring) : keyring_(keyring) {}
-  Result<std::string> Seal(const std::string& record_key, const std::string& secret_id,
-                           std::uint64_t version, const SecretBytes& plaintext) override {
-    return keyring_->SealPayload(record_key, secret_id, version,
-                                 std::span<const std::uint8_t>(plaintext.data(), plaintext.size()));
-  }
-  Result<SecretBytes> Open(const std::string& record_key, const std::string& secret_id,
-                           std::uint64_t version, const std::string& sealed) override {
-    return keyring_->OpenPayload(record_key, secret_id, version, sealed);
-  }
-
- private:
-  Keyring* keyring_;
-};
 
 // mkdir -p with mode for the missing components.
 Status MakeDirs(const std::string& dir, mode_t mode) {
@@ -467,6 +450,7 @@ int RunDaemon(const DaemonOptions& options) {
 }
 
 int DaemonMain(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "migrate") return MigrateMain(argc - 1, argv + 1);
   DaemonOptions options;
   std::string ttl = "24h";
   CLI::App app{
@@ -481,7 +465,8 @@ int DaemonMain(int argc, char** argv) {
       "  oci-secretsd --store etcd --etcd-endpoints "
       "https://10.0.0.1:2379,https://10.0.0.2:2379,https://10.0.0.3:2379 \\\n"
       "      --etcd-cacert /etc/etcd/ca.pem --etcd-cert /etc/etcd/client.pem "
-      "--etcd-key /etc/etcd/client-key.pem\n",
+      "--etcd-key /etc/etcd/client-key.pem\n"
+      "  oci-secretsd migrate --help        copy the store to another engine\n",
       "oci-secretsd"};
   app.add_option("--state-dir", options.state_dir,
                  "Directory of the encrypted store, root key, lock and audit log (0700, one "

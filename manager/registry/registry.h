@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "manager/registry/lease_table.h"
+#include "manager/store/keyring.h"
 #include "manager/store/kv_store.h"
 #include "shared/constraint.h"
 #include "shared/models.h"
@@ -51,6 +52,24 @@ class PayloadSealer {
   // DataLoss when the sealed blob does not authenticate for this record.
   virtual Result<SecretBytes> Open(const std::string& record_key, const std::string& secret_id,
                                    std::uint64_t version, const std::string& sealed) = 0;
+};
+
+// The PayloadSealer of a manager: the keyring's SealPayload and OpenPayload. keyring must
+// outlive it. Thread-safe as Keyring is.
+class KeyringSealer final : public PayloadSealer {
+ public:
+  explicit KeyringSealer(Keyring* keyring) : keyring_(keyring) {}
+  Result<std::string> Seal(const std::string& record_key, const std::string& secret_id,
+                           std::uint64_t version, const SecretBytes& plaintext) override {
+    return keyring_->SealPayload(record_key, secret_id, version, plaintext);
+  }
+  Result<SecretBytes> Open(const std::string& record_key, const std::string& secret_id,
+                           std::uint64_t version, const std::string& sealed) override {
+    return keyring_->OpenPayload(record_key, secret_id, version, sealed);
+  }
+
+ private:
+  Keyring* keyring_;
 };
 
 struct RegistryOptions {

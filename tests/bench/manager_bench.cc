@@ -1,7 +1,9 @@
 // Manager: leases per second and p50/p99 latency at 1, 16 and 256 concurrent clients
 // over the unix socket; at 16 and 256 connections over mutual TLS with a joined worker's
 // node certificate (one thread per connection, each its own kept-alive TLS connection);
-// and secret creates per second on the embedded store. The
+// and secret creates per second on the embedded store; on a 3-member etcd on loopback
+// (started here): creates, leases as a ratio of the embedded store's, and the start of a
+// manager whose etcd holds 100,000 secrets. The
 // variants of one comparison run interleaved in time slices (A B C, A B C, ...), each
 // slice a closed-loop load from one epoll thread.
 #include <algorithm>
@@ -15,6 +17,10 @@
 #include <sstream>
 #include <thread>
 
+#include "manager/registry/registry.h"
+#include "manager/store/keyring.h"
+#include "manager/store/store_factory.h"
+#include "shared/crypto.h"
 #include "shared/http_client.h"
 #include "shared/tls_stream.h"
 
@@ -22,6 +28,7 @@
 #include "tests/bench/load_generator.h"
 #include "tests/bench/seed.h"
 #include "tests/bench/unix_http.h"
+#include "tests/testing/etcd_cluster.h"
 
 namespace ocisecrets::bench {
 namespace {
@@ -33,6 +40,9 @@ struct LoadVariant {
   int connections;
   std::string service;  // lease variants
   bool create = false;  // secret-create variants
+  // Another manager than RunSlices' own (the etcd one): its socket and pid.
+  std::string socket = {};
+  int pid = 0;
 };
 
 struct Aggregate {
@@ -64,7 +74,8 @@ std::vector<Aggregate> RunSlices(int daemon_pid, const std::string& socket, cons
       if (!agg[v].error.ok()) continue;
       const LoadVariant& lv = variants[v];
       LoadSpec spec;
-      spec.socket = socket;
+      spec.socket = lv.socket.empty() ? socket : lv.socket;
+      const int pid = lv.socket.empty() ? daemon_pid : lv.pid;
       spec.connections = lv.connections;
       spec.warmup = warmup;
       spec.duration = slice;
@@ -82,9 +93,9 @@ std::vector<Aggregate> RunSlices(int daemon_pid, const std::string& socket, cons
           return FormatRequest("POST", "/v1/leases", body.dump());
         };
       }
-      auto cpu_before = CpuTimeMs(daemon_pid);
+      auto cpu_before = CpuTimeMs(pid);
       auto r = RunLoad(spec);
-      auto cpu_after = CpuTimeMs(daemon_pid);
+      auto cpu_after = CpuTimeMs(pid);
       if (cpu_before.ok() && cpu_after.ok()) agg[v].cpu_ms += *cpu_after - *cpu_before;
       if (!r.ok()) {
         agg[v].error = r.status();
@@ -251,6 +262,182 @@ std::vector<Row> TlsLeaseRows(const ManagerProcess& manager, const std::string& 
   return rows;
 }
 
+// ---- the etcd store ------------------------------------------------------------------
+
+constexpr double kEtcdCreateGoalPerSecond = 1000;
+constexpr double kEtcdLeaseGoalRatio = 0.90;
+constexpr double kEtcdStartGoalMs = 2000;
+
+// A KvStore that gathers the registry's txns into txns of up to kMaxTxnOps ops and
+// kMaxTxnBytes for a fresh store, so that 100,000 secrets are written as the API writes
+// them in a few thousand txns. Fresh: every compare (on absence) holds and is dropped,
+// every read finds nothing. One thread.
+class BatchingStore final : public KvStore {
+ public:
+  explicit BatchingStore(KvStore& target) : target_(target) {}
+  Result<KeyValue> Get(const std::string& key) override { return Status::NotFound(key); }
+  Result<std::vector<KeyValue>> Range(const std::string&, bool) override {
+    return std::vector<KeyValue>{};
+  }
+  Result<TxnResult> Commit(const Txn& txn) override {
+    std::size_t bytes = 0;
+    for (const Op& op : txn.ops) bytes += op.key.size() + op.value.size();
+    if (pending_.ops.size() + txn.ops.size() > kMaxTxnOps || pending_bytes_ + bytes > kMaxTxnBytes) {
+      RETURN_IF_ERROR(Flush(), "");
+    }
+    pending_.ops.insert(pending_.ops.end(), txn.ops.begin(), txn.ops.end());
+    pending_bytes_ += bytes;
+    return TxnResult{true, ++revision_};
+  }
+  Result<std::int64_t> Revision() override { return revision_; }
+  Result<std::unique_ptr<Watcher>> Watch(const std::string&, std::int64_t) override {
+    return Status::Unavailable("no watch while seeding");
+  }
+  std::string Engine() const override { return "batch"; }
+
+  // Writes what is gathered.
+  Status Flush() {
+    if (pending_.ops.empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(TxnResult r, target_.Commit(pending_), "seed etcd");
+    if (!r.succeeded) return Status::Internal("seed etcd: a txn without compares failed");
+    pending_ = Txn{};
+    pending_bytes_ = 0;
+    return Status::Ok();
+  }
+
+ private:
+  KvStore& target_;
+  Txn pending_;
+  std::size_t pending_bytes_ = 0;
+  std::int64_t revision_ = 0;
+};
+
+// Writes `count` secrets of 64 bytes under prefix in etcd, sealed with the root key at
+// root_key_path (made there when missing), straight through EtcdKvStore in big txns.
+Status SeedEtcd(const std::vector<std::string>& endpoints, const std::string& prefix, int count,
+                const std::string& root_key_path) {
+  StoreOptions options;
+  options.engine = "etcd";
+  options.etcd_endpoints = endpoints;
+  options.etcd_prefix = prefix;
+  ASSIGN_OR_RETURN(std::unique_ptr<KvStore> store, OpenStore(options), "");
+  ASSIGN_OR_RETURN(KeyBytes root, LoadOrCreateRootKey(root_key_path), "");
+  ASSIGN_OR_RETURN(std::unique_ptr<Keyring> keyring, Keyring::Open(root, *store), "");
+  KeyringSealer sealer(keyring.get());
+  BatchingStore batch(*store);
+  RegistryOptions registry_options;
+  registry_options.new_id = [] { return NewObjectId(); };
+  Registry registry(&batch, &sealer, registry_options);
+  const SecretBytes payload(64, 'x');
+  for (int i = 0; i < count; ++i) {
+    RETURN_IF_ERROR(registry.CreateSecret({"start-" + std::to_string(i), {}}, payload).status(),
+                    "seed etcd");
+  }
+  return batch.Flush();
+}
+
+// "1.20x the goal of 1,000 creates/s".
+std::string GoalRatio(double value, double goal, const std::string& goal_text) {
+  char text[96];
+  std::snprintf(text, sizeof text, "%.2fx the goal of %s", value / goal, goal_text.c_str());
+  return text;
+}
+
+// "manager start on etcd with N secrets": exec to /v1/health answering, `rounds` times.
+Row EtcdStartRow(const testing::EtcdCluster& etcd, const std::string& dir, bool quick) {
+  const int secrets = quick ? 20000 : 100000;
+  const std::string bench = "manager start on etcd";
+  const std::string variant = FormatCount(secrets) + " secrets, 3 members" + (quick ? " (--quick)" : "");
+  const std::string start_dir = dir + "/etcd-start";
+  ::mkdir(start_dir.c_str(), 0700);
+  ::mkdir((start_dir + "/state").c_str(), 0700);
+  Log(bench + ": seeding " + FormatCount(secrets) + " secrets");
+  Status seeded = SeedEtcd(etcd.ClientUrls(), "/bench-start/", secrets, start_dir + "/state/root.key");
+  if (!seeded.ok()) return NotAvailableRow(bench, variant, "failed: " + seeded.ToString());
+  std::vector<double> ms;
+  for (int round = 0; round < (quick ? 2 : 5); ++round) {
+    auto m = StartManager(start_dir, {"--store", "etcd", "--etcd-endpoints", etcd.EndpointsFlag(),
+                                      "--etcd-prefix", "/bench-start/"});
+    if (!m.ok()) return NotAvailableRow(bench, variant, "failed: " + m.status().ToString());
+    ms.push_back((*m)->start_ms());
+    (*m)->Stop();
+  }
+  Summary s = Summarize(ms);
+  Row row;
+  row.benchmark = bench;
+  row.variant = variant;
+  row.n = std::to_string(ms.size());
+  row.median = FormatMs(s.median);
+  row.tail = "max " + FormatMs(s.max);
+  row.compared = GoalRatio(s.median, kEtcdStartGoalMs, "2 s (below 1 meets it)") +
+                 "; exec to /v1/health answering";
+  return row;
+}
+
+// The etcd rows: creates at 1 and 16 clients and leases at 16 clients on a manager on a
+// 3-member etcd, the leases interleaved with the same load on `sqlite` (the embedded
+// store's manager); then the start with many secrets. n/a rows when etcd cannot start.
+std::vector<Row> EtcdRows(const ManagerProcess& sqlite, const std::string& dir, int slices,
+                          std::chrono::milliseconds slice, std::chrono::milliseconds warmup,
+                          bool quick, std::uint64_t* create_seq) {
+  const std::string creates = "manager secret creates";
+  const std::string leases = "manager leases with the etcd store";
+  std::vector<std::string> names = {"etcd (3 members, loopback), 1 client",
+                                    "etcd (3 members, loopback), 16 clients"};
+  const std::string lease_name = "16 clients, 1 secret, etcd (3 members) vs SQLite";
+  auto unavailable = [&](const std::string& why) {
+    std::vector<Row> rows;
+    for (const auto& n : names) rows.push_back(NotAvailableRow(creates, n, why));
+    rows.push_back(NotAvailableRow(leases, lease_name, why));
+    rows.push_back(NotAvailableRow("manager start on etcd", "3 members", why));
+    return rows;
+  };
+  auto etcd = testing::EtcdCluster::Start({});
+  if (!etcd.ok()) return unavailable("n/a: " + etcd.status().ToString());
+  const std::string etcd_dir = dir + "/etcd-manager";
+  ::mkdir(etcd_dir.c_str(), 0700);
+  auto manager = StartSeededManager(etcd_dir, {"--store", "etcd", "--etcd-endpoints", (*etcd)->EndpointsFlag()});
+  if (!manager.ok()) return unavailable("n/a: " + manager.status().ToString());
+  const std::string socket = (*manager)->socket();
+  const int pid = (*manager)->pid();
+
+  std::vector<Row> rows;
+  std::vector<LoadVariant> create_variants = {{names[0], 1, "", true, socket, pid},
+                                              {names[1], 16, "", true, socket, pid}};
+  Log(creates + " on etcd: 2 variants x " + std::to_string(slices) + " slices, interleaved");
+  auto created = RunSlices(pid, socket, create_variants, slices, slice, warmup, create_seq);
+  for (std::size_t i = 0; i < created.size(); ++i) {
+    Row row = LoadRow(creates, names[i], created[i], "creates");
+    if (created[i].error.ok() && created[i].unexpected.empty()) {
+      row.compared = i == 1 ? GoalRatio(created[i].per_second(), kEtcdCreateGoalPerSecond, "1,000 creates/s")
+                            : "";
+      std::string cpu = CpuPerRequest(created[i], "create");
+      if (!cpu.empty()) row.compared += (row.compared.empty() ? "" : "; ") + cpu;
+    }
+    rows.push_back(row);
+  }
+
+  std::vector<LoadVariant> lease_variants = {{"sqlite", 16, "bench-one"},
+                                             {"etcd", 16, "bench-one", false, socket, pid}};
+  Log(leases + ": SQLite and etcd x " + std::to_string(slices) + " slices, interleaved");
+  auto leased = RunSlices(sqlite.pid(), sqlite.socket(), lease_variants, slices, slice, warmup, create_seq);
+  Row lease_row = LoadRow(leases, lease_name, leased[1], "leases");
+  if (leased[0].error.ok() && leased[1].error.ok() && leased[0].per_second() > 0) {
+    double ratio = leased[1].per_second() / leased[0].per_second();
+    char text[128];
+    std::snprintf(text, sizeof text, "%.0f %% of the SQLite store's %s leases/s (goal >= %.0f %%)",
+                  ratio * 100, FormatCount(leased[0].per_second()).c_str(), kEtcdLeaseGoalRatio * 100);
+    lease_row.compared = text;
+  } else if (!leased[0].error.ok()) {
+    lease_row.compared = "SQLite side failed: " + leased[0].error.ToString();
+  }
+  rows.push_back(lease_row);
+  (*manager)->Stop();
+
+  rows.push_back(EtcdStartRow(**etcd, dir, quick));
+  return rows;
+}
+
 int Main(int argc, char** argv) {
   auto options = ParseOptions(argc, argv);
   if (!options.ok()) {
@@ -328,12 +515,16 @@ int Main(int argc, char** argv) {
       rows.push_back(row);
     }
     rows_tls = TlsLeaseRows(**manager, tmp.path(), slices, slice, warmup, only);
+    if (only.empty() || only.find("etcd") != std::string::npos) {
+      std::vector<Row> etcd_rows = EtcdRows(**manager, tmp.path(), slices, slice, warmup, quick,
+                                            &create_seq);
+      rows_tls.insert(rows_tls.end(), etcd_rows.begin(), etcd_rows.end());
+    }
     auto rss = ResidentKiB((*manager)->pid());
     if (rss.ok()) Log("manager RSS after the load: " + FormatCount(static_cast<double>(*rss)) + " KiB");
     (*manager)->Stop();
   }
   rows.insert(rows.end(), rows_tls.begin(), rows_tls.end());
-  rows.push_back(NotAvailableRow(creates, "replicated store (etcd)", "n/a: etcd store not built yet"));
   std::stable_partition(rows.begin(), rows.end(), [&](const Row& r) { return r.benchmark == leases; });
   PrintRows(rows, *options);
   return 0;

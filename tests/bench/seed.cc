@@ -65,8 +65,9 @@ Result<std::unique_ptr<ManagerProcess>> StartManager(const std::string& dir,
   return ManagerProcess::Start(bin, dir + "/state", dir + "/m.sock", dir + "/manager.log", extra_args);
 }
 
-Result<std::unique_ptr<ManagerProcess>> StartSeededManager(const std::string& dir) {
-  ASSIGN_OR_RETURN(auto manager, StartManager(dir), "manager");
+Result<std::unique_ptr<ManagerProcess>> StartSeededManager(
+    const std::string& dir, const std::vector<std::string>& extra_args) {
+  ASSIGN_OR_RETURN(auto manager, StartManager(dir, extra_args), "manager");
   ASSIGN_OR_RETURN(auto conn, UnixHttpConnection::Connect(manager->socket()), "manager");
   RETURN_IF_ERROR(CreateSecret(*conn, "bench-one-0", 32), "seed");
   RETURN_IF_ERROR(CreateService(*conn, "bench-one", {"bench-one-0"}), "seed");

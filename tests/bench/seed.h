@@ -30,9 +30,10 @@ Status CreateService(UnixHttpConnection& conn, const std::string& name,
 Result<std::unique_ptr<ManagerProcess>> StartManager(const std::string& dir,
                                                      const std::vector<std::string>& extra_args = {});
 
-// StartManager, then services "bench-one" (1 secret of 32 bytes) and "bench-ten"
-// (10 secrets of 4 KiB).
-Result<std::unique_ptr<ManagerProcess>> StartSeededManager(const std::string& dir);
+// StartManager(dir, extra_args), then services "bench-one" (1 secret of 32 bytes) and
+// "bench-ten" (10 secrets of 4 KiB).
+Result<std::unique_ptr<ManagerProcess>> StartSeededManager(
+    const std::string& dir, const std::vector<std::string>& extra_args = {});
 
 // A cluster for the benchmarks, made with the CLI as a user makes one.
 struct BenchCluster {
