@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "shared/json_fields.h"
+#include "shared/secure_buffer.h"
 
 namespace ocisecrets {
 namespace {
@@ -79,11 +80,13 @@ std::string ToJson(const std::vector<Node>& v) {
 std::string ToJson(const NodeSpec& s) { return json{{"Labels", s.labels}}.dump(); }
 
 std::string ToJson(const ClusterInitRequest& r) {
-  return json{{"ListenAddr", r.listen_addr}, {"CertExpiry", r.cert_expiry}}.dump();
+  json j{{"ListenAddr", r.listen_addr}, {"CertExpiry", r.cert_expiry}};
+  if (r.autolock) j["Autolock"] = *r.autolock;
+  return j.dump();
 }
 
 std::string ToJson(const ClusterInfo& c) {
-  return json{{"ClusterID", c.cluster_id},
+  json j{{"ClusterID", c.cluster_id},
               {"CreatedAt", TimeText(c.created_at)},
               {"NodeID", c.node_id},
               {"Role", c.role},
@@ -91,8 +94,19 @@ std::string ToJson(const ClusterInfo& c) {
               {"CACertDigest", c.ca_digest},
               {"CAExpiresAt", TimeText(c.ca_expires_at)},
               {"CertExpiry", c.cert_expiry_seconds},
-              {"CertExpiresAt", TimeText(c.cert_expires_at)}}
-      .dump();
+              {"CertExpiresAt", TimeText(c.cert_expires_at)},
+              {"Autolock", c.autolock}};
+  if (!c.unlock_key.empty()) j["UnlockKey"] = c.unlock_key;
+  std::string text = j.dump();
+  if (!c.unlock_key.empty()) WipeString(j["UnlockKey"].get_ref<std::string&>());
+  return text;
+}
+
+std::string ToJson(const UnlockKeyInfo& u) {
+  json j{{"UnlockKey", u.unlock_key}};
+  std::string text = j.dump();
+  WipeString(j["UnlockKey"].get_ref<std::string&>());
+  return text;
 }
 
 std::string ToJson(const JoinTokenInfo& t) {
@@ -150,6 +164,11 @@ Result<ClusterInitRequest> ParseClusterInitRequest(std::string_view text) {
         ClusterInitRequest r;
         RETURN_IF_ERROR(GetString(j, "ListenAddr", &r.listen_addr), "");
         RETURN_IF_ERROR(GetString(j, "CertExpiry", &r.cert_expiry), "");
+        if (j.contains("Autolock") && !j["Autolock"].is_null()) {
+          bool on = false;
+          RETURN_IF_ERROR(GetBool(j, "Autolock", &on), "");
+          r.autolock = on;
+        }
         return r;
       });
 }
@@ -166,6 +185,8 @@ Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
     RETURN_IF_ERROR(GetTime(j, "CAExpiresAt", &c.ca_expires_at), "");
     RETURN_IF_ERROR(GetInt(j, "CertExpiry", &c.cert_expiry_seconds), "");
     RETURN_IF_ERROR(GetTime(j, "CertExpiresAt", &c.cert_expires_at), "");
+    RETURN_IF_ERROR(GetBool(j, "Autolock", &c.autolock), "");
+    RETURN_IF_ERROR(GetString(j, "UnlockKey", &c.unlock_key), "");
     return c;
   });
 }
@@ -212,6 +233,15 @@ Result<CsrRequest> ParseCsrRequest(std::string_view text) {
     RETURN_IF_ERROR(GetString(j, "CSR", &r.csr), "");
     RETURN_IF_ERROR(GetString(j, "Hostname", &r.hostname), "");
     return r;
+  });
+}
+
+Result<UnlockKeyInfo> ParseUnlockKeyInfo(std::string_view text) {
+  return ParseObject<UnlockKeyInfo>(text, "unlock key", [](const json& j) -> Result<UnlockKeyInfo> {
+    UnlockKeyInfo u;
+    RETURN_IF_ERROR(GetString(j, "UnlockKey", &u.unlock_key), "");
+    if (u.unlock_key.empty()) return Status::InvalidArgument("UnlockKey is required");
+    return u;
   });
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,7 @@ struct Node {
 struct ClusterInitRequest {
   std::string listen_addr;  // "ListenAddr": ADDR:PORT (default 0.0.0.0:7443)
   std::string cert_expiry;  // "CertExpiry": a duration ("24h"); empty: 24h
+  std::optional<bool> autolock;  // "Autolock"; absent: off at init, unchanged at update
 };
 
 // GET /v1/cluster, also the answer of init and of a join on the joining machine.
@@ -51,6 +53,15 @@ struct ClusterInfo {
   TimePoint ca_expires_at{};           // "CAExpiresAt"
   std::int64_t cert_expiry_seconds = 0;  // "CertExpiry"
   TimePoint cert_expires_at{};         // "CertExpiresAt": the answering node's certificate
+  bool autolock = false;               // "Autolock"
+  // "UnlockKey": only in the answer of an init or update that made one (the caller wipes
+  // it); absent from the JSON when empty.
+  std::string unlock_key;
+};
+
+// POST /v1/cluster/unlock (the request) and GET /v1/cluster/unlock-key (the answer).
+struct UnlockKeyInfo {
+  std::string unlock_key;  // "UnlockKey" (the caller wipes it)
 };
 
 // GET /v1/cluster/join-token
@@ -97,6 +108,7 @@ std::string ToJson(const JoinTokenInfo& t);   // holds a token: the caller wipes
 std::string ToJson(const JoinRequest& r);     // holds a token: the caller wipes it
 std::string ToJson(const JoinResponse& r);
 std::string ToJson(const CsrRequest& r);
+std::string ToJson(const UnlockKeyInfo& u);  // holds a key: the caller wipes it
 
 Result<Node> ParseNode(std::string_view json);
 Result<std::vector<Node>> ParseNodeList(std::string_view json);
@@ -107,5 +119,6 @@ Result<JoinTokenInfo> ParseJoinTokenInfo(std::string_view json);
 Result<JoinRequest> ParseJoinRequest(std::string_view json);
 Result<JoinResponse> ParseJoinResponse(std::string_view json);
 Result<CsrRequest> ParseCsrRequest(std::string_view json);
+Result<UnlockKeyInfo> ParseUnlockKeyInfo(std::string_view json);
 
 }  // namespace ocisecrets
