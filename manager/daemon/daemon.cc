@@ -27,6 +27,7 @@
 #include "manager/api/auth.h"
 #include "manager/api/router.h"
 #include "manager/api/server.h"
+#include "manager/cluster/autolock.h"
 #include "manager/cluster/cluster_manager.h"
 #include "manager/registry/registry.h"
 #include "manager/store/keyring.h"
@@ -80,11 +81,12 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
-// Runs Registry::Maintain and ClusterManager::MaintainServerCert every second until stopped.
+// Runs Registry::Maintain, ClusterManager::MaintainServerCert and Autolock::Maintain every
+// second until stopped.
 class Maintainer {
  public:
-  Maintainer(Registry* registry, ClusterManager* cluster)
-      : registry_(registry), cluster_(cluster), thread_([this] { Loop(); }) {}
+  Maintainer(Registry* registry, ClusterManager* cluster, Autolock* autolock)
+      : registry_(registry), cluster_(cluster), autolock_(autolock), thread_([this] { Loop(); }) {}
   ~Maintainer() { Stop(); }
   void Stop() {
     {
@@ -99,6 +101,7 @@ class Maintainer {
   void Loop() {
     bool failing = false;
     bool cert_failing = false;
+    bool autolock_failing = false;
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       lock.unlock();
@@ -109,11 +112,15 @@ class Maintainer {
       Status cert = cluster_->MaintainServerCert(Clock::now());
       if (!cert.ok() && !cert_failing) Log("cluster: " + cert.message());
       cert_failing = !cert.ok();
+      Status follow = autolock_->Maintain();
+      if (!follow.ok() && !autolock_failing) Log(follow.message());
+      autolock_failing = !follow.ok();
       lock.lock();
     }
   }
   Registry* registry_;
   ClusterManager* cluster_ = nullptr;
+  Autolock* autolock_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -282,8 +289,11 @@ int RunDaemon(const DaemonOptions& options) {
   store_options.sqlite_path = (*state)->File("store.db");
   auto store = OpenStore(store_options);
   if (!store.ok()) return fail(store.status().WithContext("store"));
-  auto keyring = Keyring::Open((*state)->File(std::string(kRootKeyFileName)), **store);
-  if (!keyring.ok()) return fail(keyring.status().WithContext("keyring"));
+  // The keyring starts locked; the start decision (Autolock::Start) opens it when it can.
+  std::unique_ptr<Keyring> keyring = Keyring::Locked(**store);
+  Autolock autolock(store->get(), keyring.get(), (*state)->File(std::string(kRootKeyFileName)));
+  auto lock_reason = autolock.Start();
+  if (!lock_reason.ok()) return fail(lock_reason.status());
   std::string audit_path = options.audit_log.empty() ? (*state)->File("audit.log") : options.audit_log;
   auto audit = FileAuditLog::Open(audit_path);
   if (!audit.ok()) return fail(audit.status());
@@ -322,11 +332,11 @@ int RunDaemon(const DaemonOptions& options) {
     Log("serving mutual TLS on " + addr);
     return Status::Ok();
   };
-  ClusterManager cluster(store->get(), keyring->get(), cluster_options);
+  ClusterManager cluster(store->get(), keyring.get(), cluster_options);
   cluster_ref = &cluster;
   tls_context.set_cluster(&cluster);
 
-  KeyringSealer sealer(keyring->get());
+  KeyringSealer sealer(keyring.get());
   RegistryOptions registry_options;
   registry_options.lease_ttl = options.lease_ttl;
   registry_options.new_id = [] { return NewObjectId(); };
@@ -342,6 +352,7 @@ int RunDaemon(const DaemonOptions& options) {
   router_options.version = OCI_SECRETS_VERSION;
   Router router(&registry, audit->get(), router_options);
   router.SetClusterHooks(&cluster);
+  router.SetLockHooks(&autolock);
   // The worker role: active at once when this machine joined a cluster before.
   WorkerOptions worker_options;
   worker_options.state_dir = options.state_dir;
@@ -354,7 +365,12 @@ int RunDaemon(const DaemonOptions& options) {
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
   tls_server = &server;
-  if (Status s = cluster.Load(); !s.ok()) return fail(s.WithContext("cluster"));
+  // What needs the root key: now when the keyring is open, else at `cluster unlock` (on
+  // that request's thread; the TLS listener may start from there, as at `cluster init`).
+  if (Status s = autolock.OnUnlocked([&cluster] { return cluster.Load().WithContext("cluster"); });
+      !s.ok()) {
+    return fail(s);
+  }
 
   auto fd = ListenUnix(options.socket, authorizer->group_gid());
   if (!fd.ok()) return fail(fd.status());
@@ -374,7 +390,12 @@ int RunDaemon(const DaemonOptions& options) {
     Log("warning: --no-seccomp: serving without the syscall filter");
   }
   {
-    Maintainer maintainer(&registry, &cluster);
+    Maintainer maintainer(&registry, &cluster, &autolock);
+    if (*lock_reason == LockReason::kLocked) Log("locked: waiting for oci-secrets cluster unlock");
+    if (*lock_reason == LockReason::kNotJoined) {
+      Log("not joined: this manager shares a store with a cluster; waiting for oci-secrets "
+          "cluster join");
+    }
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
         registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
         (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) +
