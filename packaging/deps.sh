@@ -34,3 +34,7 @@ OCI_TEST_PACKAGES+=(curl)
 
 # What the sanitizer build and the libFuzzer targets need (packaging/test.sh, packaging/fuzz.sh).
 OCI_TEST_PACKAGES+=(clang libclang-rt-14-dev llvm)
+
+# The etcd store's tests start real etcd members (tests/testing/etcd_cluster.h);
+# packaging/etcd-local.sh starts a local cluster for trying it out.
+OCI_TEST_PACKAGES+=(etcd-server etcd-client)

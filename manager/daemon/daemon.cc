@@ -287,6 +287,11 @@ int RunDaemon(const DaemonOptions& options) {
   StoreOptions store_options;
   store_options.engine = options.store;
   store_options.sqlite_path = (*state)->File("store.db");
+  store_options.etcd_endpoints = options.etcd_endpoints;
+  store_options.etcd_cacert = options.etcd_cacert;
+  store_options.etcd_cert = options.etcd_cert;
+  store_options.etcd_key = options.etcd_key;
+  store_options.etcd_prefix = options.etcd_prefix;
   auto store = OpenStore(store_options);
   if (!store.ok()) return fail(store.status().WithContext("store"));
   // The keyring starts locked; the start decision (Autolock::Start) opens it when it can.
@@ -425,7 +430,11 @@ int DaemonMain(int argc, char** argv) {
       "  oci-secretsd\n"
       "  oci-secretsd --state-dir /var/lib/oci-secrets --socket /run/oci-secrets/manager.sock\n"
       "  oci-secretsd --admin-group oci-secrets-admin --lease-ttl 12h\n"
-      "  oci-secretsd --store sqlite\n",
+      "  oci-secretsd --store sqlite\n"
+      "  oci-secretsd --store etcd --etcd-endpoints "
+      "https://10.0.0.1:2379,https://10.0.0.2:2379,https://10.0.0.3:2379 \\\n"
+      "      --etcd-cacert /etc/etcd/ca.pem --etcd-cert /etc/etcd/client.pem "
+      "--etcd-key /etc/etcd/client-key.pem\n",
       "oci-secretsd"};
   app.add_option("--state-dir", options.state_dir,
                  "Directory of the encrypted store, root key, lock and audit log (0700, one "
@@ -436,7 +445,20 @@ int DaemonMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--store", options.store,
                  std::string("Where secrets are kept, encrypted. Engines: ") + kStoreEngineNames +
-                     ". sqlite: STATE_DIR/store.db, nothing else to run")
+                     ". sqlite: STATE_DIR/store.db, nothing else to run. etcd: an etcd v3 "
+                     "cluster (3.4+) shared by every manager, see --etcd-endpoints")
+      ->capture_default_str();
+  app.add_option("--etcd-endpoints", options.etcd_endpoints,
+                 "With --store etcd (required): the client URLs of the etcd members, "
+                 "http(s)://HOST:PORT, comma-separated; tried in turn when one fails")
+      ->delimiter(',');
+  app.add_option("--etcd-cacert", options.etcd_cacert,
+                 "PEM file of the CA that signed the etcd members' certificates (https)");
+  app.add_option("--etcd-cert", options.etcd_cert,
+                 "PEM client certificate for etcd's --client-cert-auth (with --etcd-key)");
+  app.add_option("--etcd-key", options.etcd_key, "PEM private key of --etcd-cert");
+  app.add_option("--etcd-prefix", options.etcd_prefix,
+                 "Key prefix of this cluster's records in etcd")
       ->capture_default_str();
   app.add_option("--admin-group", options.admin_group,
                  "Group whose members may use the API besides root (also owns the socket)");
@@ -466,6 +488,12 @@ int DaemonMain(int argc, char** argv) {
   options.lease_ttl = *parsed;
   if (Status s = CheckStoreEngine(options.store); !s.ok()) {
     std::fprintf(stderr, "oci-secretsd: --store: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (options.store == "etcd" && options.etcd_endpoints.empty()) {
+    std::fprintf(stderr,
+                 "oci-secretsd: --store etcd needs --etcd-endpoints URL,... (e.g. "
+                 "--etcd-endpoints http://127.0.0.1:2379)\n");
     return 2;
   }
   options.syscall_filter = !no_seccomp;

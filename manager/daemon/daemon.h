@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "manager/worker/worker.h"
 #include "shared/names.h"
@@ -19,6 +20,9 @@ struct DaemonOptions {
   std::string state_dir{kDefaultStateDir};
   std::string socket{kDefaultSocketPath};
   std::string store = "sqlite";                    // the KvStore engine (store_factory.h)
+  std::vector<std::string> etcd_endpoints;         // --store etcd: --etcd-endpoints
+  std::string etcd_cacert, etcd_cert, etcd_key;    // --etcd-cacert/--etcd-cert/--etcd-key
+  std::string etcd_prefix = "/oci-secrets/";       // --etcd-prefix
   std::string admin_group;                         // empty: only root
   std::chrono::seconds lease_ttl = std::chrono::hours(24);
   std::string audit_log;                           // empty: STATE_DIR/audit.log

@@ -116,7 +116,10 @@ class KvStore {
   // deletes of missing keys, or no ops) keeps the revision. A failed compare is not an
   // error: it is TxnResult{succeeded=false}. InvalidArgument (nothing written) for more
   // than kMaxTxnOps ops or compares, more than kMaxTxnBytes, an empty key or prefix, or a
-  // negative compare revision. Unavailable: see the top of this file.
+  // negative compare revision. Unavailable: see the top of this file. Ops of one txn on
+  // the same key: the end state is that of applying them in order, but an engine may show
+  // a watcher only the net change (etcd: one write per key and txn), and etcd refuses a
+  // put under an earlier delete-prefix of the same txn (InvalidArgument).
   virtual Result<TxnResult> Commit(const Txn& txn) = 0;
 
   // The current store-wide revision: that of the last txn that changed something (0 for

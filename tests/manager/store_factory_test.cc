@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "tests/testing/status_assert.h"
 #include "tests/testing/temp_dir.h"
 
 namespace ocisecrets {
@@ -30,8 +31,6 @@ TEST(StoreFactoryTest, RefusesOtherEnginesListingTheAvailableOnes) {
       {"the test engine is not for users", "memory", StatusCode::kInvalidArgument,
        "unknown store engine 'memory'"},
       {"empty", "", StatusCode::kInvalidArgument, "unknown store engine ''"},
-      {"etcd, not in this build yet", "etcd", StatusCode::kFailedPrecondition,
-       "etcd is not available in this build yet"},
   };
   testing::TempDir tmp;
   for (const Case& c : cases) {
@@ -47,6 +46,14 @@ TEST(StoreFactoryTest, RefusesOtherEnginesListingTheAvailableOnes) {
         << c.description << ": " << kv.status().message();
     EXPECT_EQ(CheckStoreEngine(c.engine).code(), c.code) << c.description;
   }
+}
+
+TEST(StoreFactoryTest, AcceptsEtcdAndRefusesItWithoutAnEndpoint) {
+  EXPECT_TRUE(CheckStoreEngine("etcd").ok());
+  StoreOptions options;
+  options.engine = "etcd";
+  EXPECT_TRUE(testing::IsError(OpenStore(options), StatusCode::kInvalidArgument,
+                               "etcd: no endpoint (--etcd-endpoints URL,...)"));
 }
 
 }  // namespace

@@ -1,0 +1,121 @@
+// What is etcd's own in the etcd engine, on a real 3-member etcd: failover between
+// members, a watch that ends with its member and is opened again, the txn limits checked
+// before any request, a compacted watch.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "manager/store/etcd_kv_store.h"
+#include "tests/testing/etcd_cluster.h"
+#include "tests/testing/status_assert.h"
+
+namespace ocisecrets {
+namespace {
+
+using std::chrono::steady_clock;
+
+class EtcdEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::EtcdClusterOptions options;
+    auto cluster = testing::EtcdCluster::Start(options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(cluster).value();
+    EtcdOptions etcd;
+    etcd.endpoints = cluster_->ClientUrls();
+    auto kv = EtcdKvStore::Open(etcd);
+    ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+    kv_ = std::move(kv).value();
+  }
+
+  Result<TxnResult> Put(const std::string& key, const std::string& value) {
+    Txn txn;
+    txn.ops.push_back({Op::Kind::kPut, key, value});
+    return kv_->Commit(txn);
+  }
+
+  std::unique_ptr<testing::EtcdCluster> cluster_;
+  std::unique_ptr<EtcdKvStore> kv_;
+};
+
+TEST_F(EtcdEngineTest, TheNextCallSucceedsOnAnotherMemberWhenItsMemberIsKilled) {
+  ASSERT_TRUE(Put("a", "1").ok());  // the store now talks to member 0 over a kept connection
+  ASSERT_TRUE(cluster_->Kill(0).ok());
+  Result<KeyValue> got = kv_->Get("a");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->value, "1");
+  // A write may meet the election that follows the kill (Unavailable, outcome unknown);
+  // once the members have a leader it succeeds.
+  Result<TxnResult> put = Put("b", "2");
+  for (int i = 0; i < 3 && !put.ok(); ++i) {
+    EXPECT_EQ(put.status().code(), StatusCode::kUnavailable) << put.status().ToString();
+    put = Put("b", "2");
+  }
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_TRUE(put->succeeded);
+}
+
+TEST_F(EtcdEngineTest, AWatchEndsUnavailableWithItsMemberAndReopensOnAnother) {
+  auto r = kv_->Revision();
+  ASSERT_TRUE(r.ok());
+  auto w = kv_->Watch("w/", *r + 1);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE(Put("w/1", "x").ok());
+  auto first = (*w)->Next(steady_clock::now() + std::chrono::seconds(10));
+  ASSERT_TRUE(first.ok() && first->size() == 1u) << first.status().ToString();
+  const std::int64_t seen = (*first)[0].mod_revision;
+
+  ASSERT_TRUE(cluster_->Kill(0).ok());  // the watch's member: the store dialled 0 first
+  auto ended = (*w)->Next(steady_clock::now() + std::chrono::seconds(10));
+  EXPECT_TRUE(testing::IsError(ended.status(), StatusCode::kUnavailable, "watch stream"));
+
+  auto again = kv_->Watch("w/", seen + 1);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  Result<TxnResult> put = Put("w/2", "y");
+  for (int i = 0; i < 3 && !put.ok(); ++i) put = Put("w/2", "y");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto next = (*again)->Next(steady_clock::now() + std::chrono::seconds(10));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].key, "w/2");
+}
+
+TEST_F(EtcdEngineTest, RefusesATxnOf129OpsBeforeAnyRequest) {
+  ASSERT_TRUE(cluster_->Kill(0).ok());
+  ASSERT_TRUE(cluster_->Kill(1).ok());
+  ASSERT_TRUE(cluster_->Kill(2).ok());
+  Txn big;
+  for (std::size_t i = 0; i <= kMaxTxnOps; ++i) big.ops.push_back({Op::Kind::kPut, "k" + std::to_string(i), "v"});
+  // InvalidArgument although no member runs: nothing was sent.
+  EXPECT_TRUE(testing::IsError(kv_->Commit(big).status(), StatusCode::kInvalidArgument,
+                               "129 ops exceeds the limit of 128"));
+  EXPECT_TRUE(testing::IsError(kv_->Get("a").status(), StatusCode::kUnavailable, "answered"));
+}
+
+TEST_F(EtcdEngineTest, AWatchBehindACompactionIsFailedPreconditionCompacted) {
+  auto r = kv_->Revision();
+  ASSERT_TRUE(r.ok());
+  auto w = kv_->Watch("c/", *r + 1);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE(Put("c/1", "x").ok());
+  ASSERT_TRUE(Put("c/2", "y").ok());
+  auto now = kv_->Revision();
+  ASSERT_TRUE(now.ok());
+  ASSERT_TRUE(cluster_->Etcdctl({"compact", std::to_string(*now + 1)}).ok());
+  EXPECT_TRUE(testing::IsError(kv_->Watch("c/", *r + 1).status(), StatusCode::kFailedPrecondition,
+                               "compacted"));
+}
+
+TEST(EtcdEngineOpenTest, SaysWhichEndpointsDidNotAnswer) {
+  EtcdOptions etcd;
+  etcd.endpoints = {"http://127.0.0.1:1"};
+  etcd.request_timeout = std::chrono::milliseconds(500);
+  EXPECT_TRUE(testing::IsError(EtcdKvStore::Open(etcd).status(), StatusCode::kUnavailable,
+                               "etcd: none of http://127.0.0.1:1 answered"));
+  etcd.endpoints = {"127.0.0.1:2379"};
+  EXPECT_TRUE(testing::IsError(EtcdKvStore::Open(etcd).status(), StatusCode::kInvalidArgument,
+                               "must be http://HOST:PORT or https://HOST:PORT"));
+}
+
+}  // namespace
+}  // namespace ocisecrets
