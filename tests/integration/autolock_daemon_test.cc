@@ -1,4 +1,4 @@
-// Autolock on the real daemon (SQLite engine): a restarted manager refuses the CLI, the
+// Autolock on the real daemon (SQLite and etcd engines): a restarted manager refuses the CLI, the
 // hook's lease and cluster inspect with the plan's words until `cluster unlock` gets the
 // right key from stdin; then a container starts through the hook without a restart.
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include "tests/integration/cluster_harness.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/hook_fixture.h"
+#include "tests/testing/etcd_cluster.h"
 
 namespace ocisecrets {
 namespace {
@@ -26,10 +27,11 @@ std::string UnlockKeyIn(const std::string& out) {
   return at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at);
 }
 
-TEST(AutolockIntegrationTest, RestartedManagerRefusesUntilUnlockedThenLeasesWithoutARestart) {
+// The whole scenario on `daemon` (not started yet): autolock on, restart, refusals, a
+// wrong key, the right key, a container.
+void RestartedManagerRefusesUntilUnlocked(Daemon& daemon) {
   const Runtime runc = itest::Runtimes().front();
   ASSERT_EQ(runc.name, "runc");
-  Daemon daemon;
   const std::string payload = itest::StartManagerWithSecret(runc, daemon, "redis", {"pw", 0, 0, 0400});
   ASSERT_FALSE(::testing::Test::HasFailure());
 
@@ -95,6 +97,19 @@ TEST(AutolockIntegrationTest, RestartedManagerRefusesUntilUnlockedThenLeasesWith
   EXPECT_EQ(itest::ReadFile(daemon.state_dir() + "/audit.log").find(key.substr(9)),
             std::string::npos)
       << "the key reached the audit log";
+}
+
+TEST(AutolockIntegrationTest, RestartedManagerOnSqliteRefusesUntilUnlockedThenLeases) {
+  Daemon daemon;
+  RestartedManagerRefusesUntilUnlocked(daemon);
+}
+
+TEST(AutolockIntegrationTest, RestartedManagerOnEtcdRefusesUntilUnlockedThenLeases) {
+  auto etcd = testing::EtcdCluster::Start({.members = 1});
+  ASSERT_TRUE(etcd.ok()) << etcd.status().message();
+  Daemon daemon(Daemon::Options{
+      {"--store", "etcd", "--etcd-endpoints", (*etcd)->EndpointsFlag()}, {}});
+  RestartedManagerRefusesUntilUnlocked(daemon);
 }
 
 }  // namespace
