@@ -59,6 +59,21 @@ Result<JoinTokenInfo> GetJoinToken(ApiClient& client, std::string_view role, boo
   return Answer(client.Call("GET", target, ""), ParseJoinTokenInfo);
 }
 
+Status UnlockCluster(ApiClient& client, std::string_view unlock_key) {
+  // The body holds the key; Call wipes its copy.
+  UnlockKeyInfo info{std::string(unlock_key)};
+  Status s = client.Call("POST", "/v1/cluster/unlock", ToJson(info)).status();
+  WipeString(info.unlock_key);
+  return s;
+}
+
+Result<UnlockKeyInfo> GetUnlockKey(ApiClient& client, bool rotate) {
+  return Answer(client.Call("GET", rotate ? "/v1/cluster/unlock-key?rotate=true"
+                                          : "/v1/cluster/unlock-key",
+                            ""),
+                ParseUnlockKeyInfo);
+}
+
 Result<JoinResponse> IssueAdminCert(ApiClient& client, const CsrRequest& request) {
   return Answer(client.Call("POST", "/v1/cluster/admin-cert", ToJson(request)), ParseJoinResponse);
 }

@@ -21,11 +21,18 @@ Result<ClusterInfo> JoinCluster(ApiClient& client, const JoinRequest& request);
 Status LeaveCluster(ApiClient& client, bool force);
 // GET /v1/cluster. FailedPrecondition when this node is in no cluster.
 Result<ClusterInfo> InspectCluster(ApiClient& client);
-// POST /v1/cluster/update (CertExpiry only).
+// POST /v1/cluster/update: CertExpiry and/or Autolock; the answer's UnlockKey is set when
+// autolock was turned on (the caller wipes it).
 Result<ClusterInfo> UpdateCluster(ApiClient& client, const ClusterInitRequest& request);
 // GET /v1/cluster/join-token?role=ROLE[&rotate=true]. The answer holds a token: the
 // caller wipes it when done.
 Result<JoinTokenInfo> GetJoinToken(ApiClient& client, std::string_view role, bool rotate);
+// POST /v1/cluster/unlock with the unlock key's text (wiped from this call's buffers).
+// PermissionDenied "invalid unlock key"; FailedPrecondition "the manager is not locked".
+Status UnlockCluster(ApiClient& client, std::string_view unlock_key);
+// GET /v1/cluster/unlock-key[?rotate=true]. FailedPrecondition when autolock is off. The
+// answer holds the key: the caller wipes it.
+Result<UnlockKeyInfo> GetUnlockKey(ApiClient& client, bool rotate);
 // POST /v1/cluster/admin-cert: a certificate for the CSR's key, and the CA.
 Result<JoinResponse> IssueAdminCert(ApiClient& client, const CsrRequest& request);
 // POST /v1/cluster/rotate-key: the new current term. FailedPrecondition "a key rotation

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "shared/json_fields.h"
+#include "shared/secure_buffer.h"
 
 namespace ocisecrets {
 namespace {
@@ -82,7 +83,9 @@ std::string ToJson(const std::vector<Node>& v) {
 std::string ToJson(const NodeSpec& s) { return json{{"Labels", s.labels}}.dump(); }
 
 std::string ToJson(const ClusterInitRequest& r) {
-  return json{{"ListenAddr", r.listen_addr}, {"CertExpiry", r.cert_expiry}}.dump();
+  json j{{"ListenAddr", r.listen_addr}, {"CertExpiry", r.cert_expiry}};
+  if (r.autolock) j["Autolock"] = *r.autolock;
+  return j.dump();
 }
 
 namespace {
@@ -150,9 +153,20 @@ std::string ToJson(const ClusterInfo& c) {
               {"CAExpiresAt", TimeText(c.ca_expires_at)},
               {"CertExpiry", c.cert_expiry_seconds},
               {"CertExpiresAt", TimeText(c.cert_expires_at)},
-              {"ManagerStatus", status}};
+              {"ManagerStatus", status},
+              {"Autolock", c.autolock}};
   AddKeyStatus(c.keys, j);
-  return j.dump();
+  if (!c.unlock_key.empty()) j["UnlockKey"] = c.unlock_key;
+  std::string text = j.dump();
+  if (!c.unlock_key.empty()) WipeString(j["UnlockKey"].get_ref<std::string&>());
+  return text;
+}
+
+std::string ToJson(const UnlockKeyInfo& u) {
+  json j{{"UnlockKey", u.unlock_key}};
+  std::string text = j.dump();
+  WipeString(j["UnlockKey"].get_ref<std::string&>());
+  return text;
 }
 
 std::string ToJson(const JoinTokenInfo& t) {
@@ -214,6 +228,11 @@ Result<ClusterInitRequest> ParseClusterInitRequest(std::string_view text) {
         ClusterInitRequest r;
         RETURN_IF_ERROR(GetString(j, "ListenAddr", &r.listen_addr), "");
         RETURN_IF_ERROR(GetString(j, "CertExpiry", &r.cert_expiry), "");
+        if (j.contains("Autolock") && !j["Autolock"].is_null()) {
+          bool on = false;
+          RETURN_IF_ERROR(GetBool(j, "Autolock", &on), "");
+          r.autolock = on;
+        }
         return r;
       });
 }
@@ -247,6 +266,8 @@ Result<ClusterInfo> ParseClusterInfo(std::string_view text) {
       }
     }
     RETURN_IF_ERROR(GetKeyStatus(j, &c.keys), "");
+    RETURN_IF_ERROR(GetBool(j, "Autolock", &c.autolock), "");
+    RETURN_IF_ERROR(GetString(j, "UnlockKey", &c.unlock_key), "");
     return c;
   });
 }
@@ -324,6 +345,15 @@ Result<RotateKeyResponse> ParseRotateKeyResponse(std::string_view text) {
         r.term = static_cast<std::uint32_t>(term);
         return r;
       });
+}
+
+Result<UnlockKeyInfo> ParseUnlockKeyInfo(std::string_view text) {
+  return ParseObject<UnlockKeyInfo>(text, "unlock key", [](const json& j) -> Result<UnlockKeyInfo> {
+    UnlockKeyInfo u;
+    RETURN_IF_ERROR(GetString(j, "UnlockKey", &u.unlock_key), "");
+    if (u.unlock_key.empty()) return Status::InvalidArgument("UnlockKey is required");
+    return u;
+  });
 }
 
 }  // namespace ocisecrets

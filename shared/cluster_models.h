@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <optional>
 #include <string_view>
@@ -47,6 +48,7 @@ struct ManagerStatus {
 struct ClusterInitRequest {
   std::string listen_addr;  // "ListenAddr": ADDR:PORT (default 0.0.0.0:7443)
   std::string cert_expiry;  // "CertExpiry": a duration ("24h"); empty: 24h
+  std::optional<bool> autolock;  // "Autolock"; absent: off at init, unchanged at update
 };
 
 // The key rotation's progress (ClusterInfo's "Rotation").
@@ -83,6 +85,15 @@ struct ClusterInfo {
   TimePoint cert_expires_at{};         // "CertExpiresAt": the answering node's certificate
   std::vector<ManagerStatus> manager_status;  // "ManagerStatus" (managers only)
   KeyStatus keys;                      // "KeyTerms", "CurrentTerm", "Rotation" (managers)
+  bool autolock = false;               // "Autolock"
+  // "UnlockKey": only in the answer of an init or update that made one (the caller wipes
+  // it); absent from the JSON when empty.
+  std::string unlock_key;
+};
+
+// POST /v1/cluster/unlock (the request) and GET /v1/cluster/unlock-key (the answer).
+struct UnlockKeyInfo {
+  std::string unlock_key;  // "UnlockKey" (the caller wipes it)
 };
 
 // GET /v1/cluster/join-token
@@ -142,6 +153,7 @@ std::string ToJson(const CsrRequest& r);
 std::string ToJson(const HeartbeatResponse& r);
 std::string ToJson(const KeyStatus& k);
 std::string ToJson(const RotateKeyResponse& r);
+std::string ToJson(const UnlockKeyInfo& u);  // holds a key: the caller wipes it
 
 Result<Node> ParseNode(std::string_view json);
 Result<std::vector<Node>> ParseNodeList(std::string_view json);
@@ -155,5 +167,6 @@ Result<CsrRequest> ParseCsrRequest(std::string_view json);
 Result<HeartbeatResponse> ParseHeartbeatResponse(std::string_view json);
 Result<KeyStatus> ParseKeyStatus(std::string_view json);
 Result<RotateKeyResponse> ParseRotateKeyResponse(std::string_view json);
+Result<UnlockKeyInfo> ParseUnlockKeyInfo(std::string_view json);
 
 }  // namespace ocisecrets

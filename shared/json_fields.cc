@@ -96,4 +96,12 @@ Status GetInt(const json& j, const char* field, std::int64_t* out) {
   return Status::Ok();
 }
 
+Status GetBool(const json& j, const char* field, bool* out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_boolean()) return WrongType(field, "true or false");
+  *out = it->get<bool>();
+  return Status::Ok();
+}
+
 }  // namespace ocisecrets::json_fields

@@ -28,6 +28,7 @@ Status GetLabels(const json& j, const char* field, Labels* out);
 Status GetId(const json& j, const char* field, std::uint32_t* out);
 Status GetUint(const json& j, const char* field, std::uint64_t max, std::uint64_t* out);
 Status GetInt(const json& j, const char* field, std::int64_t* out);
+Status GetBool(const json& j, const char* field, bool* out);
 // A time as FormatTime writes it; "" is "not given".
 Status GetTime(const json& j, const char* field, TimePoint* out);
 

@@ -16,6 +16,17 @@ Result<bool> FlagParam(const std::multimap<std::string, std::string>& query, con
                                  "': want true or false");
 }
 
+// A cluster answer; sensitive (wiped once sent) when it carries an unlock key, which is
+// wiped here.
+Response InfoResponse(ClusterInfo& info) {
+  Response r = JsonResponse(200, ToJson(info));
+  if (!info.unlock_key.empty()) {
+    WipeString(info.unlock_key);
+    r.sensitive = true;
+  }
+  return r;
+}
+
 }  // namespace
 
 // Every handler below starts with this: 409 when the daemon has no cluster part at all.
@@ -29,10 +40,52 @@ Response Router::ClusterInitHandler(Context& c) {
   }
   auto req = ParseClusterInitRequest(c.request.body);
   if (!req.ok()) return ErrorResponse(req.status());
+  if (req->autolock.value_or(false) && lock_ == nullptr) {
+    return ErrorResponse(Status::FailedPrecondition("this daemon has no autolock"));
+  }
   auto info = cluster_->Init(*req);
   if (!info.ok()) return ErrorResponse(info.status());
   c.audit->id = info->cluster_id;
-  return JsonResponse(200, ToJson(*info));
+  if (Status s = ApplyAutolock(*req, *info); !s.ok()) {
+    return ErrorResponse(s.WithContext(
+        "the cluster was made, but autolock is off (run oci-secrets cluster update "
+        "--autolock=true)"));
+  }
+  return InfoResponse(*info);
+}
+
+Status Router::ApplyAutolock(const ClusterInitRequest& request, ClusterInfo& info) {
+  if (request.autolock) {
+    if (lock_ == nullptr) return Status::FailedPrecondition("this daemon has no autolock");
+    ASSIGN_OR_RETURN(std::optional<std::string> key, lock_->SetAutolock(*request.autolock),
+                     "autolock");
+    if (key) info.unlock_key = std::move(*key);
+  }
+  info.autolock = lock_ != nullptr && lock_->autolock();
+  return Status::Ok();
+}
+
+Response Router::UnlockHandler(Context& c) {
+  if (lock_ == nullptr) return ErrorResponse(Status::FailedPrecondition(std::string(kNotLockedMessage)));
+  auto req = ParseUnlockKeyInfo(c.request.body);
+  if (!req.ok()) return ErrorResponse(req.status());
+  Status unlocked = lock_->Unlock(req->unlock_key);
+  WipeString(req->unlock_key);
+  return unlocked.ok() ? NoContent() : ErrorResponse(unlocked);
+}
+
+Response Router::UnlockKeyHandler(Context& c) {
+  if (lock_ == nullptr) return ErrorResponse(Status::FailedPrecondition(std::string(kAutolockOffMessage)));
+  auto rotate = FlagParam(c.query, "rotate");
+  if (!rotate.ok()) return ErrorResponse(rotate.status());
+  if (*rotate) c.audit->name = "rotated";
+  auto key = lock_->UnlockKey(*rotate);
+  if (!key.ok()) return ErrorResponse(key.status());
+  UnlockKeyInfo info{std::move(*key)};
+  Response r = JsonResponse(200, ToJson(info));
+  WipeString(info.unlock_key);
+  r.sensitive = true;
+  return r;
 }
 
 Response Router::ClusterInspectHandler(Context&) {
@@ -48,6 +101,7 @@ Response Router::ClusterInspectHandler(Context&) {
     if (!keys.ok()) return ErrorResponse(keys.status().WithContext("key status"));
     info->keys = std::move(*keys);
   }
+  info->autolock = lock_ != nullptr && lock_->autolock();
   return JsonResponse(200, ToJson(*info));
 }
 
@@ -74,10 +128,18 @@ Response Router::ClusterUpdateHandler(Context& c) {
   REQUIRE_CLUSTER();
   auto req = ParseClusterInitRequest(c.request.body);
   if (!req.ok()) return ErrorResponse(req.status());
-  auto info = cluster_->Update(*req);
+  if (req->cert_expiry.empty() && req->listen_addr.empty() && !req->autolock) {
+    return ErrorResponse(
+        Status::InvalidArgument("nothing to update: give CertExpiry (e.g. 24h) or Autolock"));
+  }
+  // Autolock alone leaves the cluster's settings as they are.
+  auto info = req->cert_expiry.empty() && req->listen_addr.empty() ? cluster_->Inspect()
+                                                                   : cluster_->Update(*req);
   if (!info.ok()) return ErrorResponse(info.status());
   c.audit->id = info->cluster_id;
-  return JsonResponse(200, ToJson(*info));
+  if (req->autolock) c.audit->name = *req->autolock ? "autolock on" : "autolock off";
+  if (Status s = ApplyAutolock(*req, *info); !s.ok()) return ErrorResponse(s);
+  return InfoResponse(*info);
 }
 
 Response Router::JoinTokenHandler(Context& c) {

@@ -197,6 +197,10 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
   add("DELETE", "/v1/nodes/{}", "node.remove", {kAdmin, kManager}, &Router::RemoveNodeHandler);
   add("POST", "/v1/cluster/leave", "cluster.leave", {kAdmin}, &Router::LeaveClusterHandler);
   routes_.back().unix_only = true;
+  // The locked state (lock_hooks.h): served while locked.
+  add("POST", "/v1/cluster/unlock", "cluster.unlock", {kAdmin}, &Router::UnlockHandler);
+  add("GET", "/v1/cluster/unlock-key", "cluster.unlock-key", {kAdmin},
+      &Router::UnlockKeyHandler);
 }
 
 void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
@@ -315,6 +319,7 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
     return r;
   }
   *route_name = route->name;
+  if (auto refused = LockGate(*route, peer, request, path)) return *refused;
   if (worker_ != nullptr && worker_->active() && !ServedOnWorker(route->name)) {
     return Deny(peer, request, path, "this node is not a manager: run it on a manager", 409);
   }
@@ -353,6 +358,23 @@ Response Router::Deny(const Identity& peer, const Request& request, std::string_
   return ErrorResponse(status, message);
 }
 
+std::optional<Response> Router::LockGate(const Route& route, const Identity& peer,
+                                         const Request& request, std::string_view path) {
+  if (lock_ == nullptr) return std::nullopt;
+  const LockReason reason = lock_->reason();
+  if (reason == LockReason::kUnlocked) return std::nullopt;
+  if (route.name == "GET /v1/health" || route.name == "POST /v1/cluster/unlock") {
+    return std::nullopt;
+  }
+  if (reason == LockReason::kNotJoined && route.name == "POST /v1/cluster/join" &&
+      peer.transport != Identity::Transport::kTls) {
+    return std::nullopt;
+  }
+  return Deny(peer, request, path,
+              std::string(reason == LockReason::kLocked ? kLockedMessage : kNotJoinedMessage),
+              503);
+}
+
 Result<std::string> Router::LeaseNodeOf(const Identity& peer, std::string requested) {
   if (peer.kind == Identity::Kind::kCertificate && peer.node_id.empty()) {
     // The registry would take an empty node for the local one.
@@ -367,10 +389,12 @@ Result<std::string> Router::LeaseNodeOf(const Identity& peer, std::string reques
 }
 
 Response Router::HealthHandler(Context&) {
+  const bool locked = lock_ != nullptr && lock_->reason() != LockReason::kUnlocked;
   return JsonResponse(200, nlohmann::json{{"Status", "ok"},
-                                  {"Store", registry_->Engine()},
-                                  {"Version", options_.version}}
-                       .dump());
+                                          {"Store", registry_->Engine()},
+                                          {"Version", options_.version},
+                                          {"Locked", locked}}
+                               .dump());
 }
 
 Response Router::MetricsHandler(Context&) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "manager/api/audit.h"
 #include "manager/api/auth.h"
 #include "manager/api/cluster_hooks.h"
+#include "manager/api/lock_hooks.h"
 #include "manager/api/metrics.h"
 #include "manager/registry/registry.h"
 
@@ -74,7 +76,10 @@ class Router {
   // certificate is required" everywhere but POST /v1/cluster/join. Every call of a node
   // certificate counts as the node seen (ClusterHooks::Seen). Every call, refused or not,
   // of an audited route is audited with the peer's identity, and so is every TLS call
-  // (reads as action "call"). Safe from many threads.
+  // (reads as action "call"). While LockHooks say the manager is locked, every route but
+  // GET /v1/health (which then says "Locked":true), POST /v1/cluster/unlock and, for a
+  // manager that has not joined, the local POST /v1/cluster/join answers 503 with
+  // kLockedMessage or kNotJoinedMessage (audited as denied). Safe from many threads.
   Response Handle(const Request& request, const Identity& peer);
 
   // Counts a request the server answered itself (malformed HTTP, too large, ...).
@@ -88,6 +93,9 @@ class Router {
   void SetWorkerHooks(WorkerHooks* worker) { worker_ = worker; }
   // The key rotation; null: rotate-key answers 409 and inspect shows no key terms.
   void SetKeyRotationHooks(KeyRotationHooks* rotation) { rotation_ = rotation; }
+  // The locked state (manager/api/lock_hooks.h); null: never locked, autolock unavailable.
+  // Set before serving; it must outlive the router.
+  void SetLockHooks(LockHooks* lock) { lock_ = lock; }
 
  private:
   using Params = std::vector<std::string>;
@@ -135,6 +143,9 @@ class Router {
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
   Response LeaveClusterHandler(Context& c);
+  // The locked gate: the 503 of a route refused while locked, or nullopt to serve it.
+  std::optional<Response> LockGate(const Route& route, const Identity& peer,
+                                   const Request& request, std::string_view path);
   // The cluster and node routes (cluster_routes.cc).
   Response ClusterInitHandler(Context& c);
   Response ClusterInspectHandler(Context& c);
@@ -144,6 +155,11 @@ class Router {
   Response RenewHandler(Context& c);
   Response HeartbeatHandler(Context& c);
   Response AdminCertHandler(Context& c);
+  Response UnlockHandler(Context& c);
+  Response UnlockKeyHandler(Context& c);
+  // Autolock in an init or update answer: info gets Autolock, and the key made (if any).
+  // Returns the error of turning autolock on or off.
+  Status ApplyAutolock(const ClusterInitRequest& request, ClusterInfo& info);
   Response ListNodesHandler(Context& c);
   Response InspectNodeHandler(Context& c);
   Response UpdateNodeHandler(Context& c);
@@ -156,6 +172,7 @@ class Router {
   ClusterHooks* cluster_ = nullptr;
   WorkerHooks* worker_ = nullptr;
   KeyRotationHooks* rotation_ = nullptr;
+  LockHooks* lock_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;

@@ -150,6 +150,7 @@ int RunCli(int argc, char** argv) {
   RegisterServiceCommands(app, ctx);
   RegisterClusterCommands(app, ctx);
   RegisterClusterJoinCommands(app, ctx);
+  RegisterClusterLockCommands(app, ctx);
   RegisterNodeCommands(app, ctx);
   RegisterInstallCommands(app);
 

@@ -19,6 +19,8 @@ namespace {
 struct ClusterOptions {
   std::string listen_addr;
   std::string cert_expiry;
+  bool autolock = false;           // init --autolock
+  std::string autolock_setting;    // update --autolock=true|false; empty: unchanged
   std::string role;
   bool rotate = false;
   bool quiet = false;
@@ -37,12 +39,24 @@ Status CheckDuration(const std::string& text, const char* flag) {
   return ParseDuration(text).status().WithContext(flag);
 }
 
+// The unlock key of an init or update answer, once, with the advice; wiped after.
+void PrintUnlockKey(ClusterInfo& info) {
+  if (info.unlock_key.empty()) return;
+  std::string text = UnlockKeyInstructions(info.unlock_key);
+  std::cout << text << "\n";
+  WipeString(text);
+  WipeString(info.unlock_key);
+}
+
 Status InitClusterCommand(const CliContext& ctx, const ClusterOptions& o) {
   RETURN_IF_ERROR(CheckDuration(o.cert_expiry, "--cert-expiry"), "");
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  ASSIGN_OR_RETURN(ClusterInfo info, InitCluster(client, {o.listen_addr, o.cert_expiry}), "");
+  ClusterInitRequest request{o.listen_addr, o.cert_expiry, std::nullopt};
+  if (o.autolock) request.autolock = true;
+  ASSIGN_OR_RETURN(ClusterInfo info, InitCluster(client, request), "");
   std::cout << "Cluster initialized: " << info.cluster_id << "; this node (" << info.node_id
             << ") is its manager.\n\n";
+  PrintUnlockKey(info);
   ASSIGN_OR_RETURN(JoinTokenInfo token, GetJoinToken(client, "node", false), "join token");
   std::cout << JoinInstructions(token)
             << "\nTo add a manager to this cluster, run 'oci-secrets cluster join-token "
@@ -78,11 +92,17 @@ Status InspectClusterCommand(const CliContext& ctx) {
 }
 
 Status UpdateClusterCommand(const CliContext& ctx, const ClusterOptions& o) {
-  if (o.cert_expiry.empty()) return Status::InvalidArgument("nothing to update: give --cert-expiry");
+  if (o.cert_expiry.empty() && o.autolock_setting.empty()) {
+    return Status::InvalidArgument("nothing to update: give --cert-expiry or --autolock");
+  }
   RETURN_IF_ERROR(CheckDuration(o.cert_expiry, "--cert-expiry"), "");
+  ClusterInitRequest request{"", o.cert_expiry, std::nullopt};
+  if (!o.autolock_setting.empty()) request.autolock = o.autolock_setting == "true";
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
-  RETURN_IF_ERROR(UpdateCluster(client, {"", o.cert_expiry}).status(), "");
+  ASSIGN_OR_RETURN(ClusterInfo info, UpdateCluster(client, request), "");
   std::cout << "Cluster updated.\n";
+  if (!info.unlock_key.empty()) std::cout << "\n";
+  PrintUnlockKey(info);
   return Status::Ok();
 }
 
@@ -184,12 +204,16 @@ void RegisterClusterCommands(CLI::App& app, CliContext& ctx) {
   init->add_option("--cert-expiry", o->cert_expiry,
                    "Lifetime of node certificates (default 24h; s, m, h, d)")
       ->type_name("DURATION");
+  init->add_flag("--autolock", o->autolock,
+                 "Keep the root key wrapped by an unlock key (printed once): a restarted "
+                 "manager serves nothing until `oci-secrets cluster unlock`");
   init->footer(
       "Makes the cluster CA (its key sealed in the store), the join tokens and this\n"
       "manager's node, and starts the TLS listener. Prints the command that adds a worker.\n"
       "Examples:\n"
       "  oci-secrets cluster init\n"
-      "  oci-secrets cluster init --listen-addr 10.0.0.5:7443 --cert-expiry 12h");
+      "  oci-secrets cluster init --listen-addr 10.0.0.5:7443 --cert-expiry 12h\n"
+      "  oci-secrets cluster init --autolock");
   init->callback([&ctx, o] { RunOrFail([&] { return InitClusterCommand(ctx, *o); }); });
 
   CLI::App* token = cluster->add_subcommand("join-token", "Print the command that adds a node");
@@ -212,7 +236,15 @@ void RegisterClusterCommands(CLI::App& app, CliContext& ctx) {
   update->add_option("--cert-expiry", o->cert_expiry,
                      "Lifetime of node certificates issued from now on (s, m, h, d)")
       ->type_name("DURATION");
-  update->footer("Example:\n  oci-secrets cluster update --cert-expiry 12h");
+  update->add_option("--autolock", o->autolock_setting,
+                     "true: wrap the root key by a new unlock key (printed once) and delete "
+                     "every manager's root.key; false: write root.key back")
+      ->check(CLI::IsMember({"true", "false"}))
+      ->type_name("true|false");
+  update->footer(
+      "Examples:\n"
+      "  oci-secrets cluster update --cert-expiry 12h\n"
+      "  oci-secrets cluster update --autolock=true");
   update->callback([&ctx, o] { RunOrFail([&] { return UpdateClusterCommand(ctx, *o); }); });
 
   CLI::App* rotate = cluster->add_subcommand(

@@ -22,6 +22,12 @@ void RegisterClusterJoinCommands(CLI::App& app, CliContext& ctx);
 // `cluster init|join-token|inspect|update|admin-cert`. ctx must outlive app's parse.
 void RegisterClusterCommands(CLI::App& app, CliContext& ctx);
 
+// `cluster unlock|unlock-key` (autolock). ctx must outlive app's parse.
+void RegisterClusterLockCommands(CLI::App& app, CliContext& ctx);
+// The advice printed with an unlock key (init --autolock, update, unlock-key): how to use
+// it and to keep it safe. Holds the key: the caller wipes it.
+std::string UnlockKeyInstructions(std::string_view key);
+
 // `node ls|inspect|update|rm`. ctx must outlive app's parse.
 void RegisterNodeCommands(CLI::App& app, CliContext& ctx);
 

@@ -208,7 +208,13 @@ Status ClusterManager::Load() {
   if (!initialized_) return Status::Ok();
   std::string addr = listen_addr_;
   lock.unlock();
-  RETURN_IF_ERROR(options_.start_listener(addr), "cluster: TLS listener on " + addr);
+  // Once per process: a join's Load after the unlock callbacks' Load is a re-read only.
+  if (!listener_started_.exchange(true)) {
+    if (Status s = options_.start_listener(addr); !s.ok()) {
+      listener_started_.store(false);
+      return s.WithContext("cluster: TLS listener on " + addr);
+    }
+  }
   StartFollowing();
   return Status::Ok();
 }
@@ -583,6 +589,7 @@ Result<ClusterInfo> ClusterManager::Init(const ClusterInitRequest& request) {
   if (loaded.ok()) {
     lock.unlock();
     loaded = options_.start_listener(addr).WithContext("TLS listener on " + addr);
+    if (loaded.ok()) listener_started_.store(true);
     lock.lock();
   }
   if (!loaded.ok()) {

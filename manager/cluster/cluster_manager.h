@@ -136,6 +136,8 @@ class ClusterManager : public ClusterHooks {
   // manager's ListenAddr: its node record's, else cluster/info's) and starts following
   // the store. OK and not initialized when the store holds no cluster. DataLoss when a
   // record does not open or parse; start_listener's error with the address as context.
+  // A second Load (a join's, after the daemon's unlock callbacks loaded) re-reads the
+  // records and starts no second listener.
   Status Load();
 
   // The daemon's start found a store shared with a cluster this manager has not joined
@@ -283,6 +285,7 @@ class ClusterManager : public ClusterHooks {
 
   KvStore* kv_;
   Keyring* keyring_;
+  std::atomic<bool> listener_started_{false};  // start_listener succeeded once
   ClusterManagerOptions options_;
 
   mutable std::shared_mutex mu_;  // everything below but the revoked set and seen_

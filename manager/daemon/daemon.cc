@@ -27,6 +27,7 @@
 #include "manager/api/auth.h"
 #include "manager/api/router.h"
 #include "manager/api/server.h"
+#include "manager/cluster/autolock.h"
 #include "manager/cluster/cluster_manager.h"
 #include "manager/daemon/migrate_command.h"
 #include "manager/registry/registry.h"
@@ -66,11 +67,12 @@ Status MakeDirs(const std::string& dir, mode_t mode) {
   return Status::Ok();
 }
 
-// Runs Registry::Maintain and ClusterManager::MaintainServerCert every second until stopped.
+// Runs Registry::Maintain, ClusterManager::MaintainServerCert and Autolock::Maintain every
+// second until stopped.
 class Maintainer {
  public:
-  Maintainer(Registry* registry, ClusterManager* cluster)
-      : registry_(registry), cluster_(cluster), thread_([this] { Loop(); }) {}
+  Maintainer(Registry* registry, ClusterManager* cluster, Autolock* autolock)
+      : registry_(registry), cluster_(cluster), autolock_(autolock), thread_([this] { Loop(); }) {}
   ~Maintainer() { Stop(); }
   void Stop() {
     {
@@ -85,6 +87,7 @@ class Maintainer {
   void Loop() {
     bool failing = false;
     bool cert_failing = false;
+    bool autolock_failing = false;
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       lock.unlock();
@@ -96,11 +99,15 @@ class Maintainer {
       if (cert.ok()) cert = cluster_->MarkSelfSeen(Clock::now());
       if (!cert.ok() && !cert_failing) Log("cluster: " + cert.message());
       cert_failing = !cert.ok();
+      Status follow = autolock_->Maintain();
+      if (!follow.ok() && !autolock_failing) Log(follow.message());
+      autolock_failing = !follow.ok();
       lock.lock();
     }
   }
   Registry* registry_;
   ClusterManager* cluster_ = nullptr;
+  Autolock* autolock_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -149,40 +156,6 @@ Result<NodeAttributes> NodeAttributesOf(ClusterManager& cluster, const std::stri
   }
   ASSIGN_OR_RETURN(Node node, cluster.NodeById(node_id), "");
   return NodeAttributes{node.id, node.hostname, node.role, node.spec.labels};
-}
-
-// The keyring at start, reduced to what several managers need (the autolock branch owns
-// the full decision, Autolock::Start; the two are merged): the root key file when it
-// exists; else, on a store whose keyring another manager made (a shared store), a locked
-// keyring that waits for `cluster join` with a manager token (not_joined); else a new
-// root key file, as before.
-// The root key a joined manager received, as its root key file (0600, fsynced). The
-// autolock branch's WriteRootKey (keyring.h) replaces this at the merge.
-Status WriteRootKeyFile(const std::string& path, const KeyBytes& key) {
-  std::string content(key.begin(), key.end());
-  Status s = ReplaceFileAtomically(path, content, 0600, getuid(), getgid());
-  WipeString(content);
-  return s;
-}
-
-struct KeyringAtStart {
-  std::unique_ptr<Keyring> keyring;
-  bool not_joined = false;
-};
-Result<KeyringAtStart> OpenKeyringAtStart(const std::string& root_key_path, KvStore& store) {
-  KeyringAtStart out;
-  struct stat st {};
-  if (stat(root_key_path.c_str(), &st) != 0 && errno == ENOENT && store.Engine() != "sqlite") {
-    ASSIGN_OR_RETURN(auto terms, store.Range(std::string(kKeyringPrefix) + "terms/", true),
-                     "read the keyring");
-    if (!terms.empty()) {
-      out.keyring = Keyring::Locked(store);
-      out.not_joined = true;
-      return out;
-    }
-  }
-  ASSIGN_OR_RETURN(out.keyring, Keyring::Open(root_key_path, store), "");
-  return out;
 }
 
 }  // namespace
@@ -308,10 +281,11 @@ int RunDaemon(const DaemonOptions& options) {
   store_options.etcd_prefix = options.etcd_prefix;
   auto store = OpenStore(store_options);
   if (!store.ok()) return fail(store.status().WithContext("store"));
-  const std::string root_key_path = (*state)->File(std::string(kRootKeyFileName));
-  auto keyring_at_start = OpenKeyringAtStart(root_key_path, **store);
-  if (!keyring_at_start.ok()) return fail(keyring_at_start.status().WithContext("keyring"));
-  std::unique_ptr<Keyring>* keyring = &keyring_at_start->keyring;
+  // The keyring starts locked; the start decision (Autolock::Start) opens it when it can.
+  std::unique_ptr<Keyring> keyring = Keyring::Locked(**store);
+  Autolock autolock(store->get(), keyring.get(), (*state)->File(std::string(kRootKeyFileName)));
+  auto lock_reason = autolock.Start();
+  if (!lock_reason.ok()) return fail(lock_reason.status());
   std::string audit_path = options.audit_log.empty() ? (*state)->File("audit.log") : options.audit_log;
   auto audit = FileAuditLog::Open(audit_path);
   if (!audit.ok()) return fail(audit.status());
@@ -356,16 +330,16 @@ int RunDaemon(const DaemonOptions& options) {
     pinned.pin_ca_digest = digest;
     return join_dialer(addr, pinned);
   };
-  Keyring* keyring_ptr = keyring->get();
-  cluster_options.on_joined = [keyring_ptr, root_key_path](KeyBytes root_key) -> Status {
-    RETURN_IF_ERROR(WriteRootKeyFile(root_key_path, root_key), "write " + root_key_path);
-    return keyring_ptr->Unlock(std::move(root_key));
+  // A manager join's root key: the keyring unlocked, root.key written unless autolock is
+  // on, then what waited for the key (the cluster's Load below) runs.
+  cluster_options.on_joined = [&autolock](KeyBytes root_key) {
+    return autolock.UnlockWithRootKey(std::move(root_key));
   };
-  ClusterManager cluster(store->get(), keyring->get(), cluster_options);
+  ClusterManager cluster(store->get(), keyring.get(), cluster_options);
   cluster_ref = &cluster;
   tls_context.set_cluster(&cluster);
 
-  KeyringSealer sealer(keyring->get());
+  KeyringSealer sealer(keyring.get());
   RegistryOptions registry_options;
   registry_options.lease_ttl = options.lease_ttl;
   registry_options.new_id = [] { return NewObjectId(); };
@@ -388,8 +362,9 @@ int RunDaemon(const DaemonOptions& options) {
   rotation_options.on_cluster_resealed = [&cluster] {
     if (Status s = cluster.RereadTokens(); !s.ok()) Log("key rotation: " + s.message());
   };
-  KeyRotation rotation(store->get(), keyring->get(), rotation_options);
+  KeyRotation rotation(store->get(), keyring.get(), rotation_options);
   router.SetKeyRotationHooks(&rotation);
+  router.SetLockHooks(&autolock);
   // The worker role: active at once when this machine joined a cluster before.
   WorkerOptions worker_options;
   worker_options.state_dir = options.state_dir;
@@ -402,12 +377,12 @@ int RunDaemon(const DaemonOptions& options) {
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
   tls_server = &server;
-  if (keyring_at_start->not_joined) {
-    cluster.AwaitJoin();
-    Log("this manager shares a store with a cluster it has not joined: run oci-secrets cluster "
-        "join --token MANAGER_TOKEN --listen-addr ADDR:PORT MANAGER:PORT");
-  } else if (Status s = cluster.Load(); !s.ok()) {
-    return fail(s.WithContext("cluster"));
+  if (*lock_reason == LockReason::kNotJoined) cluster.AwaitJoin();
+  // What needs the root key: now when the keyring is open, else at `cluster unlock` (on
+  // that request's thread; the TLS listener may start from there, as at `cluster init`).
+  if (Status s = autolock.OnUnlocked([&cluster] { return cluster.Load().WithContext("cluster"); });
+      !s.ok()) {
+    return fail(s);
   }
 
   auto fd = ListenUnix(options.socket, authorizer->group_gid());
@@ -429,7 +404,12 @@ int RunDaemon(const DaemonOptions& options) {
   }
   rotation.StartBackground();
   {
-    Maintainer maintainer(&registry, &cluster);
+    Maintainer maintainer(&registry, &cluster, &autolock);
+    if (*lock_reason == LockReason::kLocked) Log("locked: waiting for oci-secrets cluster unlock");
+    if (*lock_reason == LockReason::kNotJoined) {
+      Log("not joined: this manager shares a store with a cluster; waiting for oci-secrets "
+          "cluster join");
+    }
     Log("serving on unix://" + options.socket + " (state dir " + options.state_dir + ", store " +
         registry.Engine() + ", lease ttl " + std::to_string(options.lease_ttl.count()) + "s" +
         (options.admin_group.empty() ? "" : ", admin group " + options.admin_group) +

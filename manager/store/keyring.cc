@@ -70,10 +70,11 @@ Status FsyncParentDir(const std::string& path) {
   return Status::Ok();
 }
 
-// Writes a new root key to path.tmp, then links it to path: the key appears whole or not
-// at all, and never replaces an existing one (link fails with EEXIST like O_EXCL).
-Status CreateRootKey(const std::string& path) {
-  ASSIGN_OR_RETURN(KeyBytes key, RandomKey(), "generate");
+}  // namespace
+
+// Writes the key to path.tmp, then links it to path: the key appears whole or not at
+// all, and never replaces an existing one (link fails with EEXIST like O_EXCL).
+Status WriteRootKey(const std::string& path, std::span<const std::uint8_t> key) {
   const std::string tmp = path + ".tmp";
   if (unlink(tmp.c_str()) != 0 && errno != ENOENT) return PosixError("unlink " + tmp, errno);
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -92,9 +93,19 @@ Status CreateRootKey(const std::string& path) {
   int rc = link(tmp.c_str(), path.c_str());
   err = errno;
   unlink(tmp.c_str());
-  // EEXIST: another process made it first; the caller reads theirs.
-  if (rc != 0 && err != EEXIST) return PosixError("link " + path, err);
+  if (rc != 0 && err == EEXIST) return Status::AlreadyExists(path + " already exists");
+  if (rc != 0) return PosixError("link " + path, err);
   return FsyncParentDir(path);
+}
+
+namespace {
+
+Status CreateRootKey(const std::string& path) {
+  ASSIGN_OR_RETURN(KeyBytes key, RandomKey(), "generate");
+  Status written = WriteRootKey(path, key);
+  // AlreadyExists: another process made it first; the caller reads theirs.
+  if (written.code() == StatusCode::kAlreadyExists) return Status::Ok();
+  return written;
 }
 
 }  // namespace

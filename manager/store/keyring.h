@@ -35,6 +35,10 @@ inline constexpr std::string_view kKeyringPrefix = "keyring/";
 // bytes; the message says how to fix it.
 Result<KeyBytes> LoadOrCreateRootKey(const std::string& path);
 
+// Writes key as the root key file at path (0600, whole or not at all, fsynced with its
+// directory). AlreadyExists when path exists: it is never replaced.
+Status WriteRootKey(const std::string& path, std::span<const std::uint8_t> key);
+
 class Keyring {
  public:
   // Loads every term of the keyring from kv, opening each with root_key; on first start

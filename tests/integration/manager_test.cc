@@ -180,7 +180,7 @@ TEST(ManagerDaemonTest, ServesHealthWithKeepAlive) {
   for (int i = 0; i < 3; ++i) {
     RawResponse r = c.Call("GET", "/v1/health");
     EXPECT_EQ(r.status, 200) << "request " << i << " on one connection";
-    EXPECT_EQ(r.body, R"({"Status":"ok","Store":"sqlite","Version":"0.1.0"})");
+    EXPECT_EQ(r.body, R"({"Locked":false,"Status":"ok","Store":"sqlite","Version":"0.1.0"})");
   }
 }
 

@@ -103,7 +103,7 @@ class RouterTest : public ::testing::Test {
 TEST_F(RouterTest, HealthAnswersWithEngineAndVersion) {
   Response r = Call("GET", "/v1/health");
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, R"({"Status":"ok","Store":"memory","Version":"0.1.0"})");
+  EXPECT_EQ(r.body, R"({"Locked":false,"Status":"ok","Store":"memory","Version":"0.1.0"})");
 }
 
 TEST_F(RouterTest, NonAdminGets403OnEveryRouteAndItIsAudited) {

@@ -7,6 +7,7 @@
 
 #include "manager/api/router.h"
 #include "tests/manager/memory_kv_store.h"
+#include "tests/manager/route_lists.h"
 
 namespace ocisecrets {
 namespace {
@@ -86,19 +87,7 @@ class RouterWorkerTest : public ::testing::Test {
 
 TEST_F(RouterWorkerTest, EveryManagerRouteAnswersNotAManager) {
   worker_.joined = true;
-  const std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/metrics"},
-      {"POST", "/v1/secrets"},
-      {"GET", "/v1/secrets"},
-      {"GET", "/v1/secrets/pw"},
-      {"DELETE", "/v1/secrets/pw"},
-      {"POST", "/v1/secrets/pw/update?version=1"},
-      {"POST", "/v1/services"},
-      {"GET", "/v1/services"},
-      {"GET", "/v1/services/redis"},
-      {"DELETE", "/v1/services/redis"},
-      {"POST", "/v1/services/redis/update?version=1"},
-  };
+  const testing::RouteList routes = testing::ManagerDataRoutes();
   for (const auto& [method, target] : routes) {
     SCOPED_TRACE(method + " " + target);
     audit_.lines.clear();

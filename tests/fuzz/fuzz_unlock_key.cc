@@ -1,0 +1,31 @@
+// Fuzzes the unlock key parser (shared/unlock_key.h): the text an admin pastes into
+// `cluster unlock`, sent to the manager. Beyond "no crash, no UB": a parsed key formats
+// back to exactly its text, a refusal names the unlock key, and no refusal repeats what
+// followed the prefix (the key, or a near miss of it).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "shared/unlock_key.h"
+#include "tests/fuzz/fuzz_check.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ocisecrets;
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  auto key = ParseUnlockKey(in);
+  if (!key.ok()) {
+    const std::string m = key.status().message();
+    FUZZ_CHECK(m.starts_with("invalid unlock key: "), "a refusal names the unlock key");
+    if (in.starts_with(kUnlockKeyPrefix) && in.size() >= kUnlockKeyPrefix.size() + 8) {
+      FUZZ_CHECK(m.find(in.substr(kUnlockKeyPrefix.size())) == std::string::npos,
+                 "the message does not repeat the key");
+    }
+    return 0;
+  }
+  FUZZ_CHECK(key->size() == kUnlockKeySize, "a parsed key has 32 bytes");
+  auto text = FormatUnlockKey(*key);
+  FUZZ_CHECK(text.ok() && *text == in, "a parsed key formats back to its text");
+  WipeString(*text);
+  return 0;
+}
