@@ -54,6 +54,10 @@ Result<JoinToken> TokenParts(const std::string& token) {
 
 }  // namespace
 
+bool Contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
 int FreeLoopbackPort() {
   int port = 0;
   int fd = BindLoopback(&port);
@@ -141,15 +145,34 @@ std::string WithSecret(const std::string& token, const std::string& secret) {
 
 Cluster::Cluster() : Cluster(Options{}) {}
 
-Cluster::Cluster(Options options) : options_(std::move(options)) {}
+Cluster::Cluster(Options options)
+    : options_(std::move(options)), manager_(Daemon::Options{options_.manager_args, {}}) {}
 
 Cluster::~Cluster() {
-  for (auto& w : workers_) {
-    if (w->running()) {
-      w->Signal(SIGCONT);  // a test may have frozen it
-      w->Stop();
+  for (auto* list : {&workers_, &managers_}) {
+    for (auto& d : *list) {
+      if (d->running()) {
+        d->Signal(SIGCONT);  // a test may have frozen it
+        d->Stop();
+      }
     }
   }
+}
+
+Result<Daemon*> Cluster::AddManager() {
+  managers_.push_back(std::make_unique<Daemon>(Daemon::Options{options_.manager_args, {}}));
+  Daemon* m = managers_.back().get();
+  RETURN_IF_ERROR(m->Start(), "start manager " + std::to_string(managers_.size() + 1));
+  const std::string listen = Loopback(FreeLoopbackPort());
+  CommandResult r = m->Cli({"cluster", "join", "--token", JoinToken("manager", false),
+                            "--listen-addr", listen, addr_});
+  if (r.exit_code != 0) {
+    return Status::Internal("cluster join (manager) exited " + std::to_string(r.exit_code) +
+                            ": " + r.err + "; joining manager's log:\n" + m->Log() +
+                            "; first manager's log:\n" + manager_.Log());
+  }
+  manager_addrs_.push_back(listen);
+  return m;
 }
 
 Status Cluster::Init() {
@@ -190,8 +213,10 @@ CommandResult Cluster::Join(const Daemon& worker, const std::string& token,
   return worker.Cli(args);
 }
 
-std::string Cluster::JoinToken(bool rotate) const {
-  std::vector<std::string> args = {"cluster", "join-token", "node", "-q"};
+std::string Cluster::JoinToken(bool rotate) const { return JoinToken("node", rotate); }
+
+std::string Cluster::JoinToken(std::string_view role, bool rotate) const {
+  std::vector<std::string> args = {"cluster", "join-token", std::string(role), "-q"};
   if (rotate) args.push_back("--rotate");
   CommandResult r = manager_.Cli(args);
   EXPECT_EQ(r.exit_code, 0) << "cluster join-token: " << r.err;

@@ -22,6 +22,9 @@
 
 namespace ocisecrets::itest {
 
+// Whether text holds part.
+bool Contains(const std::string& text, std::string_view part);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read, closed).
 // Another process may take it before it is used: use it at once.
 int FreeLoopbackPort();
@@ -87,17 +90,31 @@ class Cluster {
   struct Options {
     // Appended to `cluster init --listen-addr 127.0.0.1:PORT`, e.g. {"--cert-expiry", "4s"}.
     std::vector<std::string> init_args;
+    // Appended to every manager daemon's command line, e.g. {"--store", "etcd",
+    // "--etcd-endpoints", URLS}: a cluster of several managers needs a shared store.
+    std::vector<std::string> manager_args;
   };
 
   Cluster();
   explicit Cluster(Options options);
-  ~Cluster();  // stops the workers, then the manager
+  ~Cluster();  // stops the workers, then the managers
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
 
   // Starts the manager and makes the cluster. The Status carries the CLI's words and the
   // manager's log on failure.
   Status Init();
+
+  // Another manager daemon (Options::manager_args), started on the same store and joined
+  // with the manager token (`cluster join --token T --listen-addr 127.0.0.1:PORT ADDR`,
+  // a free port). The Status carries the join's words and both managers' logs.
+  Result<Daemon*> AddManager();
+  // Manager i: 0 is the one that made the cluster, then AddManager's in order.
+  Daemon& manager(std::size_t i) { return i == 0 ? manager_ : *managers_.at(i - 1); }
+  // "127.0.0.1:PORT", the TLS listener of manager i.
+  const std::string& manager_addr(std::size_t i) const {
+    return i == 0 ? addr_ : manager_addrs_.at(i - 1);
+  }
 
   // A new worker daemon, started and joined with the node token through `managers`
   // (default: {addr()}). The Status carries the join's words and the worker's log.
@@ -111,6 +128,8 @@ class Cluster {
   // `cluster join-token node -q` (rotate: with --rotate), trimmed. Empty, with a test
   // failure, when the command fails.
   std::string JoinToken(bool rotate = false) const;
+  // `cluster join-token ROLE -q` on the first manager, trimmed; the same failure rule.
+  std::string JoinToken(std::string_view role, bool rotate) const;
 
   Daemon& manager() { return manager_; }
   const Daemon& manager() const { return manager_; }
@@ -126,6 +145,8 @@ class Cluster {
  private:
   Options options_;
   Daemon manager_;
+  std::vector<std::unique_ptr<Daemon>> managers_;  // AddManager's
+  std::vector<std::string> manager_addrs_;
   std::vector<std::unique_ptr<Daemon>> workers_;
   std::string addr_;
 };

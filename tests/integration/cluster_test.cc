@@ -28,17 +28,6 @@ using std::chrono::steady_clock;
 constexpr char kService[] = "redis";
 constexpr char kRead[] = "echo \"CONTENT $(cat /run/secrets/pw)\"";
 
-Runtime Runc() {
-  for (const Runtime& r : Runtimes()) {
-    if (r.name == "runc") return r;
-  }
-  return {"runc", "/usr/sbin/runc", 1};
-}
-
-bool Contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
-
 class ClusterTest : public ::testing::Test {
  protected:
   // The manager up with a cluster (init_args appended to `cluster init`) and secret "pw"

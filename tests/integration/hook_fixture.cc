@@ -92,6 +92,13 @@ std::vector<Runtime> Runtimes() {
   return out;
 }
 
+Runtime Runc() {
+  for (const Runtime& r : Runtimes()) {
+    if (r.name == "runc") return r;
+  }
+  return {"runc", "/usr/sbin/runc", 1};
+}
+
 ::testing::AssertionResult CanRun(const Runtime& runtime) {
   if (::testing::AssertionResult root = testing::IsRoot(runtime.name); !root) return root;
   // Debian names both packages after their binary.

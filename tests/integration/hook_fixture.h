@@ -29,6 +29,8 @@ inline void PrintTo(const Runtime& runtime, std::ostream* os) { *os << runtime.n
 // package installs (/usr/sbin/runc, /usr/bin/crun), so a missing one fails its tests
 // (CanRun) instead of dropping out of the list.
 std::vector<Runtime> Runtimes();
+// runc, as Runtimes() lists it: the runtime the cluster tests start containers with.
+Runtime Runc();
 
 // Success when this process is root and `runtime` is installed; otherwise a failure that
 // says which and how to get it (packaging/test.sh runs as root and installs both).
