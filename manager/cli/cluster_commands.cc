@@ -193,8 +193,10 @@ void RegisterClusterCommands(CLI::App& app, CliContext& ctx) {
   auto o = std::make_shared<ClusterOptions>();
   CLI::App* cluster = ClusterCommand(app);
   cluster->footer(
-      "A cluster is one manager (this machine, after `cluster init`) and the worker machines\n"
-      "that joined it with a join token. Secrets reach workers only over mutual TLS.");
+      "A cluster is one or more managers (the first made by `cluster init`, more joined with\n"
+      "the manager token; several managers need a shared store: oci-secretsd --store etcd)\n"
+      "and the worker machines that joined with the node token. Secrets reach workers only\n"
+      "over mutual TLS.");
 
   CLI::App* init = cluster->add_subcommand("init", "Make this manager the first of a new cluster");
   init->add_option("--listen-addr", o->listen_addr,

@@ -717,7 +717,10 @@ Result<JoinTokenInfo> ClusterManager::JoinToken(std::string_view role, bool rota
   JoinTokenInfo out;
   out.role = role_name;
   out.token = FormatJoinToken({ca_->digest(), std::string(secret.begin(), secret.end())});
-  out.command = "oci-secrets cluster join --token " + out.token + " " + AdvertisedAddr(listen_addr_);
+  // A manager listens too: the command says where (the new manager's own address).
+  out.command = "oci-secrets cluster join --token " + out.token +
+                (role_name == kRoleManager ? " --listen-addr ADDR:7443" : "") + " " +
+                AdvertisedAddr(listen_addr_);
   return out;
 }
 

@@ -42,7 +42,7 @@ class EtcdKvStore final : public KvStore {
   // Checks the options and that one endpoint answers /v3/maintenance/status within
   // request_timeout. InvalidArgument for no endpoint, an endpoint that is not
   // http(s)://HOST:PORT, only one of cert and key, or a PEM file that cannot be loaded;
-  // Unavailable "etcd: none of URL,... answered (last: <why>)", PermissionDenied in that
+  // Unavailable "etcd: none of URL,... answered: <why of the last>", PermissionDenied in that
   // words when the last failure was a TLS certificate refusal.
   static Result<std::unique_ptr<EtcdKvStore>> Open(EtcdOptions options);
 

@@ -169,6 +169,9 @@ TEST_F(ClusterManagerTest, TokensStayUntilRotated) {
   EXPECT_EQ(parsed->ca_digest, manager_->Inspect()->ca_digest);
   auto info = manager_->JoinToken("node", false);
   EXPECT_EQ(info->command, "oci-secrets cluster join --token " + node + " 127.0.0.1:7443");
+  auto for_manager = manager_->JoinToken("manager", false);
+  EXPECT_EQ(for_manager->command,
+            "oci-secrets cluster join --token " + manager + " --listen-addr ADDR:7443 127.0.0.1:7443");
   std::string rotated = Token("node", true);
   EXPECT_NE(rotated, node);
   EXPECT_EQ(Token("node"), rotated);
