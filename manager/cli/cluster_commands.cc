@@ -129,7 +129,8 @@ Status RotateKeyCommand(const CliContext& ctx, const ClusterOptions& o) {
   std::cout << "Key term " << rotated.term
             << " is now current: new writes are sealed with it, and every stored record is "
                "being re-encrypted under it in the background; the older terms are retired "
-               "once nothing uses them.\n"
+               "once nothing uses them and every manager has had time to see the new term "
+               "(half a minute at least).\n"
                "Follow the progress with 'oci-secrets cluster inspect' (or 'oci-secrets "
                "cluster rotate-key --status').\n";
   return Status::Ok();

@@ -19,8 +19,6 @@ constexpr std::string_view kCursorCluster = "cluster/";  // next: the cluster's 
 constexpr std::string_view kCursorCheck = "check";       // next: the final scan
 // Room left in a batch txn for the rotation record itself and the compares' keys.
 constexpr std::size_t kRecordRoom = 4096;
-// The background thread reads the keyring again this often even without a watch event.
-constexpr std::chrono::seconds kRefreshInterval{30};
 
 void Log(const std::string& line) {
   std::fprintf(stderr, "oci-secretsd: key rotation: %s\n", line.c_str());
@@ -316,6 +314,14 @@ Result<std::size_t> KeyRotation::ClusterRecords(Record& record) {
 }
 
 Result<std::size_t> KeyRotation::Finish(Record& record) {
+  if (Now() < record.started_at + options_.retire_grace) {
+    // Too early to trust the final scan (see the header): keep the pass, scan later.
+    if (record.lease_until - Now() < kRotationLease / 2) {
+      ASSIGN_OR_RETURN(bool renewed, CommitWithRecord(Txn{}, record), "key rotation");
+      (void)renewed;  // not renewed: the pass was taken; the next Step reads it again
+    }
+    return std::size_t{0};
+  }
   RETURN_IF_ERROR(keyring_->Refresh(), "key rotation");
   const std::uint32_t current = keyring_->current_term();
   ASSIGN_OR_RETURN(std::int64_t stale, CountStale(*kv_, current), "key rotation");
@@ -400,7 +406,7 @@ void KeyRotation::Loop() {
     lock.unlock();
     if (Steady::now() >= next_refresh) {
       report(keyring_->Refresh());
-      next_refresh = Steady::now() + kRefreshInterval;
+      next_refresh = Steady::now() + kKeyringRefreshInterval;
     }
     Result<std::size_t> done = Step(batch);
     report(done.status());

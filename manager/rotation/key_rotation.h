@@ -17,6 +17,14 @@
 // starts again from the first payload; otherwise every older term is retired and the
 // record gets FinishedAt.
 //
+// The final scan runs no earlier than kRetireGrace after StartedAt. A manager that had not
+// seen the new term yet may seal a record under the old one and commit it after the walk
+// passed its key; the scan finds it, unless it commits between the scan and the retire,
+// and then it would be stranded (its term gone). The grace rules that out: every manager
+// knows the new term within kKeyringRefreshInterval of its creation (its watch, or the
+// backstop re-read), and a seal made before that reaches the store within its request
+// deadline; so what commits after the grace was sealed under the new term.
+//
 // Thread safety: every public method may be called from any thread; Step calls are
 // serialized on one lock (the background thread and a test may both call it).
 #pragma once
@@ -47,11 +55,21 @@ inline constexpr std::string_view kRotationKey = "keyring/rotation";
 inline constexpr std::chrono::seconds kRotationLease{15};
 // Default of oci-secretsd --reencrypt-rate (records per second).
 inline constexpr double kDefaultReencryptRate = 1000;
+// How often the background thread reads the keyring again without a watch event (the
+// watch may have missed one): the bound on how long a manager may still seal under the
+// old term after another manager rotated.
+inline constexpr std::chrono::seconds kKeyringRefreshInterval{5};
+// The least time from a pass's StartedAt to its final scan and retire: the keyring
+// refresh interval, plus a store request's deadline over every etcd endpoint (3 x 5 s),
+// plus room for the managers' clocks to differ.
+inline constexpr std::chrono::seconds kRetireGrace{30};
 
 struct KeyRotationOptions {
   std::string owner;                       // this manager's node ID (the record's Owner)
   double rate = kDefaultReencryptRate;     // records per second the background thread does
   std::function<TimePoint()> clock;        // the lease's clock; default: the system clock
+  // The least time from StartedAt to the retire (see above); tests of one keyring set 0.
+  std::chrono::seconds retire_grace = kRetireGrace;
   // Called (from the pass) after it re-encrypted the cluster's sealed records, so that a
   // cache of their mod_revisions can be read again. Optional.
   std::function<void()> on_cluster_resealed;
@@ -75,7 +93,8 @@ class KeyRotation : public KeyRotationHooks {
   // kMaxTxnBytes), or moves the pass to its next stage. Returns the number of records
   // handled, at least 1 whenever the pass moved; 0 when there is nothing to do here (no
   // running pass, another manager owns it, the keyring is locked, or a record changed
-  // meanwhile and the next Step retries the batch from the same cursor). Errors: the
+  // meanwhile and the next Step retries the batch from the same cursor, or the walk is
+  // done and the retire waits for options.retire_grace to pass). Errors: the
   // store's, or DataLoss naming a record that does not open (the pass then stays where
   // it is).
   Result<std::size_t> Step(std::size_t max_records);
@@ -87,7 +106,8 @@ class KeyRotation : public KeyRotationHooks {
   Result<std::uint32_t> RotateKey() override { return Start(); }
 
   // Starts the background thread: it follows keyring/ through a watch (Keyring::Refresh
-  // on every change of a term, when the watch breaks, and every 30 s as a backstop) and
+  // on every change of a term, when the watch breaks, and every kKeyringRefreshInterval
+  // as a backstop) and
   // calls Step at options.rate
   // records per second. Errors are logged to stderr once per kind, never a payload.
   // Idempotent.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -244,11 +245,17 @@ Status Keyring::LoadWith(const KeyBytes& root) {
     }
     keks.emplace(term, KeyBytes(kek->begin(), kek->end()));
   }
+  bool same_terms = false;
   {
     std::unique_lock lock(mu_);
+    same_terms = std::equal(keks.begin(), keks.end(), keks_.begin(), keks_.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; });
     keks_.swap(keks);
   }
-  // Terms never change once made, but a reload starts the derived keys afresh all the same.
+  // Terms never change once made: a reload that finds the same terms (the rotation's
+  // periodic refresh) keeps the derived keys; one that retired or added a term starts
+  // them afresh, so that no key of a retired term stays cached.
+  if (same_terms) return Status::Ok();
   std::lock_guard<std::mutex> lock(record_keys_mu_);
   record_keys_.clear();
   return Status::Ok();

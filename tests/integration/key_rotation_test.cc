@@ -3,115 +3,27 @@
 // gone, every secret still opening.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "manager/store/keyring.h"
 #include "manager/store/sqlite_kv_store.h"
-#include "shared/api_client.h"
-#include "shared/cluster_client.h"
-#include "shared/http_client.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/rotation_fixture.h"
 
 namespace ocisecrets::itest {
 namespace {
 
 constexpr int kSecrets = 2000;
-constexpr int kLeasedSecrets = 10;
-
-std::string NameOf(int i) { return "s" + std::to_string(i); }
-std::string PayloadOf(int i) { return "rotation payload " + std::to_string(i); }
-
-ApiClient Connect(const Daemon& d) {
-  auto transport = MakeTransport(d.host());
-  EXPECT_TRUE(transport.ok()) << transport.status().ToString();
-  return ApiClient(std::move(*transport), std::chrono::seconds(20));
-}
-
-Result<KeyStatus> KeysOf(const Daemon& d) {
-  ApiClient client = Connect(d);
-  return GetKeyStatus(client);
-}
-
-// Leases of a service holding kLeasedSecrets secrets, one after the other on their own
-// connection, until stopped; counts those that failed or held a wrong payload.
-class LeaseLoop {
- public:
-  explicit LeaseLoop(const Daemon& d) : thread_([this, &d] { Run(d); }) {}
-  ~LeaseLoop() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int ok() const { return ok_; }
-  int failed() const { return failed_; }
-  const std::string& first_error() const { return first_error_; }
-
- private:
-  void Run(const Daemon& d) {
-    ApiClient client = Connect(d);
-    for (int i = 0; !stop_; ++i) {
-      auto grant = client.Lease({"rotation-c" + std::to_string(i), "leased"});
-      bool good = grant.ok() && grant->files.size() == kLeasedSecrets;
-      for (std::size_t f = 0; good && f < grant->files.size(); ++f) {
-        const SecretBytes& data = grant->files[f].data;
-        good = std::string(data.begin(), data.end()) == PayloadOf(std::stoi(grant->files[f].name.substr(1)));
-      }
-      if (good) {
-        ++ok_;
-        (void)client.EndLease("rotation-c" + std::to_string(i));
-      } else {
-        if (failed_++ == 0) first_error_ = grant.ok() ? "wrong files" : grant.status().ToString();
-      }
-    }
-  }
-  std::atomic<bool> stop_{false};
-  std::atomic<int> ok_{0};
-  std::atomic<int> failed_{0};
-  std::string first_error_;
-  std::thread thread_;
-};
-
-// Polls the key status until pred holds (or 120 s); the last status seen.
-template <typename Pred>
-KeyStatus WaitFor(const Daemon& d, Pred pred) {
-  KeyStatus last;
-  for (int i = 0; i < 1200; ++i) {
-    auto keys = KeysOf(d);
-    EXPECT_TRUE(keys.ok()) << keys.status().ToString();
-    if (keys.ok()) {
-      last = *keys;
-      if (pred(last)) return last;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ADD_FAILURE() << "timed out; last: " << ToJson(last);
-  return last;
-}
 
 TEST(KeyRotationIntegrationTest, APassKilledHalfwayResumesAfterRestartAndRetiresTheOldTerm) {
   Daemon d(Daemon::Options{{"--reencrypt-rate", "200"}, {}});
   ASSERT_TRUE(d.Start().ok()) << d.Log();
-  {
-    ApiClient client = Connect(d);
-    ServiceSpec leased;
-    leased.name = "leased";
-    for (int i = 0; i < kSecrets; ++i) {
-      SecretCreateRequest req;
-      req.spec.name = NameOf(i);
-      std::string payload = PayloadOf(i);
-      req.data.assign(payload.begin(), payload.end());
-      auto id = client.CreateSecret(req);
-      ASSERT_TRUE(id.ok()) << id.status().ToString();
-      if (i < kLeasedSecrets) leased.secrets.push_back({*id, NameOf(i), {NameOf(i)}});
-    }
-    ASSERT_TRUE(client.CreateService(leased).ok());
-  }
+  Status seeded = SeedSecrets(d, kSecrets);
+  ASSERT_TRUE(seeded.ok()) << seeded.ToString();
 
-  std::unique_ptr<LeaseLoop> leases = std::make_unique<LeaseLoop>(d);
+  std::unique_ptr<LeaseLoop> leases = std::make_unique<LeaseLoop>(d, kSecrets, "sqlite");
   CommandResult rotated = d.Cli({"cluster", "rotate-key"});
   ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
   EXPECT_NE(rotated.out.find("Key term 2 is now current"), std::string::npos) << rotated.out;
@@ -120,7 +32,7 @@ TEST(KeyRotationIntegrationTest, APassKilledHalfwayResumesAfterRestartAndRetires
   EXPECT_NE(again.err.find("a key rotation is already running ("), std::string::npos)
       << again.err;
 
-  KeyStatus midway = WaitFor(d, [](const KeyStatus& k) {
+  KeyStatus midway = WaitForKeys(d, [](const KeyStatus& k) {
     return k.rotation && k.rotation->done >= k.rotation->total / 5;
   });
   leases->Stop();
@@ -138,8 +50,8 @@ TEST(KeyRotationIntegrationTest, APassKilledHalfwayResumesAfterRestartAndRetires
   ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
   ASSERT_TRUE(resumed->rotation.has_value());
   EXPECT_GE(resumed->rotation->done, done_at_kill) << "the pass went back";
-  leases = std::make_unique<LeaseLoop>(d);
-  KeyStatus finished = WaitFor(d, [](const KeyStatus& k) {
+  leases = std::make_unique<LeaseLoop>(d, kSecrets, "sqlite");
+  KeyStatus finished = WaitForKeys(d, [](const KeyStatus& k) {
     return k.rotation && k.rotation->state == "done";
   });
   leases->Stop();
@@ -172,7 +84,7 @@ TEST(KeyRotationIntegrationTest, APassKilledHalfwayResumesAfterRestartAndRetires
     auto plain = (*ring)->OpenPayload("payloads/" + id, id, 1, sealed->value);
     ASSERT_TRUE(plain.ok()) << plain.status().ToString();
     int i = std::stoi(name.key.substr(std::string("names/secret/s").size()));
-    ASSERT_EQ(std::string(plain->begin(), plain->end()), PayloadOf(i));
+    ASSERT_EQ(std::string(plain->begin(), plain->end()), SeedPayload(i));
   }
 }
 

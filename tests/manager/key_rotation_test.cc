@@ -122,6 +122,7 @@ class KeyRotationTest : public ::testing::Test {
     KeyRotationOptions o;
     o.owner = std::move(owner);
     o.clock = [this] { return now_; };
+    o.retire_grace = std::chrono::seconds(0);  // one keyring per test unless it says otherwise
     return o;
   }
 
@@ -223,6 +224,28 @@ TEST_F(KeyRotationTest, APayloadSealedUnderTheOldTermAfterTheWalkIsCaughtByTheFi
   EXPECT_EQ(ring_->terms(), std::vector<std::uint32_t>{2});
 }
 
+TEST_F(KeyRotationTest, TheOldTermStaysUntilTheGraceHasPassedSoALateStaleWriteIsResealed) {
+  PutPayloads(5);
+  auto root = ring_->RootKey();
+  ASSERT_TRUE(root.ok());
+  auto stale = Keyring::Open(std::move(*root), *sqlite_);  // a manager that has not seen term 2
+  ASSERT_TRUE(stale.ok());
+  KeyRotationOptions options = Options("m1");
+  options.retire_grace = kRetireGrace;
+  KeyRotation rotation(kv_.get(), ring_.get(), options);
+  ASSERT_TRUE(rotation.Start().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rotation.Step(100).ok());  // walk, cluster, waits
+  EXPECT_EQ(ring_->terms(), (std::vector<std::uint32_t>{1, 2})) << "retired before the grace";
+  EXPECT_EQ(rotation.GetKeyStatus()->rotation->state, "running");
+  // Committed after the walk and after a final scan would have found nothing stale.
+  PutPayload(**stale, "s9999", "late create");
+  now_ += kRetireGrace;
+  ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 100));
+  EXPECT_EQ(OpenWith(*ring_, "s9999"), "late create");
+  EXPECT_EQ(TermsInUse(), (std::map<std::uint32_t, int>{{2, 6}}));
+  EXPECT_EQ(TermRecords(), std::vector<std::string>{"keyring/terms/0000000002"});
+}
+
 TEST_F(KeyRotationTest, ASecondStartWhileOneRunsIsRefusedWithItsProgress) {
   PutPayloads(30);
   KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
@@ -293,7 +316,7 @@ TEST_F(KeyRotationTest, TheClusterSealedRecordsMoveTooAndTheClusterStillLoadsAnd
   o.hostname = "manager-host";
   o.start_listener = [](const std::string&) { return Status::Ok(); };
   ClusterManager cluster(kv_.get(), ring_.get(), o);
-  ASSERT_TRUE(cluster.Init({"127.0.0.1:7443", "1h"}).ok());
+  ASSERT_TRUE(cluster.Init({"127.0.0.1:7443", "1h", std::nullopt}).ok());
   auto token = cluster.JoinToken("node", false);
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   PutPayloads(3);
