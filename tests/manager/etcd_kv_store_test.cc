@@ -7,6 +7,8 @@
 
 #include "manager/store/etcd_kv_store.h"
 #include "tests/testing/etcd_cluster.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_pki.h"
 #include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
@@ -115,6 +117,97 @@ TEST(EtcdEngineOpenTest, SaysWhichEndpointsDidNotAnswer) {
   etcd.endpoints = {"127.0.0.1:2379"};
   EXPECT_TRUE(testing::IsError(EtcdKvStore::Open(etcd).status(), StatusCode::kInvalidArgument,
                                "must be http://HOST:PORT or https://HOST:PORT"));
+}
+
+
+// TLS to etcd: one member that serves https and requires a client certificate
+// (--client-cert-auth), both certificates from a test CA; the store presents
+// --etcd-cacert/--etcd-cert/--etcd-key as the daemon passes them.
+class EtcdTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const CertificateAuthority ca = testing::NewTestCa();
+    ca_file_ = dir_.WriteFile("ca.pem", ca.cert_pem());
+    SecretBytes server_key = testing::MustOk(GenerateKeyPem(), "server key");
+    std::string server_cert = testing::MustOk(
+        ca.Issue(testing::MustOk(MakeCsr(server_key, "etcd"), "CSR"),
+                 {"etcd", "manager", testing::kTestClusterId, {"127.0.0.1", "localhost"}},
+                 std::chrono::hours(1), testing::PkiNow()),
+        "server certificate");
+    const std::string server_cert_file = dir_.WriteFile("server.crt", server_cert);
+    const std::string server_key_file =
+        dir_.WriteFile("server.key", std::string(server_key.begin(), server_key.end()));
+    testing::TestMember client = testing::IssueMember(ca, "manager", "client");
+    cert_file_ = dir_.WriteFile("client.crt", client.cert_pem);
+    key_file_ = dir_.WriteFile("client.key", std::string(client.key_pem.begin(), client.key_pem.end()));
+
+    testing::EtcdClusterOptions options;
+    options.members = 1;
+    options.extra_args = {"--cert-file", server_cert_file, "--key-file", server_key_file,
+                          "--trusted-ca-file", ca_file_, "--client-cert-auth"};
+    options.etcdctl_args = {"--cacert", ca_file_, "--cert", cert_file_, "--key", key_file_};
+    auto cluster = testing::EtcdCluster::Start(options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(cluster).value();
+    ASSERT_EQ(cluster_->ClientUrls().front().rfind("https://", 0), 0u) << cluster_->EndpointsFlag();
+  }
+
+  EtcdOptions Options() const {
+    EtcdOptions etcd;
+    etcd.endpoints = cluster_->ClientUrls();
+    etcd.cacert = ca_file_;
+    etcd.cert = cert_file_;
+    etcd.key = key_file_;
+    etcd.request_timeout = std::chrono::milliseconds(3000);
+    return etcd;
+  }
+
+  testing::TempDir dir_;
+  std::string ca_file_, cert_file_, key_file_;
+  std::unique_ptr<testing::EtcdCluster> cluster_;
+};
+
+TEST_F(EtcdTlsTest, TheStoreWithTheCaAndAClientCertificateWritesAndReads) {
+  auto kv = EtcdKvStore::Open(Options());
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  Txn txn;
+  txn.ops.push_back({Op::Kind::kPut, "secrets/a", "over tls"});
+  auto r = (*kv)->Commit(txn);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->succeeded);
+  auto got = (*kv)->Get("secrets/a");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->value, "over tls");
+  auto seen = cluster_->Etcdctl({"get", "/oci-secrets/secrets/a", "--print-value-only"});
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  EXPECT_EQ(*seen, "over tls\n");
+}
+
+TEST_F(EtcdTlsTest, AMemberSignedByAnotherCaIsRefusedNamingTheCaFlag) {
+  EtcdOptions etcd = Options();
+  etcd.cacert = dir_.WriteFile("other-ca.pem", testing::NewTestCa().cert_pem());
+  auto kv = EtcdKvStore::Open(etcd);
+  EXPECT_TRUE(testing::IsError(kv.status(), StatusCode::kPermissionDenied, "--etcd-cacert"))
+      << kv.status().ToString();
+}
+
+TEST_F(EtcdTlsTest, WithoutAClientCertificateTheMemberRefuses) {
+  EtcdOptions etcd = Options();
+  etcd.cert.clear();
+  etcd.key.clear();
+  auto kv = EtcdKvStore::Open(etcd);
+  ASSERT_FALSE(kv.ok());
+  EXPECT_NE(kv.status().message().find("etcd: none of " + cluster_->EndpointsFlag() + " answered"),
+            std::string::npos)
+      << kv.status().ToString();
+}
+
+TEST_F(EtcdTlsTest, OnlyOneOfCertAndKeyIsAnArgumentError) {
+  EtcdOptions etcd = Options();
+  etcd.key.clear();
+  EXPECT_TRUE(testing::IsError(EtcdKvStore::Open(etcd).status(), StatusCode::kInvalidArgument,
+                               "--etcd-key"))
+      << EtcdKvStore::Open(etcd).status().ToString();
 }
 
 }  // namespace
