@@ -197,18 +197,8 @@ Status Keyring::LoadOrInit(const KeyBytes& root) {
     empty = keks_.empty();
   }
   if (!empty) return Status::Ok();
-  // CreateTerm seals with root_key_, which is set only once the keyring opened: seal
-  // term 1 here with the key being tried.
-  ASSIGN_OR_RETURN(KeyBytes kek, RandomKey(), "create term 1: generate KEK");
-  const std::string key = TermKey(1);
-  ASSIGN_OR_RETURN(std::string sealed, ocisecrets::Seal(root, AsBytes(TermAad(key)), kek),
-                   "create term 1: seal KEK");
-  Txn txn;
-  txn.compares.push_back({key, 0});
-  txn.ops.push_back({Op::Kind::kPut, key, std::move(sealed)});
-  // Not succeeded: another manager on the same store made term 1 first; LoadWith reads it.
-  ASSIGN_OR_RETURN(TxnResult r, kv_.Commit(txn), "create term 1: store KEK");
-  (void)r;
+  // root_key_ is set only once the keyring opened: seal term 1 with the key being tried.
+  RETURN_IF_ERROR(CreateTermWith(root, 1), "create term 1");
   RETURN_IF_ERROR(LoadWith(root), "load");
   std::shared_lock lock(mu_);
   if (keks_.empty()) return Status::Internal("term 1 missing after creation");
@@ -263,6 +253,10 @@ Status Keyring::LoadWith(const KeyBytes& root) {
 
 Status Keyring::CreateTerm(std::uint32_t term) {
   ASSIGN_OR_RETURN(KeyBytes root, RootKey(), "");
+  return CreateTermWith(root, term);
+}
+
+Status Keyring::CreateTermWith(const KeyBytes& root, std::uint32_t term) {
   ASSIGN_OR_RETURN(KeyBytes kek, RandomKey(), "generate KEK");
   const std::string key = TermKey(term);
   ASSIGN_OR_RETURN(std::string sealed, ocisecrets::Seal(root, AsBytes(TermAad(key)), kek),
@@ -271,7 +265,7 @@ Status Keyring::CreateTerm(std::uint32_t term) {
   txn.compares.push_back({key, 0});
   txn.ops.push_back({Op::Kind::kPut, key, std::move(sealed)});
   ASSIGN_OR_RETURN(TxnResult r, kv_.Commit(txn), "store KEK");
-  // Not succeeded: another manager on the same store made this term first; Load reads it.
+  // Not succeeded: another manager on the same store made this term first; a load reads it.
   (void)r;
   return Status::Ok();
 }

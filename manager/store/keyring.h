@@ -124,6 +124,7 @@ class Keyring {
   // Loads with root; creates term 1 (and loads again) when the store has none.
   Status LoadOrInit(const KeyBytes& root);
   Status CreateTerm(std::uint32_t term);  // compare-absent create of one term
+  Status CreateTermWith(const KeyBytes& root, std::uint32_t term);  // the same, sealed by root
   // The record key of a sealed payload's header (format, term, salt): from the cache, else
   // derived from the term's KEK and cached. Null (no error) when the term is unknown.
   Result<std::shared_ptr<const KeyBytes>> RecordKey(std::string_view header, std::uint32_t term);
