@@ -2,6 +2,7 @@
 // hook's lease and cluster inspect with the plan's words until `cluster unlock` gets the
 // right key from stdin; then a container starts through the hook without a restart.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -110,6 +111,58 @@ TEST(AutolockIntegrationTest, RestartedManagerOnEtcdRefusesUntilUnlockedThenLeas
   Daemon daemon(Daemon::Options{
       {"--store", "etcd", "--etcd-endpoints", (*etcd)->EndpointsFlag()}, {}});
   RestartedManagerRefusesUntilUnlocked(daemon);
+}
+
+
+// Two managers on one etcd: autolock turned on at the first removes the second's root.key
+// too (it follows keyring/root); restarted, the second is locked and opens with the key
+// the first printed; turned off again, both get root.key back.
+TEST(AutolockIntegrationTest, AutolockOnOneManagerLocksTheOtherAfterItsRestart) {
+  auto etcd = testing::EtcdCluster::Start({.members = 1});
+  ASSERT_TRUE(etcd.ok()) << etcd.status().message();
+  itest::Cluster cluster(itest::Cluster::Options{
+      {}, {"--store", "etcd", "--etcd-endpoints", (*etcd)->EndpointsFlag()}});
+  Status init = cluster.Init();
+  ASSERT_TRUE(init.ok()) << init.message();
+  Result<Daemon*> joined = cluster.AddManager();
+  ASSERT_TRUE(joined.ok()) << joined.status().message();
+  Daemon& second = **joined;
+  const std::string second_root = second.state_dir() + "/root.key";
+  ASSERT_EQ(access(second_root.c_str(), F_OK), 0) << "the joined manager keeps root.key";
+  ASSERT_EQ(second.Cli({"secret", "create", "pw", "-"}, "made-on-the-second").exit_code, 0);
+
+  CommandResult on = cluster.manager(0).Cli({"cluster", "update", "--autolock=true"});
+  ASSERT_EQ(on.exit_code, 0) << on.err;
+  const std::string key = UnlockKeyIn(on.out);
+  ASSERT_EQ(key.size(), 61u) << on.out;
+  bool removed = false;
+  for (int i = 0; i < 50 && !removed; ++i) {
+    removed = access(second_root.c_str(), F_OK) != 0;
+    if (!removed) usleep(100 * 1000);
+  }
+  EXPECT_TRUE(removed) << "the second manager kept root.key under autolock: " << second.Log();
+
+  ASSERT_EQ(second.Stop(), 0) << second.Log();
+  ASSERT_TRUE(second.Start().ok()) << second.Log();
+  CommandResult refused = second.Cli({"secret", "ls"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err, std::string("Error: ") + kLocked + "\n");
+  CommandResult unlocked = second.Cli({"cluster", "unlock"}, key + "\n");
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err << second.Log();
+  CommandResult listed = second.Cli({"secret", "ls"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("pw"), std::string::npos) << listed.out;
+
+  CommandResult off = second.Cli({"cluster", "update", "--autolock=false"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  const std::string first_root = cluster.manager(0).state_dir() + "/root.key";
+  bool back = false;
+  for (int i = 0; i < 50 && !back; ++i) {
+    back = access(first_root.c_str(), F_OK) == 0 && access(second_root.c_str(), F_OK) == 0;
+    if (!back) usleep(100 * 1000);
+  }
+  EXPECT_TRUE(back) << "root.key not written back on both managers";
+  EXPECT_EQ(itest::ReadFile(first_root), itest::ReadFile(second_root));
 }
 
 }  // namespace
