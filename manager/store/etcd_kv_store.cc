@@ -683,6 +683,10 @@ Result<std::unique_ptr<Watcher>> EtcdKvStore::Watch(const std::string& prefix,
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, e.host + ":" + e.port);
   req.set(http::field::content_type, "application/json");
+  // etcd's "require leader" (the gateway passes Grpc-Metadata-* on as gRPC metadata): a
+  // member that loses its leader, cut off from the majority, ends the watch ("no
+  // leader") instead of keeping it open and silent while the others move on.
+  req.set("Grpc-Metadata-Hasleader", "true");
   req.body() = body;
   req.prepare_payload();
   beast::error_code ec;

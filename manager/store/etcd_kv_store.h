@@ -62,8 +62,8 @@ class EtcdKvStore final : public KvStore {
   Result<TxnResult> Commit(const Txn& txn) override;
   Result<std::int64_t> Revision() override;
   // A streaming POST /v3/watch on its own connection, read by one thread per watcher.
-  // The member's end of the stream (member killed, connection lost) makes Next
-  // Unavailable; etcd's compaction of what the watch still had to send makes it
+  // The member's end of the stream (member killed, connection lost, or the member lost
+  // its leader: the watch asks etcd to require one) makes Next Unavailable; etcd's compaction of what the watch still had to send makes it
   // FailedPrecondition "compacted" (Watch itself returns that when start_revision is
   // already compacted).
   Result<std::unique_ptr<Watcher>> Watch(const std::string& prefix,

@@ -2,6 +2,7 @@
 // members, a watch that ends with its member and is opened again, the txn limits checked
 // before any request, a compacted watch.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 
@@ -80,6 +81,32 @@ TEST_F(EtcdEngineTest, AWatchEndsUnavailableWithItsMemberAndReopensOnAnother) {
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   ASSERT_EQ(next->size(), 1u);
   EXPECT_EQ((*next)[0].key, "w/2");
+}
+
+// A member cut off from the others (they are stopped here) has no leader and no longer
+// learns of changes: a watch on it must end (Unavailable) rather than stay silent, so
+// that the caches it feeds re-read from a member of the majority.
+TEST_F(EtcdEngineTest, AWatchOnAMemberThatLostItsLeaderEndsUnavailable) {
+  auto r = kv_->Revision();
+  ASSERT_TRUE(r.ok());
+  auto w = kv_->Watch("w/", *r + 1);  // on member 0: the store dialled it first
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE(Put("w/1", "x").ok());
+  auto first = (*w)->Next(steady_clock::now() + std::chrono::seconds(10));
+  ASSERT_TRUE(first.ok() && first->size() == 1u) << first.status().ToString();
+
+  ASSERT_TRUE(cluster_->Signal(1, SIGSTOP).ok());
+  ASSERT_TRUE(cluster_->Signal(2, SIGSTOP).ok());
+  Result<std::vector<WatchEvent>> ended = std::vector<WatchEvent>();
+  const auto end = steady_clock::now() + std::chrono::seconds(20);
+  while (ended.ok() && steady_clock::now() < end) {
+    ended = (*w)->Next(steady_clock::now() + std::chrono::seconds(1));
+  }
+  ASSERT_TRUE(cluster_->Signal(1, SIGCONT).ok());
+  ASSERT_TRUE(cluster_->Signal(2, SIGCONT).ok());
+  EXPECT_TRUE(testing::IsError(ended.status(), StatusCode::kUnavailable, "watch stream"))
+      << (ended.ok() ? "the watch stayed open on a member without a leader"
+                     : ended.status().ToString());
 }
 
 TEST_F(EtcdEngineTest, RefusesATxnOf129OpsBeforeAnyRequest) {

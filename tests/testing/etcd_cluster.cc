@@ -218,13 +218,19 @@ Status EtcdCluster::WaitHealthy(int member, steady_clock::time_point deadline) c
   return Status::DeadlineExceeded(m.name + " not healthy within 20 s: " + last.message());
 }
 
-Status EtcdCluster::Kill(int member) {
+Status EtcdCluster::Signal(int member, int sig) {
   if (member < 0 || member >= static_cast<int>(members_.size())) {
     return Status::InvalidArgument("etcd cluster: no member " + std::to_string(member));
   }
   Member& m = members_[member];
   if (m.pid <= 0) return Status::FailedPrecondition("etcd cluster: " + m.name + " is not running");
-  ::kill(m.pid, SIGKILL);
+  if (::kill(m.pid, sig) != 0) return Status::Internal("etcd cluster: kill " + m.name + " failed");
+  return Status::Ok();
+}
+
+Status EtcdCluster::Kill(int member) {
+  RETURN_IF_ERROR(Signal(member, SIGKILL), "");
+  Member& m = members_[member];
   int status = 0;
   while (::waitpid(m.pid, &status, 0) < 0 && errno == EINTR) {
   }

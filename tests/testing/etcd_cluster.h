@@ -56,6 +56,9 @@ class EtcdCluster {
   // SIGKILL member (0-based) and reap it: a machine that dies. InvalidArgument for a
   // member out of range; FailedPrecondition when it is not running.
   Status Kill(int member);
+  // Sends sig to a running member (SIGSTOP, later SIGCONT: a member cut off for a while).
+  // InvalidArgument for a member out of range; FailedPrecondition when it is not running.
+  Status Signal(int member, int sig);
   // Starts a killed member again with the same data dir and ports and waits (up to 20 s)
   // until it is healthy. FailedPrecondition when it is running.
   Status Restart(int member);
