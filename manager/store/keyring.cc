@@ -211,6 +211,10 @@ Status Keyring::Load() {
 }
 
 Status Keyring::LoadWith(const KeyBytes& root) {
+  // One load at a time, from the read to the swap: a load that read the store before a
+  // change (a retire, another manager's new term) can then never swap in after the load
+  // that read it after, which would bring back a retired term or hide a new one.
+  std::lock_guard<std::mutex> serial(load_mu_);
   ASSIGN_OR_RETURN(std::vector<KeyValue> records, kv_.Range(std::string(kTermsPrefix)), "range");
   std::map<std::uint32_t, KeyBytes> keks;
   for (const KeyValue& r : records) {

@@ -130,6 +130,7 @@ class Keyring {
   Result<std::shared_ptr<const KeyBytes>> RecordKey(std::string_view header, std::uint32_t term);
 
   KvStore& kv_;
+  std::mutex load_mu_;  // serializes LoadWith, read to swap
   mutable std::shared_mutex mu_;
   KeyBytes root_key_;                       // guarded by mu_; empty while locked
   std::map<std::uint32_t, KeyBytes> keks_;  // by term; the last one is current
