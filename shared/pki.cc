@@ -21,6 +21,7 @@
 #include <span>
 #include <vector>
 
+#include "shared/base36.h"
 #include "shared/crypto.h"
 
 namespace ocisecrets {
@@ -260,27 +261,6 @@ Result<SecretBytes> KeyPem(EVP_PKEY* key) {
                      reinterpret_cast<std::uint8_t*>(data) + n);
 }
 
-// Base36 of a big-endian number, zero-padded to width.
-std::string Base36(std::span<const unsigned char> bytes, std::size_t width) {
-  std::vector<unsigned char> n(bytes.begin(), bytes.end());
-  std::string out;
-  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  bool nonzero = true;
-  while (nonzero) {
-    nonzero = false;
-    unsigned rem = 0;
-    for (auto& b : n) {
-      unsigned cur = rem * 256 + b;
-      b = static_cast<unsigned char>(cur / 36);
-      rem = cur % 36;
-      if (b != 0) nonzero = true;
-    }
-    out.push_back(kDigits[rem]);
-  }
-  while (out.size() < width) out.push_back('0');
-  return std::string(out.rbegin(), out.rend());
-}
-
 bool IsCa(const X509* cert) {
   return (X509_get_extension_flags(const_cast<X509*>(cert)) & EXFLAG_CA) != 0;
 }
@@ -409,7 +389,7 @@ std::string CaDigestOf(const X509* cert) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   X509_digest(cert, EVP_sha256(), md.data(), &len);
-  return Base36(std::span<const unsigned char>(md.data(), len), 50);
+  return Base36Encode(std::span<const std::uint8_t>(md.data(), len), 50);
 }
 
 Result<std::string> CaDigest(std::string_view ca_pem) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "shared/base36.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -43,19 +45,8 @@ Result<SecretBytes> MakeUnlockKey() { return RandomBytes(kUnlockKeySize); }
 
 Result<std::string> FormatUnlockKey(std::span<const std::uint8_t> key) {
   RETURN_IF_ERROR(RequireKeySize(key, "an unlock key"), "");
-  // Base36 by long division of the big-endian number by 36, least significant digit
-  // first; the number is consumed in a wiped copy.
-  SecretBytes n(key.begin(), key.end());
-  std::string digits(kUnlockKeyValueDigits, '0');
-  for (std::size_t i = 0; i < kUnlockKeyValueDigits; ++i) {
-    unsigned remainder = 0;
-    for (std::uint8_t& byte : n) {
-      const unsigned acc = (remainder << 8) | byte;
-      byte = static_cast<std::uint8_t>(acc / 36);
-      remainder = acc % 36;
-    }
-    digits[kUnlockKeyValueDigits - 1 - i] = kDigits[remainder];
-  }
+  // 36^50 > 2^256: a key's value never needs more digits than the width.
+  std::string digits = Base36Encode(key, kUnlockKeyValueDigits);
   ASSIGN_OR_RETURN(std::string check, CheckDigits(key), "");
   std::string text(kUnlockKeyPrefix);
   text += digits;
