@@ -26,6 +26,21 @@ struct SecretSpec {
   Labels labels;
 };
 
+// A secret's data versions (live secrets, DESIGN.md "Live updates"). JSON "DataVersion":
+// {"Index":N,"UpdatedAt":T[,"Previous":M][,"OverlapUntil":T][,"RevokedAt":T]}; a record
+// without it (written before versions existed) is version 1, updated at its creation.
+struct SecretData {
+  std::uint64_t index = 1;     // "Index": the current data version; `secret rotate` adds one
+  TimePoint updated_at{};      // "UpdatedAt": when the current version became current
+  std::uint64_t previous = 0;  // "Previous": the version `secret rollback` returns to; 0 none
+  // "OverlapUntil": set by `rotate --overlap D`: until then the previous value is also
+  // granted at TARGET.previous. Zero (absent) when there is no overlap.
+  TimePoint overlap_until{};
+  // "RevokedAt": set by `secret revoke`: starts that need the secret are refused and
+  // running containers lose it, until the next rotate clears it. Zero (absent): not revoked.
+  TimePoint revoked_at{};
+};
+
 // A secret's metadata. There is no payload field: the API never returns one.
 struct Secret {
   std::string id;
@@ -33,6 +48,7 @@ struct Secret {
   TimePoint created_at{};
   TimePoint updated_at{};
   SecretSpec spec;
+  SecretData data = {};  // "DataVersion"
 };
 
 struct SecretFile {
@@ -57,6 +73,9 @@ struct ServiceSpec {
   // nodes that satisfy all may lease. JSON: "Placement":{"Constraints":[...]}, as in
   // Swarm's TaskTemplate, absent when there are none.
   std::vector<std::string> constraints = {};
+  // "UpdateSignal" (absent when empty): the signal sent to each container's init after a
+  // live change was applied to it, by name as `kill -l` gives it ("SIGHUP"). Empty: none.
+  std::string update_signal = {};
 };
 
 struct LeaseInfo {
@@ -64,6 +83,9 @@ struct LeaseInfo {
   TimePoint created_at{};
   TimePoint expires_at{};
   std::string node_id = {};  // "NodeID": the node that holds the lease
+  // "Versions" (absent when empty): the data version of each secret (by ID) the container
+  // holds now: as granted at its start, then as its node reported after each live update.
+  std::map<std::string, std::uint64_t> versions = {};
 };
 
 struct Service {
@@ -81,6 +103,19 @@ struct LeaseRequest {
   // "NodeID", optional: the node the container runs on. Empty: the caller's own node. A
   // caller with the node role may name only itself (403 otherwise).
   std::string node_id = {};
+  // "Renewal" (absent when false): the node renews the lease of a container that runs
+  // already (a live update). A revoked secret is then left out of the grant (named in its
+  // "Revoked") instead of refusing the lease, and the versions recorded as held stay as
+  // they are until the node reports what it applied (POST /v1/leases/held).
+  bool renewal = false;
+  // What the hook tells its local daemon so that the node role can update the container
+  // later (never forwarded to a manager): "Pid", the container's init in the host's pid
+  // namespace (0: not told, the container is not tracked); "DefaultSecretsDir", the hook's
+  // configured dir used when the service names none; "TmpfsSize", the hook's tmpfs size
+  // in bytes. All absent when unset.
+  int pid = 0;
+  std::string default_secrets_dir = {};
+  std::uint64_t tmpfs_size = 0;
 };
 
 struct LeasedFile {
@@ -89,6 +124,11 @@ struct LeasedFile {
   std::uint32_t gid = 0;
   std::uint32_t mode = 0444;
   SecretBytes data;
+  std::string secret_id = {};  // "SecretID" (absent when empty): the secret it holds
+  std::uint64_t version = 0;   // "Version" (absent when 0): the data version it holds
+  // "Previous" (absent when false): the previous value of an overlap (`rotate --overlap`),
+  // at TARGET.previous until the secret's OverlapUntil.
+  bool previous = false;
 };
 
 struct LeaseGrant {
@@ -97,6 +137,65 @@ struct LeaseGrant {
   std::string secrets_dir;
   TimePoint expires_at{};
   std::vector<LeasedFile> files;
+  std::string update_signal = {};  // "UpdateSignal": the service's, absent when empty
+  // "RefreshAt" (absent when zero): the grant changes then without any store change (the
+  // earliest OverlapUntil of its files): the node renews the lease at that time.
+  TimePoint refresh_at{};
+  // "Revoked" (absent when empty): names of revoked secrets a renewal left out.
+  std::vector<std::string> revoked = {};
+};
+
+// A row of `secret ps` and `service ps`: one secret held by one running container (a
+// live lease). JSON keys: "ContainerID", "NodeID", "SecretID", "SecretName", "ServiceID",
+// "ServiceName", "Since" (the lease's start), "Version" (the data version held; 0 when
+// the node has not said).
+struct SecretHolder {
+  std::string node_id;
+  std::string container_id;
+  std::string service_id;
+  std::string service_name;
+  std::string secret_id;
+  std::string secret_name;
+  std::uint64_t version = 0;
+  TimePoint since{};
+};
+
+// POST /v1/secrets/{id}/rotate: {"Data": base64 payload, "OverlapSeconds": N (absent: 0)}.
+struct SecretRotateRequest {
+  SecretBytes data;
+  std::uint64_t overlap_seconds = 0;
+};
+
+// POST /v1/leases/held: what a node applied. {"NodeID": ID (empty: the caller's node),
+// "Containers": [{"ContainerID": C, "Versions": {"SECRET_ID": N, ...}}, ...]}.
+struct HeldReport {
+  std::string node_id;
+  struct Container {
+    std::string container_id;
+    std::map<std::string, std::uint64_t> versions;
+  };
+  std::vector<Container> containers;
+};
+
+// POST /v1/changes, the node role's long-poll (manager/live/change_feed.h):
+// {"Epoch": E, "Since": N, "Secrets": [IDs], "Services": [IDs], "WaitMs": W}.
+struct ChangesRequest {
+  std::string epoch;                  // the feed's epoch of `since`; empty at first
+  std::uint64_t since = 0;            // the last Revision the caller was answered
+  std::vector<std::string> secrets;   // IDs the caller's containers hold
+  std::vector<std::string> services;  // IDs of the caller's containers' services
+  std::uint64_t wait_ms = 0;          // how long to hold the request (capped at 30 s)
+};
+
+// Its answer: {"Epoch": E, "Revision": N, "Reset": bool, "Changed": [IDs],
+// "ChangedAt": T (absent when nothing changed)}. Reset: the caller's Since is unknown here
+// (another manager's epoch, or older than the feed remembers): treat everything as changed.
+struct ChangesResponse {
+  std::string epoch;
+  std::uint64_t revision = 0;
+  bool reset = false;
+  std::vector<std::string> changed;
+  TimePoint changed_at{};  // when the earliest reported change was published
 };
 
 struct SecretCreateRequest {
@@ -135,5 +234,18 @@ Result<LeaseRequest> ParseLeaseRequest(std::string_view json);
 // still owns (and wipes) the text it passed.
 Result<LeaseGrant> ParseLeaseGrant(std::string_view json);
 Result<SecretCreateRequest> ParseSecretCreateRequest(std::string_view json);
+
+// The live-secrets objects above. The rotate request holds a payload: ToJson's result is
+// wiped by the caller; the parser wipes its intermediate copies.
+std::string ToJson(const std::vector<SecretHolder>& v);
+std::string ToJson(const SecretRotateRequest& r);
+std::string ToJson(const HeldReport& r);
+std::string ToJson(const ChangesRequest& r);
+std::string ToJson(const ChangesResponse& r);
+Result<std::vector<SecretHolder>> ParseSecretHolders(std::string_view json);
+Result<SecretRotateRequest> ParseSecretRotateRequest(std::string_view json);
+Result<HeldReport> ParseHeldReport(std::string_view json);
+Result<ChangesRequest> ParseChangesRequest(std::string_view json);
+Result<ChangesResponse> ParseChangesResponse(std::string_view json);
 
 }  // namespace ocisecrets

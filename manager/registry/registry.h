@@ -87,6 +87,11 @@ struct RegistryOptions {
   // gethostname(), role "manager", no labels); any other node is NotFound. A cluster
   // manager wires its node records here.
   std::function<Result<NodeAttributes>(std::string_view node_id)> node_attributes;
+  // Told the IDs of the secrets and services each change touched: those this registry
+  // commits (after the commit) and those its store watch reports (another manager's).
+  // Unset: nobody is told. The daemon wires the ChangeFeed (manager/live) here. Called
+  // from the committing request's thread or the watch thread; must be quick.
+  std::function<void(const std::vector<std::string>& ids)> on_change;
 };
 
 // Server-side filters of `GET /v1/secrets` (ANDed).
@@ -170,6 +175,26 @@ class Registry {
   // most kMaxTxnOps ops; a failed txn's writes are retried by the next call (see
   // LeaseTable::Flush). Call periodically (e.g. every second) and once at shutdown.
   Status Maintain();
+
+  // Live secrets (DESIGN.md "Live updates"; contracts in registry.cc's implementation
+  // notes until they settle here).
+  // A new data version with data as its payload: Index grows, the previous version is kept
+  // (for rollback and, with overlap > 0, granted at TARGET.previous until now + overlap);
+  // a revoked secret is restored.
+  Result<Secret> RotateSecret(std::string_view name_or_id, const SecretBytes& data,
+                              std::chrono::seconds overlap);
+  // The previous version current again (FailedPrecondition when there is none).
+  Result<Secret> RollbackSecret(std::string_view name_or_id);
+  // Marks the secret revoked: new leases that need it are refused, renewals leave it out.
+  Result<Secret> RevokeSecret(std::string_view name_or_id);
+  // Who holds a secret now, or what a service's containers hold: one row per (live lease,
+  // secret), sorted by node, container, secret name.
+  Result<std::vector<SecretHolder>> SecretHolders(std::string_view name_or_id);
+  Result<std::vector<SecretHolder>> ServiceHolders(std::string_view name_or_id);
+  // Records what node_id's containers hold now (after a live update): each named
+  // container's lease gets these versions. A container without a live lease on node_id is
+  // ignored. InvalidArgument for a bad node or container ID.
+  Status RecordHeld(std::string_view node_id, const HeldReport& report);
 
   // Live (unexpired) leases in memory.
   std::size_t LeaseCount();
