@@ -61,6 +61,21 @@ void Background::Stop() {
   pid_ = -1;
 }
 
+std::string WriteHooksDir(const EngineWorld& world, const std::string& name, bool shipped_args) {
+  std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/hooks.d/oci-secrets.json");
+  nlohmann::json hook = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (hook.is_discarded()) {
+    ADD_FAILURE() << "runtime-config/hooks.d/oci-secrets.json does not parse";
+    return "";
+  }
+  hook["hook"]["path"] = BinPath("oci-secrets-hook");
+  if (!shipped_args) hook["hook"]["args"] = {"oci-secrets-hook", "--config", world.hook_config};
+  std::string dir = world.dir.File(name);
+  mkdir(dir.c_str(), 0755);
+  world.dir.WriteFile(name + "/oci-secrets.json", hook.dump(1), 0644);
+  return dir;
+}
+
 bool WaitUntilAnswers(const std::vector<std::string>& argv, int seconds) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < until) {

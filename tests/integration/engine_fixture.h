@@ -29,6 +29,7 @@ class Background {
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   void Stop();
 
  private:
@@ -133,6 +134,12 @@ std::string SaveEngineImageArchive(const EngineWorld& world);
 // empty (Podman, ctr and Docker 24+ spell it the same).
 std::vector<std::string> WithServiceAnnotation(std::vector<std::string> args,
                                                const std::string& service);
+
+// Writes world.dir/NAME/oci-secrets.json, the shipped hooks.d entry (runtime-config/hooks.d)
+// with its path pointed at the built hook and, unless `shipped_args`, its args at
+// "--config HOOK_CONFIG". Returns the directory (Podman's --hooks-dir), "" after failing
+// the test.
+std::string WriteHooksDir(const EngineWorld& world, const std::string& name, bool shipped_args);
 
 // Polls `argv` (e.g. `ctr version`) until it exits 0, up to `seconds`.
 bool WaitUntilAnswers(const std::vector<std::string>& argv, int seconds);

@@ -24,21 +24,10 @@ class EnginePodmanTest : public EngineTest {
   void ArrangeSuite() override {
     EnsureCrunCgroupFix();
     if (!StartWorld({kPodmanTool, kCrunTool})) return;
-    // The shipped hooks.d entry, pointed at the built hook and the suite's hook.json.
-    std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/hooks.d/oci-secrets.json");
-    nlohmann::json hook = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(hook.is_discarded()) << "runtime-config/hooks.d/oci-secrets.json";
-    const nlohmann::json original = hook;
-    hook["hook"]["path"] = BinPath("oci-secrets-hook");
-    hook["hook"]["args"] = {"oci-secrets-hook", "--config", world_->hook_config};
-    mkdir(world_->dir.File("hooks.d").c_str(), 0755);
-    world_->dir.WriteFile("hooks.d/oci-secrets.json", hook.dump(1), 0644);
-    // The shipped entry as shipped: args, env and timeout untouched.
-    nlohmann::json shipped = hook;
-    shipped["hook"] = original["hook"];
-    shipped["hook"]["path"] = BinPath("oci-secrets-hook");
-    mkdir(world_->dir.File("shipped.d").c_str(), 0755);
-    world_->dir.WriteFile("shipped.d/oci-secrets.json", shipped.dump(1), 0644);
+    // The shipped hooks.d entry, pointed at the built hook and the suite's hook.json; and
+    // as shipped: args, env and timeout untouched.
+    ASSERT_FALSE(WriteHooksDir(*world_, "hooks.d", /*shipped_args=*/false).empty());
+    ASSERT_FALSE(WriteHooksDir(*world_, "shipped.d", /*shipped_args=*/true).empty());
     ASSERT_TRUE(ImportEngineImage(*world_));
   }
   // Podman leaves its vfs layers and state under the world's temp dir, which goes with

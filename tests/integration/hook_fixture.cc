@@ -165,8 +165,10 @@ void Bundle::InstallHook(bool poststop) {
   }
 }
 
+void Bundle::WriteConfig() const { std::ofstream(path_ + "/config.json") << config_.dump(1); }
+
 CommandResult Bundle::Run(const Runtime& runtime, const std::string& id) {
-  std::ofstream(path_ + "/config.json") << config_.dump(1);
+  WriteConfig();
   CommandResult r = RunCommand({runtime.path, "--root", state_, "run", "--bundle", path_, id}, {},
                                {}, std::chrono::seconds(60));
   // A container that failed to start may be left behind in the runtime's state.

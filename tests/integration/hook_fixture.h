@@ -62,6 +62,10 @@ class Bundle {
 
   // Writes config.json and runs `RUNTIME --root STATE run --bundle PATH ID`.
   CommandResult Run(const Runtime& runtime, const std::string& id);
+  // Writes config.json as config() holds it now.
+  void WriteConfig() const;
+  // The runtime's --root for this bundle's containers.
+  const std::string& state_dir() const { return state_; }
 
  private:
   std::string path_;
