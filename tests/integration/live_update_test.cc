@@ -165,13 +165,16 @@ class LiveUpdateTest : public ::testing::Test {
     Cli(node, args, Value(version));
   }
 
-  // A running container of `service` on `node`; fails the test when it does not start.
+  // A container of `service` on `node`, kept for TearDown's checks: ok() when it runs.
+  RunningContainer& Launch(const Daemon& node, const std::string& service,
+                           const std::string& script = kForever) {
+    containers_.push_back(std::make_unique<RunningContainer>(node, service, NextId(), script));
+    return *containers_.back();
+  }
+  // The same; fails the test when it does not start.
   RunningContainer& Start(const Daemon& node, const std::string& service,
-                          const std::string& script = kForever,
-                          const std::function<void(Bundle&)>& edit = nullptr) {
-    containers_.push_back(
-        std::make_unique<RunningContainer>(node, service, NextId(), script, edit));
-    RunningContainer& c = *containers_.back();
+                          const std::string& script = kForever) {
+    RunningContainer& c = Launch(node, service, script);
     EXPECT_TRUE(c.ok()) << c.error();
     return c;
   }
@@ -311,7 +314,7 @@ TEST_F(LiveUpdateTest, RevokePullsTheSecretOnTwoNodesAndRefusesStartsUntilRotate
     EXPECT_TRUE(c->WaitForContent("db", std::nullopt, seconds(2)))
         << c->id() << " still holds db after `secret revoke` returned";
   }
-  RunningContainer refused(worker, "app", NextId(), kForever);
+  RunningContainer& refused = Launch(worker, "app");
   EXPECT_FALSE(refused.ok());
   EXPECT_TRUE(Contains(refused.error(), "secret db is revoked: rotate it to restore"))
       << refused.error();
