@@ -168,8 +168,16 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
       &Router::RemoveServiceHandler);
   add("POST", "/v1/services/{}/update", "service.update", {kAdmin, kManager},
       &Router::UpdateServiceHandler);
+  // Live secrets (issue 14).
+  add("POST", "/v1/secrets/{}/rotate", "secret.rotate", {kAdmin}, &Router::RotateSecretHandler);
+  add("POST", "/v1/secrets/{}/rollback", "secret.rollback", {kAdmin},
+      &Router::RollbackSecretHandler);
+  add("POST", "/v1/secrets/{}/revoke", "secret.revoke", {kAdmin}, &Router::RevokeSecretHandler);
+  add("GET", "/v1/secrets/{}/holders", "", {kAdmin, kManager}, &Router::SecretHoldersHandler);
+  add("GET", "/v1/services/{}/holders", "", {kAdmin, kManager}, &Router::ServiceHoldersHandler);
   add("POST", "/v1/leases", "lease.create", {kAdmin, kManager, kNode},
       &Router::CreateLeaseHandler);
+  add("POST", "/v1/leases/held", "", {kAdmin, kManager, kNode}, &Router::HeldHandler);
   add("DELETE", "/v1/leases/{}", "lease.end", {kAdmin, kManager, kNode},
       &Router::EndLeaseHandler);
   // The cluster (cluster_routes.cc). Init and admin-cert need a caller on this machine;
@@ -508,9 +516,64 @@ Response Router::RemoveServiceHandler(Context& c) {
   return NoContent();
 }
 
+Response Router::SecretChangeResponse(Context& c, const Result<Secret>& secret) {
+  if (!secret.ok()) return FromStatus(secret.status());
+  c.audit->name = secret->spec.name;
+  c.audit->id = secret->id;
+  return JsonResponse(200, ToJson(*secret));
+}
+
+Response Router::RotateSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  auto req = ParseSecretRotateRequest(c.request.body);
+  if (!req.ok()) return FromStatus(req.status());
+  return SecretChangeResponse(
+      c, registry_->RotateSecret(c.params[0], req->data,
+                                 std::chrono::seconds(req->overlap_seconds)));
+}
+
+Response Router::RollbackSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  return SecretChangeResponse(c, registry_->RollbackSecret(c.params[0]));
+}
+
+Response Router::RevokeSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  return SecretChangeResponse(c, registry_->RevokeSecret(c.params[0]));
+}
+
+Response Router::SecretHoldersHandler(Context& c) {
+  auto rows = registry_->SecretHolders(c.params[0]);
+  if (!rows.ok()) return FromStatus(rows.status());
+  return JsonResponse(200, ToJson(*rows));
+}
+
+Response Router::ServiceHoldersHandler(Context& c) {
+  auto rows = registry_->ServiceHolders(c.params[0]);
+  if (!rows.ok()) return FromStatus(rows.status());
+  return JsonResponse(200, ToJson(*rows));
+}
+
+Response Router::HeldHandler(Context& c) {
+  auto report = ParseHeldReport(c.request.body);
+  if (!report.ok()) return FromStatus(report.status());
+  auto node = LeaseNodeOf(c.peer, std::move(report->node_id));  // a node only for itself
+  if (!node.ok()) return FromStatus(node.status());
+  Status recorded = registry_->RecordHeld(*node, *report);
+  if (!recorded.ok()) return FromStatus(recorded);
+  return NoContent();
+}
+
 Response Router::CreateLeaseHandler(Context& c) {
   auto req = ParseLeaseRequest(c.request.body);
   if (!req.ok()) return FromStatus(req.status());
+  // What the hook tells its own daemon for the node role; never seen by the registry nor
+  // forwarded to a manager. Part D (NodeHooks::Track) takes it with the grant.
+  const LeaseRequest from_hook = *req;
+  (void)from_hook;
+  req->pid = 0;
+  req->default_secrets_dir.clear();
+  req->tmpfs_size = 0;
   c.audit->name = req->service;
   c.audit->container_id = req->container_id;
   if (worker_ != nullptr && worker_->active()) {

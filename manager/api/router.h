@@ -140,6 +140,15 @@ class Router {
   Response InspectServiceHandler(Context& c);
   Response UpdateServiceHandler(Context& c);
   Response RemoveServiceHandler(Context& c);
+  Response RotateSecretHandler(Context& c);
+  Response RollbackSecretHandler(Context& c);
+  Response RevokeSecretHandler(Context& c);
+  Response SecretHoldersHandler(Context& c);
+  Response ServiceHoldersHandler(Context& c);
+  Response HeldHandler(Context& c);
+  // A live secret change (rotate, rollback, revoke): the registry's answer as the secret's
+  // JSON, its name and ID in the audit event.
+  Response SecretChangeResponse(Context& c, const Result<Secret>& secret);
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
   Response LeaveClusterHandler(Context& c);
