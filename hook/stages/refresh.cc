@@ -104,8 +104,6 @@ Result<std::vector<IdMapping>> ReadIdMap(int pid, const char* which) {
   return map;
 }
 
-bool Alive(int pidfd) { return sys::PidfdSendSignal(pidfd, 0) == 0; }
-
 Answer Refresh(RefreshPlan& plan, const RefreshOptions& options) {
   const std::string pid = std::to_string(plan.pid);
   const std::string dir = plan.secrets_dir;
@@ -132,9 +130,16 @@ Answer Refresh(RefreshPlan& plan, const RefreshOptions& options) {
   Result<std::vector<IdMapping>> gids = ReadIdMap(plan.pid, "gid_map");
   if (!gids.ok()) return Failed(gids.status().WithContext("id maps"));
   ScopedFd root(open(("/proc/" + pid + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root.valid()) return Failed(PosixError("open the container's root", errno));
+  if (!root.valid()) {
+    // An exiting process (a zombie) has no root any more.
+    if (errno == ENOENT) return Skipped("container exited");
+    return Failed(PosixError("open the container's root", errno));
+  }
   // Everything read from /proc/PID above was of the leased process if it still lives now.
-  if (!Alive(pidfd.get())) return Skipped("container exited");
+  if (sys::PidfdSendSignal(pidfd.get(), 0) != 0) {
+    if (errno == ESRCH) return Skipped("container exited");
+    return Failed(PosixError("check the container's init (signal 0)", errno));
+  }
 
   // The new tmpfs, built detached exactly as at the start, before entering anything.
   Result<ScopedFd> mount = [&]() -> Result<ScopedFd> {
