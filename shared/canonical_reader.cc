@@ -153,6 +153,7 @@ class CanonicalReader {
         !Str(&g->service)) {
       return false;
     }
+    if (Lit(",\"ServiceID\":") && !Str(&g->service_id)) return false;
     if (Lit(",\"UpdateSignal\":") && !Str(&g->update_signal)) return false;
     return Lit("}") && AtEnd();
   }

@@ -384,6 +384,10 @@ std::string ToJson(const LeaseGrant& g) {
   AppendJsonString(out, g.secrets_dir);
   out += ",\"Service\":";
   AppendJsonString(out, g.service);
+  if (!g.service_id.empty()) {
+    out += ",\"ServiceID\":";
+    AppendJsonString(out, g.service_id);
+  }
   if (!g.update_signal.empty()) {
     out += ",\"UpdateSignal\":";
     AppendJsonString(out, g.update_signal);
@@ -476,6 +480,7 @@ Result<LeaseGrant> ParseLeaseGrant(std::string_view text) {
     LeaseGrant g;
     RETURN_IF_ERROR(GetString(j, "ContainerID", &g.container_id), "lease");
     RETURN_IF_ERROR(GetString(j, "Service", &g.service), "lease");
+    RETURN_IF_ERROR(GetString(j, "ServiceID", &g.service_id), "lease");
     RETURN_IF_ERROR(GetString(j, "SecretsDir", &g.secrets_dir), "lease");
     RETURN_IF_ERROR(GetTime(j, "ExpiresAt", &g.expires_at), "lease");
     RETURN_IF_ERROR(GetString(j, "UpdateSignal", &g.update_signal), "lease");

@@ -141,6 +141,7 @@ struct LeaseGrant {
   TimePoint expires_at{};
   std::vector<LeasedFile> files;
   std::string update_signal = {};  // "UpdateSignal": the service's, absent when empty
+  std::string service_id = {};     // "ServiceID": the service's ID, absent when empty
   // "RefreshAt" (absent when zero): the grant changes then without any store change (the
   // earliest OverlapUntil of its files): the node renews the lease at that time.
   TimePoint refresh_at{};

@@ -568,9 +568,8 @@ Response Router::CreateLeaseHandler(Context& c) {
   auto req = ParseLeaseRequest(c.request.body);
   if (!req.ok()) return FromStatus(req.status());
   // What the hook tells its own daemon for the node role; never seen by the registry nor
-  // forwarded to a manager. Part D (NodeHooks::Track) takes it with the grant.
+  // forwarded to a manager. NodeHooks::Track takes it with the grant.
   const LeaseRequest from_hook = *req;
-  (void)from_hook;
   req->pid = 0;
   req->default_secrets_dir.clear();
   req->tmpfs_size = 0;
@@ -579,6 +578,7 @@ Response Router::CreateLeaseHandler(Context& c) {
   if (worker_ != nullptr && worker_->active()) {
     auto grant = worker_->Lease(*req);  // for this node, from a manager
     if (!grant.ok()) return FromStatus(grant.status());
+    if (Status s = FollowLocalContainer(c, from_hook, *grant, ""); !s.ok()) return FromStatus(s);
     Response r = JsonResponse(200, ToJson(*grant));
     r.sensitive = true;
     return r;
@@ -591,13 +591,37 @@ Response Router::CreateLeaseHandler(Context& c) {
   c.audit->name = lease->grant.service;
   c.audit->id = lease->service_id;
   c.audit->secret_ids = lease->secret_ids;
+  if (Status s = FollowLocalContainer(c, from_hook, lease->grant, lease->service_id); !s.ok()) {
+    return FromStatus(s);
+  }
   Response r = JsonResponse(200, ToJson(lease->grant));
   r.sensitive = true;
   return r;
 }
 
+Status Router::FollowLocalContainer(const Context& c, const LeaseRequest& from_hook,
+                                    const LeaseGrant& grant, std::string_view service_id) {
+  if (node_ == nullptr || from_hook.pid <= 0 || c.peer.transport != Identity::Transport::kUnix) {
+    return Status::Ok();
+  }
+  Status tracked = node_->Track(from_hook, grant, service_id);
+  if (tracked.ok()) return tracked;
+  if (worker_ != nullptr && worker_->active()) {
+    (void)worker_->EndLease(from_hook.container_id);
+  } else {
+    (void)registry_->EndLease(from_hook.container_id, c.peer.node_id);
+  }
+  return tracked.WithContext("follow container " + from_hook.container_id + " for live updates");
+}
+
 Response Router::EndLeaseHandler(Context& c) {
   c.audit->container_id = c.params[0];
+  // The local hook's poststop: the container is no longer followed. (A manager ending a
+  // worker's lease names ?node= and comes over TLS.)
+  if (node_ != nullptr && c.peer.transport == Identity::Transport::kUnix &&
+      c.query.find("node") == c.query.end()) {
+    node_->Untrack(c.params[0]);
+  }
   if (worker_ != nullptr && worker_->active()) {
     Status ended = worker_->EndLease(c.params[0]);
     if (!ended.ok()) return FromStatus(ended);

@@ -14,6 +14,7 @@
 #include "manager/api/auth.h"
 #include "manager/api/cluster_hooks.h"
 #include "manager/api/lock_hooks.h"
+#include "manager/api/node_hooks.h"
 #include "manager/api/metrics.h"
 #include "manager/registry/registry.h"
 
@@ -96,6 +97,9 @@ class Router {
   // The locked state (manager/api/lock_hooks.h); null: never locked, autolock unavailable.
   // Set before serving; it must outlive the router.
   void SetLockHooks(LockHooks* lock) { lock_ = lock; }
+  // The node role (manager/api/node_hooks.h); null: the local hook's containers are not
+  // followed. Set before serving; it must outlive the router.
+  void SetNodeHooks(NodeHooks* node) { node_ = node; }
 
  private:
   using Params = std::vector<std::string>;
@@ -151,6 +155,10 @@ class Router {
   Response SecretChangeResponse(Context& c, const Result<Secret>& secret);
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
+  // After a granted lease: hands a local hook's container (Pid > 0, unix socket) to the
+  // node role. On its refusal the lease is ended again and the error is the answer.
+  Status FollowLocalContainer(const Context& c, const LeaseRequest& from_hook,
+                              const LeaseGrant& grant, std::string_view service_id);
   Response LeaveClusterHandler(Context& c);
   // The locked gate: the 503 of a route refused while locked, or nullopt to serve it.
   std::optional<Response> LockGate(const Route& route, const Identity& peer,
@@ -182,6 +190,7 @@ class Router {
   WorkerHooks* worker_ = nullptr;
   KeyRotationHooks* rotation_ = nullptr;
   LockHooks* lock_ = nullptr;
+  NodeHooks* node_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;

@@ -1,12 +1,9 @@
 #include "manager/node/plan_glue.h"
 
-#include <signal.h>
-#include <string.h>
-
-#include <charconv>
 #include <string>
 
 #include "shared/secure_buffer.h"
+#include "shared/signal_name.h"
 
 namespace ocisecrets {
 
@@ -25,17 +22,8 @@ Result<std::uint64_t> HostProcessStartTime(int pid) { return ProcessStartTime(pi
 // its SignalNumber here once merged, and drop this table.
 int UpdateSignalNumber(std::string_view name) {
   if (name.empty()) return 0;
-  int number = 0;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
-  if (ec == std::errc() && end == name.data() + name.size()) {
-    return number > 0 && number < 65 ? number : 0;
-  }
-  if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
-  for (int s = 1; s < 32; ++s) {
-    const char* abbrev = sigabbrev_np(s);
-    if (abbrev != nullptr && name == abbrev) return s;
-  }
-  return 0;
+  Result<int> number = SignalNumber(name);
+  return number.ok() ? *number : 0;
 }
 
 }  // namespace ocisecrets

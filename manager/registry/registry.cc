@@ -653,6 +653,7 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
   out.grant.service = service.spec.name;
   out.grant.secrets_dir = service.spec.secrets_dir;
   out.grant.update_signal = service.spec.update_signal;
+  out.grant.service_id = service.id;
   out.grant.files.reserve(service.spec.secrets.size());
   std::map<std::string, std::uint64_t> versions;
   for (std::size_t i = 0; i < service.spec.secrets.size(); ++i) {
