@@ -61,7 +61,9 @@ class ChangeFeed {
 
   // Calls wake() once, from the thread of the next Publish (it must be quick and must not
   // call back into the feed). Returns a token for Unsubscribe, which a caller must call
-  // if wake has not run (a no-op if it has). Every Publish wakes every subscriber,
+  // if wake has not run (a no-op if it has). A Publish that took the wake just before an
+  // Unsubscribe may still be calling it after Unsubscribe returns: wake must own (by
+  // value, or shared) everything it touches. Every Publish wakes every subscriber,
   // whatever it changed: the subscriber asks Since again. To miss no change, subscribe
   // first, then ask Since, then wait.
   std::uint64_t Subscribe(std::function<void()> wake);
