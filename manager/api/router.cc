@@ -203,6 +203,8 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
   add("POST", "/v1/nodes/{}/update", "node.update", {kAdmin, kManager},
       &Router::UpdateNodeHandler);
   add("DELETE", "/v1/nodes/{}", "node.remove", {kAdmin, kManager}, &Router::RemoveNodeHandler);
+  // The node roles' long-poll (changes_route.cc): not audited (a node asks all the time).
+  add("POST", "/v1/changes", "", {kAdmin, kManager, kNode}, &Router::ChangesHandler);
   add("POST", "/v1/cluster/leave", "cluster.leave", {kAdmin}, &Router::LeaveClusterHandler);
   routes_.back().unix_only = true;
   // The locked state (lock_hooks.h): served while locked.
