@@ -243,7 +243,9 @@ TEST_F(LiveUpdateTest, ReadersSeeOnlyWholeValuesWhileTheSecretRotates20Times) {
     EXPECT_TRUE(c->WaitForContent("db", Value(20))) << c->id() << " does not show the last value";
   }
   ASSERT_TRUE(reader.WaitForOutput("fd3_old", seconds(60))) << reader.Output();
-  std::istringstream counts(reader.Output().substr(reader.Output().find("reads ")));
+  const std::string line = reader.Output().substr(reader.Output().find("reads "));
+  RecordProperty("reader", line.substr(0, line.find('\n')));  // counts only
+  std::istringstream counts(line);
   std::string w;
   long reads = 0, whole = 0, missing = 0, partial = 0, fd3_old = 0;
   counts >> w >> reads >> w >> whole >> w >> missing >> w >> partial >> w >> fd3_old;
@@ -312,7 +314,8 @@ TEST_F(LiveUpdateTest, RevokePullsTheSecretOnTwoNodesAndRefusesStartsUntilRotate
   Cli(manager, {"secret", "revoke", "db"});
   for (RunningContainer* c : {&on_manager, &on_worker}) {
     EXPECT_TRUE(c->WaitForContent("db", std::nullopt, seconds(2)))
-        << c->id() << " still holds db after `secret revoke` returned";
+        << c->id() << " still holds db after `secret revoke` returned\nmanager: " << manager.Log()
+        << "\nworker: " << worker.Log();
   }
   RunningContainer& refused = Launch(worker, "app");
   EXPECT_FALSE(refused.ok());
