@@ -138,6 +138,10 @@ Row DistributionRow(std::string benchmark, std::string variant, const Summary& s
   return row;
 }
 
+std::string GoalLine(bool met, std::string_view what) {
+  return "goal " + std::string(what) + ": " + (met ? "met" : "not met");
+}
+
 std::string TableHeader() {
   return "| benchmark | variant | n | median | tail | throughput | compared with |\n"
          "| --- | --- | ---: | ---: | ---: | ---: | --- |\n";

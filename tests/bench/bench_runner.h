@@ -85,6 +85,9 @@ Row NotAvailableRow(std::string benchmark, std::string variant, std::string reas
 Row DistributionRow(std::string benchmark, std::string variant, const Summary& s,
                     std::string_view label = "p50");
 
+// "goal WHAT: met" or "goal WHAT: not met", as the goal lines of the issues read.
+std::string GoalLine(bool met, std::string_view what);
+
 // The table's header (two lines of Markdown) and one Markdown line per row.
 std::string TableHeader();
 std::string FormatRow(const Row& row);

@@ -199,6 +199,8 @@ TEST(FormatTest, DistributionRowsGiveMedianTailAndMax) {
   Summary s = Summarize({1, 2, 3, 4, 100});
   Row r = DistributionRow("live", "N = 5", s, "CPU p50");
   EXPECT_EQ(FormatRow(r), "| live | N = 5 | 5 | CPU p50 3.00 ms | p99 96.2 ms, max 100 ms | - | - |\n");
+  EXPECT_EQ(GoalLine(true, "p99 under 1 s"), "goal p99 under 1 s: met");
+  EXPECT_EQ(GoalLine(false, "p99 under 1 s"), "goal p99 under 1 s: not met");
 }
 
 TEST(OptionsTest, ParsesCommonFlagsAndLeavesTheRest) {

@@ -147,10 +147,6 @@ Result<std::vector<double>> WaitVisible(const std::vector<Container>& containers
   return seen;
 }
 
-std::string Goal(bool met, const std::string& what) {
-  return "goal " + what + ": " + (met ? "met" : "not met");
-}
-
 // R rotates with the containers running: one row.
 Row MeasureRotates(UnixHttpConnection& conn, const std::string& secret_id,
                    const std::vector<Container>& containers, int rounds, std::string* last_value) {
@@ -175,7 +171,7 @@ Row MeasureRotates(UnixHttpConnection& conn, const std::string& secret_id,
   Row row = DistributionRow(kBenchmark, variant, s);
   row.throughput = "all " + std::to_string(n) + ": p50 " + FormatMs(Summarize(last).median);
   row.compared = "from just before the rotate is sent; its answer p50 " + FormatMs(Summarize(answered).median);
-  if (n >= 100) row.compared += "; " + Goal(s.p99 < 1000, "p99 under 1 s for 100 containers");
+  if (n >= 100) row.compared += "; " + GoalLine(s.p99 < 1000, "p99 under 1 s for 100 containers");
   return row;
 }
 
@@ -223,7 +219,7 @@ Row MeasureRefreshCpu(const std::string& hook, const Container& c, const std::st
   Summary s = Summarize(cpu);
   Row row = DistributionRow(bench, variant, s, "CPU p50");
   row.compared = "wall p50 " + FormatMs(Summarize(wall).median) + "; " +
-                 Goal(s.p99 < 5, "under 5 ms of CPU (p99)");
+                 GoalLine(s.p99 < 5, "under 5 ms of CPU (p99)");
   return row;
 }
 
