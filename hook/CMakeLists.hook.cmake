@@ -8,8 +8,10 @@ add_library(oci_secrets_hook STATIC
   oci/oci_state.cc
   sandbox/hook_filter.cc
   stages/api_lease_client.cc
+  stages/grant_files.cc
   stages/hook_args.cc
   stages/hook_log.cc
+  stages/refresh.cc
   stages/runtime_relay.cc
   stages/stages.cc
 )

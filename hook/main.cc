@@ -1,5 +1,6 @@
 // oci-secrets-hook: the OCI hook. `oci-secrets-hook [--config FILE] [STAGE]` with the
-// container's state JSON on stdin. See hook/stages/hook_args.h and hook/stages/stages.h.
+// container's state JSON on stdin, or `oci-secrets-hook refresh` with a refresh plan. See
+// hook/stages/hook_args.h, hook/stages/stages.h and hook/stages/refresh.h.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 #include "hook/sandbox/hook_filter.h"
 #include "hook/stages/hook_args.h"
+#include "hook/stages/refresh.h"
 #include "hook/stages/stages.h"
 #include "shared/sandbox.h"
 
@@ -47,6 +49,9 @@ int main(int argc, char** argv) {
   const char* env = std::getenv(std::string(ocisecrets::hook::kConfigEnv).c_str());
   const ocisecrets::hook::HookArgs args =
       ocisecrets::hook::ParseHookArgs(argc, argv, isatty(STDIN_FILENO) == 1, env);
+  if (args.action == ocisecrets::hook::HookArgs::Action::kRefresh) {
+    return ocisecrets::hook::RunRefresh(STDIN_FILENO, stdout);
+  }
   if (args.action != ocisecrets::hook::HookArgs::Action::kRun) {
     return ocisecrets::hook::ReportHookArgs(args, stdout, stderr);
   }

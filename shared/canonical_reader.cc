@@ -59,9 +59,17 @@ class CanonicalReader {
   }
 
   // A secret as ToJson(const Secret&) writes it.
+  // A record written before data versions (no "DataVersion") reads as version 1, made
+  // current at the creation, as the general reader has it.
   bool ReadSecret(Secret* s) {
     std::string_view created, updated;
-    if (!Lit("{\"CreatedAt\":") || !Plain(&created) || !Lit(",\"ID\":") || !Str(&s->id) ||
+    if (!Lit("{\"CreatedAt\":") || !Plain(&created) || !Time(created, &s->created_at)) {
+      return false;
+    }
+    s->data = SecretData{};
+    s->data.updated_at = s->created_at;
+    if (Lit(",\"DataVersion\":") && !ReadDataVersion(&s->data)) return false;
+    if (!Lit(",\"ID\":") || !Str(&s->id) ||
         !Lit(",\"Spec\":{\"Driver\":null,\"Labels\":{")) {
       return false;
     }
@@ -75,13 +83,33 @@ class CanonicalReader {
     }
     return Lit(",\"Name\":") && Str(&s->spec.name) && Lit("},\"UpdatedAt\":") &&
            Plain(&updated) && Lit(",\"Version\":{\"Index\":") && Uint(&s->version) &&
-           Lit("}}") && Time(created, &s->created_at) && Time(updated, &s->updated_at);
+           Lit("}}") && Time(updated, &s->updated_at);
+  }
+
+  // {"Index":N[,"OverlapUntil":T][,"Previous":M][,"RevokedAt":T],"UpdatedAt":T}
+  bool ReadDataVersion(SecretData* d) {
+    if (!Lit("{\"Index\":") || !Uint(&d->index)) return false;
+    if (Lit(",\"OverlapUntil\":") && !QuotedTime(&d->overlap_until)) return false;
+    if (Lit(",\"Previous\":") && !Uint(&d->previous)) return false;
+    if (Lit(",\"RevokedAt\":") && !QuotedTime(&d->revoked_at)) return false;
+    return Lit(",\"UpdatedAt\":") && QuotedTime(&d->updated_at) && Lit("}");
   }
 
   // A lease request as ToJson writes it, the whole text.
+  // The hook's form (with Pid, DefaultSecretsDir, TmpfsSize) is every container start's.
   bool ReadLeaseRequest(LeaseRequest* r) {
-    return Lit("{\"ContainerID\":") && Str(&r->container_id) && Lit(",\"Service\":") &&
-           Str(&r->service) && Lit("}") && AtEnd();
+    if (!Lit("{\"ContainerID\":") || !Str(&r->container_id)) return false;
+    if (Lit(",\"DefaultSecretsDir\":") && !Str(&r->default_secrets_dir)) return false;
+    if (Lit(",\"NodeID\":") && !Str(&r->node_id)) return false;
+    if (Lit(",\"Pid\":")) {
+      std::uint64_t pid = 0;
+      if (!Uint(&pid) || pid > kMaxLeasePid) return false;
+      r->pid = static_cast<int>(pid);
+    }
+    if (Lit(",\"Renewal\":true")) r->renewal = true;
+    if (!Lit(",\"Service\":") || !Str(&r->service)) return false;
+    if (Lit(",\"TmpfsSize\":") && !Uint(&r->tmpfs_size)) return false;
+    return Lit("}") && AtEnd();
   }
 
   // A lease grant as ToJson writes it, the whole text. Each payload is decoded from the
@@ -100,17 +128,34 @@ class CanonicalReader {
         std::uint64_t uid = 0;
         if (!Lit("{\"Data\":") || !Base64(&f.data) || !Lit(",\"GID\":") || !Id(&gid) ||
             !Lit(",\"Mode\":") || !Uint(&mode) || mode > 07777 || !Lit(",\"Name\":") ||
-            !Str(&f.name) || !Lit(",\"UID\":") || !Id(&uid) || !Lit("}")) {
+            !Str(&f.name)) {
           return false;
         }
+        if (Lit(",\"Previous\":true")) f.previous = true;
+        if (Lit(",\"SecretID\":") && !Str(&f.secret_id)) return false;
+        if (!Lit(",\"UID\":") || !Id(&uid)) return false;
+        if (Lit(",\"Version\":") && !Uint(&f.version)) return false;
+        if (!Lit("}")) return false;
         f.gid = static_cast<std::uint32_t>(gid);
         f.mode = static_cast<std::uint32_t>(mode);
         f.uid = static_cast<std::uint32_t>(uid);
       } while (Lit(","));
       if (!Lit("]")) return false;
     }
-    return Lit(",\"SecretsDir\":") && Str(&g->secrets_dir) && Lit(",\"Service\":") &&
-           Str(&g->service) && Lit("}") && AtEnd();
+    if (Lit(",\"RefreshAt\":") && !QuotedTime(&g->refresh_at)) return false;
+    if (Lit(",\"Revoked\":[")) {
+      do {
+        if (!Str(&g->revoked.emplace_back())) return false;
+      } while (Lit(","));
+      if (!Lit("]")) return false;
+    }
+    if (!Lit(",\"SecretsDir\":") || !Str(&g->secrets_dir) || !Lit(",\"Service\":") ||
+        !Str(&g->service)) {
+      return false;
+    }
+    if (Lit(",\"ServiceID\":") && !Str(&g->service_id)) return false;
+    if (Lit(",\"UpdateSignal\":") && !Str(&g->update_signal)) return false;
+    return Lit("}") && AtEnd();
   }
 
  private:
@@ -126,6 +171,12 @@ class CanonicalReader {
     if (quote == nullptr) return false;
     p_ = static_cast<const char*>(quote) + 1;
     return Base64DecodeInto(std::string_view(start, static_cast<std::size_t>(p_ - 1 - start)), out);
+  }
+
+  // A quoted time, non-empty (see Time).
+  bool QuotedTime(TimePoint* out) {
+    std::string_view text;
+    return Plain(&text) && Time(text, out);
   }
 
   // Non-empty (an empty time means "none" to SecretFrom: left to the general reader).

@@ -48,6 +48,7 @@ json ServiceSpecJson(const ServiceSpec& s) {
   json j{{"Name", s.name}, {"SecretsDir", s.secrets_dir}, {"Labels", s.labels},
          {"Secrets", secrets}};
   if (!s.constraints.empty()) j["Placement"] = {{"Constraints", s.constraints}};
+  if (!s.update_signal.empty()) j["UpdateSignal"] = s.update_signal;
   return j;
 }
 
@@ -58,6 +59,7 @@ json ServiceJson(const Service& s) {
                {"CreatedAt", FormatTime(l.created_at)},
                {"ExpiresAt", FormatTime(l.expires_at)}};
     if (!l.node_id.empty()) lease["NodeID"] = l.node_id;
+    if (!l.versions.empty()) lease["Versions"] = l.versions;
     leases.push_back(std::move(lease));
   }
   return json{{"ID", s.id},
@@ -83,6 +85,34 @@ Status VersionFrom(const json& j, std::uint64_t* out) {
   return GetUint(*it, "Index", UINT64_MAX, out);
 }
 
+// "DataVersion", after CreatedAt was read: absent (a record from before data versions),
+// it is version 1 made current at the secret's creation; so is an absent UpdatedAt in it.
+Status DataVersionFrom(const json& j, Secret* s) {
+  s->data = SecretData{};
+  s->data.updated_at = s->created_at;
+  auto it = j.find("DataVersion");
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_object()) return WrongType("DataVersion", "an object");
+  RETURN_IF_ERROR(GetUint(*it, "Index", UINT64_MAX, &s->data.index), "DataVersion");
+  RETURN_IF_ERROR(GetTime(*it, "UpdatedAt", &s->data.updated_at), "DataVersion");
+  RETURN_IF_ERROR(GetUint(*it, "Previous", UINT64_MAX, &s->data.previous), "DataVersion");
+  RETURN_IF_ERROR(GetTime(*it, "OverlapUntil", &s->data.overlap_until), "DataVersion");
+  RETURN_IF_ERROR(GetTime(*it, "RevokedAt", &s->data.revoked_at), "DataVersion");
+  return Status::Ok();
+}
+
+// {"SECRET_ID": N, ...}, as lease records and held reports carry them.
+Status GetVersions(const json& j, const char* field, std::map<std::string, std::uint64_t>* out) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_object()) return WrongType(field, "an object of non-negative integers");
+  for (auto v = it->begin(); v != it->end(); ++v) {
+    if (!v->is_number_unsigned()) return WrongType(field, "an object of non-negative integers");
+    (*out)[v.key()] = v->get<std::uint64_t>();
+  }
+  return Status::Ok();
+}
+
 Result<Secret> SecretFrom(const json& j) {
   if (!j.is_object()) return Status::InvalidArgument("secret: must be an object");
   Secret s;
@@ -90,6 +120,7 @@ Result<Secret> SecretFrom(const json& j) {
   RETURN_IF_ERROR(VersionFrom(j, &s.version), "secret");
   RETURN_IF_ERROR(GetTime(j, "CreatedAt", &s.created_at), "secret");
   RETURN_IF_ERROR(GetTime(j, "UpdatedAt", &s.updated_at), "secret");
+  RETURN_IF_ERROR(DataVersionFrom(j, &s), "secret");
   auto spec = j.find("Spec");
   if (spec != j.end()) {
     ASSIGN_OR_RETURN(s.spec, SecretSpecFrom(*spec), "secret");
@@ -147,6 +178,7 @@ Result<ServiceSpec> ServiceSpecFrom(const json& j) {
     }
   }
   RETURN_IF_ERROR(PlacementFrom(j, &s), "");
+  RETURN_IF_ERROR(GetString(j, "UpdateSignal", &s.update_signal), "service spec");
   return s;
 }
 
@@ -171,6 +203,7 @@ Result<Service> ServiceFrom(const json& j) {
       RETURN_IF_ERROR(GetString(e, "NodeID", &l.node_id), "service: Leases");
       RETURN_IF_ERROR(GetTime(e, "CreatedAt", &l.created_at), "service: Leases");
       RETURN_IF_ERROR(GetTime(e, "ExpiresAt", &l.expires_at), "service: Leases");
+      RETURN_IF_ERROR(GetVersions(e, "Versions", &l.versions), "service: Leases");
       s.leases.push_back(std::move(l));
     }
   }
@@ -208,7 +241,25 @@ void AppendLabels(std::string& out, const Labels& labels) {
 void AppendSecretJson(std::string& out, const Secret& s) {
   out += "{\"CreatedAt\":\"";
   AppendTime(out, s.created_at);
-  out += "\",\"ID\":";
+  out += "\",\"DataVersion\":{\"Index\":";
+  AppendJsonUint(out, s.data.index);
+  if (s.data.overlap_until != TimePoint{}) {
+    out += ",\"OverlapUntil\":\"";
+    AppendTime(out, s.data.overlap_until);
+    out += '"';
+  }
+  if (s.data.previous != 0) {
+    out += ",\"Previous\":";
+    AppendJsonUint(out, s.data.previous);
+  }
+  if (s.data.revoked_at != TimePoint{}) {
+    out += ",\"RevokedAt\":\"";
+    AppendTime(out, s.data.revoked_at);
+    out += '"';
+  }
+  out += ",\"UpdatedAt\":\"";
+  AppendTime(out, s.data.updated_at);
+  out += "\"},\"ID\":";
   AppendJsonString(out, s.id);
   out += ",\"Spec\":{\"Driver\":null,\"Labels\":";
   AppendLabels(out, s.spec.labels);
@@ -262,6 +313,10 @@ std::string ToJson(const std::vector<Service>& v) { return ListJson(v, ServiceJs
 std::string ToJson(const LeaseRequest& r) {
   json j{{"ContainerID", r.container_id}, {"Service", r.service}};
   if (!r.node_id.empty()) j["NodeID"] = r.node_id;
+  if (r.renewal) j["Renewal"] = true;
+  if (r.pid != 0) j["Pid"] = r.pid;
+  if (!r.default_secrets_dir.empty()) j["DefaultSecretsDir"] = r.default_secrets_dir;
+  if (r.tmpfs_size != 0) j["TmpfsSize"] = r.tmpfs_size;
   return j.dump();
 }
 
@@ -272,8 +327,12 @@ std::string ToJson(const LeaseRequest& r) {
 std::string ToJson(const LeaseGrant& g) {
   // Escaping writes at most 6 bytes per byte (\u00XX): with that bound the buffer never
   // grows, so no copy of a payload is freed unwiped on the way.
-  std::size_t size = 160 + 6 * (g.container_id.size() + g.secrets_dir.size() + g.service.size());
-  for (const auto& f : g.files) size += 80 + 6 * f.name.size() + Base64EncodedSize(f.data.size());
+  std::size_t size = 240 + 6 * (g.container_id.size() + g.secrets_dir.size() + g.service.size() +
+                                g.update_signal.size());
+  for (const auto& n : g.revoked) size += 3 + 6 * n.size();
+  for (const auto& f : g.files) {
+    size += 160 + 6 * (f.name.size() + f.secret_id.size()) + Base64EncodedSize(f.data.size());
+  }
   std::string out;
   out.reserve(size);
   out += "{\"ContainerID\":";
@@ -294,14 +353,45 @@ std::string ToJson(const LeaseGrant& g) {
     AppendJsonUint(out, f.mode);
     out += ",\"Name\":";
     AppendJsonString(out, f.name);
+    if (f.previous) out += ",\"Previous\":true";
+    if (!f.secret_id.empty()) {
+      out += ",\"SecretID\":";
+      AppendJsonString(out, f.secret_id);
+    }
     out += ",\"UID\":";
     AppendJsonUint(out, f.uid);
+    if (f.version != 0) {
+      out += ",\"Version\":";
+      AppendJsonUint(out, f.version);
+    }
     out += '}';
   }
-  out += "],\"SecretsDir\":";
+  out += ']';
+  if (g.refresh_at != TimePoint{}) {
+    out += ",\"RefreshAt\":\"";
+    AppendTime(out, g.refresh_at);
+    out += '"';
+  }
+  if (!g.revoked.empty()) {
+    out += ",\"Revoked\":[";
+    for (std::size_t i = 0; i < g.revoked.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendJsonString(out, g.revoked[i]);
+    }
+    out += ']';
+  }
+  out += ",\"SecretsDir\":";
   AppendJsonString(out, g.secrets_dir);
   out += ",\"Service\":";
   AppendJsonString(out, g.service);
+  if (!g.service_id.empty()) {
+    out += ",\"ServiceID\":";
+    AppendJsonString(out, g.service_id);
+  }
+  if (!g.update_signal.empty()) {
+    out += ",\"UpdateSignal\":";
+    AppendJsonString(out, g.update_signal);
+  }
   out += '}';
   return out;
 }
@@ -368,6 +458,12 @@ Result<LeaseRequest> ParseLeaseRequest(std::string_view text) {
   RETURN_IF_ERROR(GetString(j, "ContainerID", &r.container_id), "lease request");
   RETURN_IF_ERROR(GetString(j, "Service", &r.service), "lease request");
   RETURN_IF_ERROR(GetString(j, "NodeID", &r.node_id), "lease request");
+  RETURN_IF_ERROR(GetBool(j, "Renewal", &r.renewal), "lease request");
+  std::uint64_t pid = 0;
+  RETURN_IF_ERROR(GetUint(j, "Pid", kMaxLeasePid, &pid), "lease request");
+  r.pid = static_cast<int>(pid);
+  RETURN_IF_ERROR(GetString(j, "DefaultSecretsDir", &r.default_secrets_dir), "lease request");
+  RETURN_IF_ERROR(GetUint(j, "TmpfsSize", UINT64_MAX, &r.tmpfs_size), "lease request");
   return r;
 }
 
@@ -384,8 +480,12 @@ Result<LeaseGrant> ParseLeaseGrant(std::string_view text) {
     LeaseGrant g;
     RETURN_IF_ERROR(GetString(j, "ContainerID", &g.container_id), "lease");
     RETURN_IF_ERROR(GetString(j, "Service", &g.service), "lease");
+    RETURN_IF_ERROR(GetString(j, "ServiceID", &g.service_id), "lease");
     RETURN_IF_ERROR(GetString(j, "SecretsDir", &g.secrets_dir), "lease");
     RETURN_IF_ERROR(GetTime(j, "ExpiresAt", &g.expires_at), "lease");
+    RETURN_IF_ERROR(GetString(j, "UpdateSignal", &g.update_signal), "lease");
+    RETURN_IF_ERROR(GetTime(j, "RefreshAt", &g.refresh_at), "lease");
+    RETURN_IF_ERROR(GetStrings(j, "Revoked", &g.revoked), "lease");
     auto files = j.find("Files");
     if (files == j.end() || !files->is_array()) {
       return WrongType("Files", "an array").WithContext("lease");
@@ -399,6 +499,9 @@ Result<LeaseGrant> ParseLeaseGrant(std::string_view text) {
       RETURN_IF_ERROR(GetId(e, "GID", &f.gid), "lease: Files");
       RETURN_IF_ERROR(GetUint(e, "Mode", 07777, &mode), "lease: Files");
       f.mode = static_cast<std::uint32_t>(mode);
+      RETURN_IF_ERROR(GetString(e, "SecretID", &f.secret_id), "lease: Files");
+      RETURN_IF_ERROR(GetUint(e, "Version", UINT64_MAX, &f.version), "lease: Files");
+      RETURN_IF_ERROR(GetBool(e, "Previous", &f.previous), "lease: Files");
       auto data = e.find("Data");
       if (data == e.end() || !data->is_string()) {
         return WrongType("Data", "a base64 string").WithContext("lease: Files");
@@ -429,6 +532,135 @@ Result<SecretCreateRequest> ParseSecretCreateRequest(std::string_view text) {
   auto result = parse();
   WipeDataFields(j);
   return result;
+}
+
+// ---- live secrets -----------------------------------------------------------------------
+
+namespace {
+
+json HolderJson(const SecretHolder& h) {
+  return json{{"ContainerID", h.container_id}, {"NodeID", h.node_id},
+              {"SecretID", h.secret_id},       {"SecretName", h.secret_name},
+              {"ServiceID", h.service_id},     {"ServiceName", h.service_name},
+              {"Since", FormatTime(h.since)},  {"Version", h.version}};
+}
+
+Result<SecretHolder> HolderFrom(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("holder: must be an object");
+  SecretHolder h;
+  RETURN_IF_ERROR(GetString(j, "ContainerID", &h.container_id), "holder");
+  RETURN_IF_ERROR(GetString(j, "NodeID", &h.node_id), "holder");
+  RETURN_IF_ERROR(GetString(j, "SecretID", &h.secret_id), "holder");
+  RETURN_IF_ERROR(GetString(j, "SecretName", &h.secret_name), "holder");
+  RETURN_IF_ERROR(GetString(j, "ServiceID", &h.service_id), "holder");
+  RETURN_IF_ERROR(GetString(j, "ServiceName", &h.service_name), "holder");
+  RETURN_IF_ERROR(GetTime(j, "Since", &h.since), "holder");
+  RETURN_IF_ERROR(GetUint(j, "Version", UINT64_MAX, &h.version), "holder");
+  return h;
+}
+
+}  // namespace
+
+std::string ToJson(const std::vector<SecretHolder>& v) { return ListJson(v, HolderJson); }
+
+Result<std::vector<SecretHolder>> ParseSecretHolders(std::string_view text) {
+  return ListFrom<SecretHolder>(text, "holders", HolderFrom);
+}
+
+std::string ToJson(const SecretRotateRequest& r) {
+  json j{{"Data", Base64Encode(r.data.data(), r.data.size())}};
+  if (r.overlap_seconds != 0) j["OverlapSeconds"] = r.overlap_seconds;
+  std::string out = j.dump();
+  WipeDataFields(j);
+  return out;
+}
+
+Result<SecretRotateRequest> ParseSecretRotateRequest(std::string_view text) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, "secret rotate"), "");
+  auto parse = [&]() -> Result<SecretRotateRequest> {
+    if (!j.is_object()) return Status::InvalidArgument("secret rotate: must be an object");
+    SecretRotateRequest r;
+    RETURN_IF_ERROR(GetUint(j, "OverlapSeconds", kMaxOverlapSeconds, &r.overlap_seconds),
+                    "secret rotate");
+    auto data = j.find("Data");
+    if (data == j.end() || !data->is_string()) {
+      return WrongType("Data", "a base64 string").WithContext("secret rotate");
+    }
+    ASSIGN_OR_RETURN(r.data, Base64Decode(data->get_ref<const std::string&>()),
+                     "secret rotate: Data");
+    return r;
+  };
+  auto result = parse();
+  WipeDataFields(j);
+  return result;
+}
+
+std::string ToJson(const HeldReport& r) {
+  json containers = json::array();
+  for (const auto& c : r.containers) {
+    containers.push_back({{"ContainerID", c.container_id}, {"Versions", c.versions}});
+  }
+  json j{{"Containers", std::move(containers)}};
+  if (!r.node_id.empty()) j["NodeID"] = r.node_id;
+  return j.dump();
+}
+
+Result<HeldReport> ParseHeldReport(std::string_view text) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, "held report"), "");
+  if (!j.is_object()) return Status::InvalidArgument("held report: must be an object");
+  HeldReport r;
+  RETURN_IF_ERROR(GetString(j, "NodeID", &r.node_id), "held report");
+  auto containers = j.find("Containers");
+  if (containers != j.end() && !containers->is_null()) {
+    if (!containers->is_array()) return WrongType("Containers", "an array").WithContext("held report");
+    for (const auto& e : *containers) {
+      if (!e.is_object()) return WrongType("Containers[]", "an object").WithContext("held report");
+      HeldReport::Container c;
+      RETURN_IF_ERROR(GetString(e, "ContainerID", &c.container_id), "held report: Containers");
+      RETURN_IF_ERROR(GetVersions(e, "Versions", &c.versions), "held report: Containers");
+      r.containers.push_back(std::move(c));
+    }
+  }
+  return r;
+}
+
+std::string ToJson(const ChangesRequest& r) {
+  return json{{"Epoch", r.epoch},
+              {"Since", r.since},
+              {"Secrets", r.secrets},
+              {"Services", r.services},
+              {"WaitMs", r.wait_ms}}
+      .dump();
+}
+
+Result<ChangesRequest> ParseChangesRequest(std::string_view text) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, "changes request"), "");
+  if (!j.is_object()) return Status::InvalidArgument("changes request: must be an object");
+  ChangesRequest r;
+  RETURN_IF_ERROR(GetString(j, "Epoch", &r.epoch), "changes request");
+  RETURN_IF_ERROR(GetUint(j, "Since", UINT64_MAX, &r.since), "changes request");
+  RETURN_IF_ERROR(GetStrings(j, "Secrets", &r.secrets), "changes request");
+  RETURN_IF_ERROR(GetStrings(j, "Services", &r.services), "changes request");
+  RETURN_IF_ERROR(GetUint(j, "WaitMs", UINT64_MAX, &r.wait_ms), "changes request");
+  return r;
+}
+
+std::string ToJson(const ChangesResponse& r) {
+  json j{{"Epoch", r.epoch}, {"Revision", r.revision}, {"Reset", r.reset}, {"Changed", r.changed}};
+  if (r.changed_at != TimePoint{}) j["ChangedAt"] = FormatTime(r.changed_at);
+  return j.dump();
+}
+
+Result<ChangesResponse> ParseChangesResponse(std::string_view text) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, "changes"), "");
+  if (!j.is_object()) return Status::InvalidArgument("changes: must be an object");
+  ChangesResponse r;
+  RETURN_IF_ERROR(GetString(j, "Epoch", &r.epoch), "changes");
+  RETURN_IF_ERROR(GetUint(j, "Revision", UINT64_MAX, &r.revision), "changes");
+  RETURN_IF_ERROR(GetBool(j, "Reset", &r.reset), "changes");
+  RETURN_IF_ERROR(GetStrings(j, "Changed", &r.changed), "changes");
+  RETURN_IF_ERROR(GetTime(j, "ChangedAt", &r.changed_at), "changes");
+  return r;
 }
 
 }  // namespace ocisecrets

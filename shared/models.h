@@ -97,6 +97,9 @@ struct Service {
   std::vector<LeaseInfo> leases;
 };
 
+// The largest "Pid" a lease request may carry (an int; Linux's pids stay below 2^22).
+inline constexpr std::uint64_t kMaxLeasePid = 0x7fffffff;
+
 struct LeaseRequest {
   std::string container_id;
   std::string service;
@@ -113,7 +116,7 @@ struct LeaseRequest {
   // namespace (0: not told, the container is not tracked); "DefaultSecretsDir", the hook's
   // configured dir used when the service names none; "TmpfsSize", the hook's tmpfs size
   // in bytes. All absent when unset.
-  int pid = 0;
+  int pid = 0;  // at most kMaxLeasePid
   std::string default_secrets_dir = {};
   std::uint64_t tmpfs_size = 0;
 };
@@ -138,6 +141,7 @@ struct LeaseGrant {
   TimePoint expires_at{};
   std::vector<LeasedFile> files;
   std::string update_signal = {};  // "UpdateSignal": the service's, absent when empty
+  std::string service_id = {};     // "ServiceID": the service's ID, absent when empty
   // "RefreshAt" (absent when zero): the grant changes then without any store change (the
   // earliest OverlapUntil of its files): the node renews the lease at that time.
   TimePoint refresh_at{};
@@ -160,7 +164,9 @@ struct SecretHolder {
   TimePoint since{};
 };
 
-// POST /v1/secrets/{id}/rotate: {"Data": base64 payload, "OverlapSeconds": N (absent: 0)}.
+// POST /v1/secrets/{id}/rotate: {"Data": base64 payload, "OverlapSeconds": N (absent: 0),
+// at most kMaxOverlapSeconds}.
+inline constexpr std::uint64_t kMaxOverlapSeconds = 366ULL * 24 * 3600;
 struct SecretRotateRequest {
   SecretBytes data;
   std::uint64_t overlap_seconds = 0;

@@ -3,6 +3,7 @@
 // the one line the hook answers on its stdout. Both sides use this file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -35,10 +36,17 @@ struct RefreshPlan {
 // Compact JSON of plan. Holds every payload in base64: the caller wipes it (WipeString).
 std::string ToJson(const RefreshPlan& plan);
 
+// The most plan text `oci-secrets-hook refresh` reads from its stdin. The payloads are
+// bounded by the tmpfs they go to (16 MiB by default) and base64 makes them 4/3 larger:
+// 64 MiB holds a 48 MiB tmpfs's worth, and the hook's memory stays small enough to lock.
+inline constexpr std::size_t kMaxRefreshPlanBytes = 64 << 20;
+
 // Parses a plan, wiping every intermediate copy of a payload. InvalidArgument naming the
 // field for anything malformed ("refresh plan: Pid: must be a positive integer"); never
-// echoes a value. Checks shape only (types, ranges: pid > 0, start time > 0, an absolute
-// secrets dir, signal 0 to 64); the hook checks paths as at a start.
+// echoes a value. Checks shape only (types, ranges: a non-empty container ID, pid > 0,
+// start time > 0, tmpfs size > 0, an absolute secrets dir, signal 0 to 64, file names
+// non-empty, modes within 07777); the hook checks paths and modes as at a start. Unknown
+// keys are ignored.
 Result<RefreshPlan> ParseRefreshPlan(std::string_view json);
 
 // The hook's answer, the last line of its stdout:

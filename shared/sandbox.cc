@@ -5,6 +5,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -39,7 +40,8 @@ constexpr bool kSanitized = false;
 // HTTP to the manager over a unix (or, for remote nodes, TLS) socket; pidfd_open + setns
 // into the container's mount namespace; build a tmpfs with fsopen/fsconfig/fsmount, write
 // files through its fd, mount_setattr it read-only, resolve the target with openat2 and
-// mkdirat, move_mount it there; log to its file. Plus what libc, libstdc++ and OpenSSL
+// mkdirat, move_mount it there; log to its file. At a refresh: signal 0 and the plan's
+// signal by pidfd, move_mount beneath, umount2(".", MNT_DETACH) of the old tmpfs. Plus what libc, libstdc++ and OpenSSL
 // need to run a single-threaded program.
 const std::vector<std::string> kHookSyscalls = {
     // memory
@@ -61,6 +63,9 @@ const std::vector<std::string> kHookSyscalls = {
     "getsockopt", "setsockopt", "getsockname", "getpeername", "shutdown",
     // the container's mount namespace and the detached tmpfs
     "pidfd_open", "fsopen", "fsconfig", "fsmount", "mount_setattr", "move_mount",
+    // refresh (live updates): the container's init checked and signalled by its pidfd, the
+    // 10 s deadline (glibc's alarm() is setitimer where the alarm syscall does not exist)
+    "pidfd_send_signal", "alarm", "setitimer",
     // process and identity (read only), signals, limits
     "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid", "getgroups",
     "getresuid", "getresgid", "getpgrp", "getpgid", "getsid", "capget", "capset",
@@ -130,7 +135,12 @@ Status AddHookRules(scmp_filter_ctx ctx, pid_t self_pid) {
   RETURN_IF_ERROR(rule("setns", SCMP_SYS(setns), 1,
                        SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(CLONE_NEWNS))),
                   "hook setns");
-  // Signals: to ourselves only (abort() raises SIGABRT through tgkill).
+  // Unmounting: only the old tmpfs's detach at a refresh, umount2(".", MNT_DETACH).
+  RETURN_IF_ERROR(rule("umount2", SCMP_SYS(umount2), 1,
+                       SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(MNT_DETACH))),
+                  "hook umount2");
+  // Signals: to ourselves only (abort() raises SIGABRT through tgkill); the container's
+  // init only through its pidfd (pidfd_send_signal, above).
   const auto self = static_cast<scmp_datum_t>(self_pid);
   RETURN_IF_ERROR(rule("kill", SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, self)), "hook kill");
   RETURN_IF_ERROR(rule("tgkill", SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self)), "hook tgkill");

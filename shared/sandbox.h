@@ -32,9 +32,10 @@ Status HardenProcess(const HardenOptions& options, std::string* warning);
 
 enum class SyscallPolicy {
   // Allow-list: only what oci-secrets-hook needs (files through fds, the unix or TLS socket
-  // to the manager, pidfd_open, setns(CLONE_NEWNS), the new mount API). Everything else
-  // fails with EPERM: no execve, no mount(2) of a path string, no ptrace, no unlink, rename
-  // or symlink, no kill of another process, no setns into other namespace types.
+  // to the manager, pidfd_open, setns(CLONE_NEWNS), the new mount API; for a refresh,
+  // pidfd_send_signal, alarm and umount2 with MNT_DETACH only). Everything else fails with
+  // EPERM: no execve, no mount(2) of a path string, no other umount2, no ptrace, no unlink,
+  // rename or symlink, no kill of another process by pid, no setns into other namespaces.
   kHook,
   // Deny-list for oci-secretsd once it serves: no execve, ptrace, mount, module loading,
   // kexec, bpf, namespace changes or set*id. The rest of a threaded server stays allowed.

@@ -45,6 +45,7 @@ class SecretSax {
         return StartSecret();
       case Level::kSecret:
         if (field_ == Field::kVersion) return Push(Level::kVersion);
+        if (field_ == Field::kDataVersion) return Push(Level::kDataVersion);
         if (field_ == Field::kSpec) return Push(Level::kSpec);
         break;
       case Level::kSpec:
@@ -60,7 +61,12 @@ class SecretSax {
     Level done = level();
     --depth_;
     field_ = Field::kUnknown;
-    if (done == Level::kSecret) secrets.push_back(std::move(current_));
+    if (done == Level::kSecret) {
+      // As DataVersionFrom: no "DataVersion" or no "UpdatedAt" in it: made current at the
+      // creation.
+      if (!data_updated_set_) current_.data.updated_at = current_.created_at;
+      secrets.push_back(std::move(current_));
+    }
     return true;
   }
   bool start_array(std::size_t) {
@@ -83,9 +89,17 @@ class SecretSax {
         if (k == "CreatedAt") return Known(Field::kCreatedAt);
         if (k == "UpdatedAt") return Known(Field::kUpdatedAt);
         if (k == "Spec") return Known(Field::kSpec);
+        if (k == "DataVersion") return Known(Field::kDataVersion);
         return true;
       case Level::kVersion:
         if (k == "Index") return Known(Field::kIndex);
+        return true;
+      case Level::kDataVersion:
+        if (k == "Index") return Known(Field::kDataIndex);
+        if (k == "UpdatedAt") return Known(Field::kDataUpdatedAt);
+        if (k == "Previous") return Known(Field::kPrevious);
+        if (k == "OverlapUntil") return Known(Field::kOverlapUntil);
+        if (k == "RevokedAt") return Known(Field::kRevokedAt);
         return true;
       case Level::kSpec:
         if (k == "Name") return Known(Field::kName);
@@ -101,9 +115,10 @@ class SecretSax {
   }
 
  private:
-  enum class Level { kTop, kList, kSecret, kVersion, kSpec, kLabels };
+  enum class Level { kTop, kList, kSecret, kVersion, kDataVersion, kSpec, kLabels };
   enum class Field {
-    kUnknown, kId, kVersion, kCreatedAt, kUpdatedAt, kSpec, kIndex, kName, kLabels, kLabelValue
+    kUnknown, kId, kVersion, kCreatedAt, kUpdatedAt, kSpec, kIndex, kName, kLabels, kLabelValue,
+    kDataVersion, kDataIndex, kDataUpdatedAt, kPrevious, kOverlapUntil, kRevokedAt
   };
   enum class Kind { kNull, kString, kUnsigned, kOther };
   static constexpr int kMaxDepth = 5;
@@ -118,6 +133,7 @@ class SecretSax {
   }
   bool StartSecret() {
     current_ = Secret{};
+    data_updated_set_ = false;
     return Push(Level::kSecret);
   }
   // A field SecretFrom reads: twice in one object is left to the DOM path (last one wins).
@@ -146,6 +162,10 @@ class SecretSax {
     *out = *t;
     return true;
   }
+  static bool Uint(Kind kind, std::uint64_t u, std::uint64_t* out) {
+    if (kind == Kind::kUnsigned) *out = u;
+    return kind == Kind::kUnsigned || kind == Kind::kNull;
+  }
   bool Scalar(Kind kind, std::string* v, std::uint64_t u) {
     if (skip_ > 0) return true;
     const Field f = field_;
@@ -161,6 +181,7 @@ class SecretSax {
           case Field::kUpdatedAt:
             return Time(kind, v, &current_.updated_at);
           case Field::kVersion:
+          case Field::kDataVersion:
             return kind == Kind::kNull;
           case Field::kSpec:
             return false;  // SecretFrom wants an object, even rather than null
@@ -169,8 +190,25 @@ class SecretSax {
         }
       case Level::kVersion:
         if (f != Field::kIndex) return true;
-        if (kind == Kind::kUnsigned) current_.version = u;
-        return kind == Kind::kUnsigned || kind == Kind::kNull;
+        return Uint(kind, u, &current_.version);
+      case Level::kDataVersion:
+        switch (f) {
+          case Field::kDataIndex:
+            return Uint(kind, u, &current_.data.index);
+          case Field::kPrevious:
+            return Uint(kind, u, &current_.data.previous);
+          case Field::kDataUpdatedAt:
+            // A null or empty UpdatedAt is "not given", as for the general reader.
+            if (!Time(kind, v, &current_.data.updated_at)) return false;
+            data_updated_set_ = kind == Kind::kString && !v->empty();
+            return true;
+          case Field::kOverlapUntil:
+            return Time(kind, v, &current_.data.overlap_until);
+          case Field::kRevokedAt:
+            return Time(kind, v, &current_.data.revoked_at);
+          default:
+            return true;
+        }
       case Level::kSpec:
         if (f == Field::kName) {
           if (kind == Kind::kString) current_.spec.name = std::move(*v);
@@ -195,6 +233,7 @@ class SecretSax {
   Field field_ = Field::kUnknown;
   std::string label_;
   Secret current_;
+  bool data_updated_set_ = false;  // current_'s DataVersion.UpdatedAt was given
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -167,6 +168,17 @@ Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner own
   return cur;
 }
 
+Result<ScopedFd> OpenExistingDir(int root_fd, std::string_view path) {
+  ASSIGN_OR_RETURN(std::vector<std::string> comps, SplitContainerPath(path), "");
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = kResolveInRoot;
+  int fd = sys::Openat2(root_fd, std::string(path).c_str(), &how);
+  if (fd >= 0) return ScopedFd(fd);
+  if (errno == ENOENT) return Status::FailedPrecondition("missing");
+  return ResolveError(std::string(path), errno);
+}
+
 Status RefuseMountPoint(int dir_fd) {
   struct statx stx {};
   if (statx(dir_fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MNT_ID, &stx) !=
@@ -187,7 +199,8 @@ Status RefuseMountPoint(int dir_fd) {
   if (!(stx.stx_mask & STATX_MNT_ID) || !(parent.stx_mask & STATX_MNT_ID)) {
     return Status::FailedPrecondition("cannot tell whether it is a mount point");
   }
-  if (stx.stx_mnt_id != parent.stx_mnt_id) return Status::FailedPrecondition("already a mount point");
+  if (stx.stx_mnt_id != parent.stx_mnt_id)
+    return Status::FailedPrecondition("already a mount point");
   return Status::Ok();
 }
 
@@ -198,7 +211,8 @@ Result<std::uint64_t> MountId(int fd) {
   if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) != 0) {
     return PosixError("statx", errno);
   }
-  if (!(stx.stx_mask & STATX_MNT_ID)) return Status::FailedPrecondition("no mount id (kernel too old)");
+  if (!(stx.stx_mask & STATX_MNT_ID))
+    return Status::FailedPrecondition("no mount id (kernel too old)");
   return stx.stx_mnt_id;
 }
 
@@ -234,6 +248,29 @@ Status RefuseSharedMount(int dir_fd) {
         "namespaces); use rootfsPropagation private or slave");
   }
   return Status::Ok();
+}
+
+Status RequireSecretsTmpfs(int dir_fd) {
+  Status mount_point = RefuseMountPoint(dir_fd);
+  if (mount_point.ok())
+    return Status::FailedPrecondition("not a mount point (no secrets tmpfs there)");
+  if (mount_point.message() != "already a mount point") return mount_point;
+  struct statfs sfs {};
+  if (fstatfs(dir_fd, &sfs) != 0) return PosixError("statfs", errno);
+  const bool tmpfs = static_cast<unsigned long>(sfs.f_type) == TMPFS_MAGIC;
+  if (tmpfs && (sfs.f_flags & ST_RDONLY) != 0) return Status::Ok();
+  // Name what is there: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - TYPE SOURCE".
+  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "");
+  ASSIGN_OR_RETURN(std::string line, MountInfoLine(id), "");
+  std::string type = "unknown", source = "?";
+  std::size_t dash = line.find(" - ");
+  if (dash != std::string::npos) {
+    std::istringstream tail(line.substr(dash + 3));
+    tail >> type >> source;
+  }
+  if (tmpfs)
+    return Status::FailedPrecondition("a writable tmpfs (" + source + "), not the secrets tmpfs");
+  return Status::FailedPrecondition("a " + type + " mount (" + source + "), not the secrets tmpfs");
 }
 
 Status RefuseBindOfAnotherDir(int root_fd, int dir_fd) {

@@ -37,8 +37,21 @@ Result<ScopedFd> OpenRootDir(const std::string& root_path);
 // component whose parent is on a bind mount of another directory (RefuseBindOfAnotherDir).
 Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner owner);
 
+// Returns an O_PATH fd on the existing directory `path` (absolute, as the container sees
+// it) inside `root_fd`, resolved with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) as
+// OpenSecretsDir does, creating nothing. FailedPrecondition "missing" when it does not
+// exist, "not a directory", "symlink refused ..." as OpenSecretsDir's errors.
+Result<ScopedFd> OpenExistingDir(int root_fd, std::string_view path);
+
 // FailedPrecondition when `dir_fd` is the root of a mount (something is mounted there).
 Status RefuseMountPoint(int dir_fd);
+
+// OK when `dir_fd` is the root of a read-only tmpfs mount: what the hook attached at the
+// container's start (the inverse of RefuseMountPoint). Otherwise FailedPrecondition naming
+// what is there: "not a mount point (no secrets tmpfs there)", "a TYPE mount (SOURCE),
+// not the secrets tmpfs" (TYPE and SOURCE from /proc/thread-self/mountinfo), "a writable
+// tmpfs (SOURCE), not the secrets tmpfs".
+Status RequireSecretsTmpfs(int dir_fd);
 
 // FailedPrecondition when `dir_fd` is on a mount other than `root_fd`'s whose root is not
 // the root of its file system: a bind mount of some other directory (config.json binding

@@ -166,4 +166,23 @@ Status AttachTmpfs(int mount_fd, int target_dir_fd) {
   return Status::Ok();
 }
 
+Result<SwapMode> SwapTmpfs(int new_mount_fd, int current_root_fd, bool try_beneath) {
+  constexpr unsigned kFds = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH;
+  if (try_beneath) {
+    if (sys::MoveMount(new_mount_fd, "", current_root_fd, "", kFds | MOVE_MOUNT_BENEATH) == 0) {
+      // The new tmpfs is under the old one: detaching the old top reveals it.
+      if (fchdir(current_root_fd) != 0) return PosixError("fchdir to the old tmpfs", errno);
+      if (sys::Umount2(".", MNT_DETACH) != 0) {
+        return PosixError("umount2 the old tmpfs (the new one is beneath it)", errno);
+      }
+      return SwapMode::kBeneath;
+    }
+    if (errno != EINVAL) return PosixError("move_mount beneath", errno);
+  }
+  if (sys::MoveMount(new_mount_fd, "", current_root_fd, "", kFds) != 0) {
+    return PosixError("move_mount on top", errno);
+  }
+  return SwapMode::kOnTop;
+}
+
 }  // namespace ocisecrets::hook

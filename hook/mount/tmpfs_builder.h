@@ -43,4 +43,23 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
 // from OpenSecretsDir) with move_mount; no path string is resolved.
 Status AttachTmpfs(int mount_fd, int target_dir_fd);
 
+// How SwapTmpfs put the new tmpfs in place.
+enum class SwapMode {
+  // move_mount(MOVE_MOUNT_BENEATH) under the current one, then the current one detached:
+  // one tmpfs there afterwards, as after the start.
+  kBeneath,
+  // Kernels before 6.5 (MOVE_MOUNT_BENEATH refused with EINVAL): the new tmpfs is moved
+  // on top of the current one, which stays there, covered, until the container exits
+  // (each refresh then stacks one more). Readers see the old or the new tmpfs, whole.
+  kOnTop,
+};
+
+// Replaces the tmpfs whose root is `current_root_fd` (an O_PATH fd of the mount's root,
+// in the caller's mount namespace) by the detached mount `new_mount_fd`, atomically for
+// readers: a path lookup finds the old tmpfs or the new one, never neither. kBeneath
+// detaches the old top with fchdir(current_root_fd) + umount2(".", MNT_DETACH): no path
+// string; the caller's working directory is left in the detached tmpfs. Files opened
+// before keep reading the old content. try_beneath false forces kOnTop (tests).
+Result<SwapMode> SwapTmpfs(int new_mount_fd, int current_root_fd, bool try_beneath = true);
+
 }  // namespace ocisecrets::hook

@@ -7,13 +7,18 @@ namespace ocisecrets::hook {
 
 const char kHookUsage[] =
     "usage: oci-secrets-hook [--config FILE] [prestart|createRuntime|poststop]\n"
+    "       oci-secrets-hook refresh\n"
     "  Run by an OCI runtime with the container's state JSON on stdin. Mounts the secrets of\n"
     "  the service named by the annotation org.oci-secrets.service in a read-only tmpfs at\n"
     "  the service's secrets dir (default /run/secrets); poststop ends the lease. Without a\n"
     "  stage (hooks.d files), the state's status picks it: created/creating or stopped.\n"
     "  Config: --config FILE, else $OCI_SECRETS_HOOK_CONFIG, else /etc/oci-secrets/hook.json\n"
     "  (optional; keys manager, deadline_ms, secrets_dir, windows_secrets_dir,\n"
-    "  tmpfs_size_bytes, log_file).\n";
+    "  tmpfs_size_bytes, log_file).\n"
+    "  refresh: run by oci-secretsd (live updates) with a refresh plan on stdin: replaces the\n"
+    "  secrets tmpfs of a running container atomically and signals its init if asked;\n"
+    "  answers one line on stdout (refreshed files=N, skipped: WHY, or the error). Reads\n"
+    "  no config.\n";
 
 HookArgs ParseHookArgs(int argc, const char* const* argv, bool stdin_is_tty,
                        const char* config_env) {
@@ -36,6 +41,10 @@ HookArgs ParseHookArgs(int argc, const char* const* argv, bool stdin_is_tty,
       args.action = HookArgs::Action::kUsageError;
       return args;
     }
+  }
+  if (stage_name != nullptr && std::string_view(stage_name) == "refresh") {
+    args.action = HookArgs::Action::kRefresh;
+    return args;
   }
   std::optional<Stage> stage = Stage::kFromState;
   if (stage_name != nullptr) {
@@ -65,6 +74,7 @@ int ReportHookArgs(const HookArgs& args, std::FILE* out, std::FILE* err) {
       std::fputs(kHookUsage, err);
       return 2;
     case HookArgs::Action::kRun:
+    case HookArgs::Action::kRefresh:
       break;
   }
   return -1;

@@ -15,6 +15,7 @@ extern const char kHookUsage[];
 struct HookArgs {
   enum class Action {
     kRun,         // run `stage` with `source`
+    kRefresh,     // `refresh`: a live update with a plan on stdin (refresh.h); no config
     kHelp,        // print kHookUsage on stdout, exit 0
     kUsageError,  // print kHookUsage on stderr, exit 2
   };
@@ -26,7 +27,8 @@ struct HookArgs {
 // Reads argv[1..argc). Arguments are taken in order: `--config FILE` or `--config=FILE`
 // (the last one wins) names a config that must exist; -h or --help asks for help at once;
 // the first argument not starting with '-' is the stage, which must be one ParseStage
-// knows. Anything else (a second stage, an empty argument, an unknown option, --config
+// knows, or "refresh" (kRefresh: the daemon's live update; --config is then accepted and
+// not read). Anything else (a second stage, an empty argument, an unknown option, --config
 // without its value) is a usage error. Without a stage, the state's status picks it
 // (kFromState), unless stdin_is_tty: run by hand without a state, that is a usage error
 // too. Without --config, a non-empty config_env ($OCI_SECRETS_HOOK_CONFIG; nullptr when
@@ -36,7 +38,7 @@ HookArgs ParseHookArgs(int argc, const char* const* argv, bool stdin_is_tty,
                        const char* config_env);
 
 // For kHelp and kUsageError: prints kHookUsage to `out` or `err` and returns the exit code
-// (0 or 2). For kRun it prints nothing and returns -1: the caller runs the stage.
+// (0 or 2). For kRun and kRefresh it prints nothing and returns -1: the caller runs it.
 int ReportHookArgs(const HookArgs& args, std::FILE* out, std::FILE* err);
 
 }  // namespace ocisecrets::hook

@@ -15,6 +15,7 @@
 #include "hook/mount/tmpfs_builder.h"
 #include "hook/oci/id_mapping.h"
 #include "hook/oci/oci_state.h"
+#include "hook/stages/grant_files.h"
 #include "hook/stages/hook_log.h"
 #include "hook/stages/runtime_relay.h"
 #include "shared/secure_buffer.h"
@@ -54,39 +55,6 @@ Result<std::optional<std::string>> FindService(const ContainerState& state,
   return service;
 }
 
-// A file's place inside the tmpfs: relative names as they are; absolute names only when
-// they lie under the secrets dir (then made relative). Anything else is refused.
-Result<std::string> PathInTmpfs(const std::string& name, const std::string& secrets_dir) {
-  if (name.empty() || name.front() != '/') return name;
-  std::string prefix = secrets_dir;
-  if (prefix.back() != '/') prefix += '/';
-  if (name.size() > prefix.size() && name.starts_with(prefix)) return name.substr(prefix.size());
-  return Status::InvalidArgument("file " + name + ": targets outside the secrets dir " +
-                                 secrets_dir + " are not supported");
-}
-
-Result<std::vector<TmpfsFile>> PlanFiles(const LeaseGrant& grant, const BundleConfig& bundle,
-                                         const std::string& secrets_dir) {
-  std::vector<TmpfsFile> files;
-  for (const LeasedFile& f : grant.files) {
-    TmpfsFile t;
-    ASSIGN_OR_RETURN(t.path, PathInTmpfs(f.name, secrets_dir), "");
-    ASSIGN_OR_RETURN(t.uid, MapToHost(bundle.uid_mappings, f.uid), "file " + f.name + ": uid");
-    ASSIGN_OR_RETURN(t.gid, MapToHost(bundle.gid_mappings, f.gid), "file " + f.name + ": gid");
-    t.mode = f.mode;
-    t.data = &f.data;
-    files.push_back(std::move(t));
-  }
-  return files;
-}
-
-void WipeGrant(LeaseGrant& grant) {
-  for (LeasedFile& f : grant.files) {
-    if (!f.data.empty()) SecureWipe(f.data.data(), f.data.size());
-  }
-  grant.files.clear();
-}
-
 // Builds the tmpfs from `grant`, enters the container's mount namespace and attaches it.
 // The grant's payloads are wiped by the caller.
 Status MountGrant(const BundleConfig& bundle,
@@ -97,22 +65,18 @@ Status MountGrant(const BundleConfig& bundle,
                                       ": a Windows path, but this is a Linux container");
   }
   RETURN_IF_ERROR(ValidateContainerDir(secrets_dir), "secrets dir " + secrets_dir);
-  TmpfsOptions options;
-  options.size_bytes = config.tmpfs_size_bytes;
-  Result<std::uint32_t> root_uid = MapToHost(bundle.uid_mappings, 0);
-  Result<std::uint32_t> root_gid = MapToHost(bundle.gid_mappings, 0);
-  if (!root_uid.ok() || !root_gid.ok()) {
-    return Status::FailedPrecondition("the container's root (0) is not mapped");
-  }
-  options.root_uid = *root_uid;
-  options.root_gid = *root_gid;
-
+  ASSIGN_OR_RETURN(TmpfsOptions options,
+                   SecretsTmpfsOptions(bundle.uid_mappings, bundle.gid_mappings,
+                                       config.tmpfs_size_bytes),
+                   "");
   Result<ScopedFd> mount = [&]() -> Result<ScopedFd> {
-    ASSIGN_OR_RETURN(std::vector<TmpfsFile> files, PlanFiles(grant, bundle, secrets_dir),
+    ASSIGN_OR_RETURN(std::vector<TmpfsFile> files,
+                     ToTmpfsFiles(grant.files, bundle.uid_mappings, bundle.gid_mappings,
+                                  secrets_dir),
                      "files");
     return BuildSecretsTmpfs(files, options);
   }();
-  WipeGrant(grant);  // the payloads now live only in the detached tmpfs
+  WipeFiles(grant.files);  // the payloads now live only in the detached tmpfs
   if (!mount.ok()) return mount.status().WithContext("mount tmpfs");
 
   if (setns(pidfd, CLONE_NEWNS) != 0) {
@@ -161,10 +125,14 @@ Status Create(StageContext& ctx, const ContainerState& state,
   // The manager's socket is in the host's namespaces: ask before setns.
   ASSIGN_OR_RETURN(std::unique_ptr<LeaseClient> client, ctx.make_client(config), "lease");
   LeaseRequest request{state.id, ctx.service};
+  // For the node role's live updates (never forwarded to a manager).
+  request.pid = state.pid;
+  request.default_secrets_dir = config.secrets_dir;
+  request.tmpfs_size = config.tmpfs_size_bytes;
   ASSIGN_OR_RETURN(LeaseGrant grant, client->Lease(request), "lease");
   ctx.files = grant.files.size();
   Status mounted = MountGrant(*bundle, config, grant, pidfd.get());
-  WipeGrant(grant);
+  WipeFiles(grant.files);
   if (!mounted.ok()) {
     // The container will not start: give the lease back now (best effort; it also
     // expires on its own). The connection was opened before setns, in the host's

@@ -48,6 +48,10 @@ std::string AuditLine(const Identity& peer, const AuditEvent& e) {
   if (!peer.peer_addr.empty()) AppendField(out, "addr", peer.peer_addr);
   if (!e.container_id.empty()) AppendField(out, "container", e.container_id);
   if (!e.error.empty()) AppendField(out, "error", e.error);
+  if (e.from_version != 0) {
+    out += ",\"from_version\":";
+    AppendInt(out, e.from_version);
+  }
   if (!e.id.empty()) AppendField(out, "id", e.id);
   AppendField(out, "kind", local ? "local" : "certificate");
   if (!e.name.empty()) AppendField(out, "name", e.name);
@@ -71,6 +75,10 @@ std::string AuditLine(const Identity& peer, const AuditEvent& e) {
   out += ",\"time\":\"";
   AppendTime(out, std::chrono::time_point_cast<std::chrono::nanoseconds>(Clock::now()));
   out += '"';
+  if (e.to_version != 0) {
+    out += ",\"to_version\":";
+    AppendInt(out, e.to_version);
+  }
   if (local) {
     out += ",\"uid\":";
     AppendInt(out, peer.uid);

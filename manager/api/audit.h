@@ -6,6 +6,7 @@
 // with the reason in "error") or "error" (any other failure, with its message).
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,10 @@ struct AuditEvent {
   std::string container_id;  // leases
   std::vector<std::string> secret_ids;  // leases: what was handed out (IDs only)
   std::string error;         // the error message when status >= 400
+  // Live updates ("live.update", "live.revoke"): the data version the container held
+  // before and holds after ("from_version", "to_version"; absent when 0).
+  std::uint64_t from_version = 0;
+  std::uint64_t to_version = 0;
 };
 
 class AuditSink {

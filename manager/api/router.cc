@@ -168,8 +168,16 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
       &Router::RemoveServiceHandler);
   add("POST", "/v1/services/{}/update", "service.update", {kAdmin, kManager},
       &Router::UpdateServiceHandler);
+  // Live secrets (issue 14).
+  add("POST", "/v1/secrets/{}/rotate", "secret.rotate", {kAdmin}, &Router::RotateSecretHandler);
+  add("POST", "/v1/secrets/{}/rollback", "secret.rollback", {kAdmin},
+      &Router::RollbackSecretHandler);
+  add("POST", "/v1/secrets/{}/revoke", "secret.revoke", {kAdmin}, &Router::RevokeSecretHandler);
+  add("GET", "/v1/secrets/{}/holders", "", {kAdmin, kManager}, &Router::SecretHoldersHandler);
+  add("GET", "/v1/services/{}/holders", "", {kAdmin, kManager}, &Router::ServiceHoldersHandler);
   add("POST", "/v1/leases", "lease.create", {kAdmin, kManager, kNode},
       &Router::CreateLeaseHandler);
+  add("POST", "/v1/leases/held", "", {kAdmin, kManager, kNode}, &Router::HeldHandler);
   add("DELETE", "/v1/leases/{}", "lease.end", {kAdmin, kManager, kNode},
       &Router::EndLeaseHandler);
   // The cluster (cluster_routes.cc). Init and admin-cert need a caller on this machine;
@@ -195,6 +203,8 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
   add("POST", "/v1/nodes/{}/update", "node.update", {kAdmin, kManager},
       &Router::UpdateNodeHandler);
   add("DELETE", "/v1/nodes/{}", "node.remove", {kAdmin, kManager}, &Router::RemoveNodeHandler);
+  // The node roles' long-poll (changes_route.cc): not audited (a node asks all the time).
+  add("POST", "/v1/changes", "", {kAdmin, kManager, kNode}, &Router::ChangesHandler);
   add("POST", "/v1/cluster/leave", "cluster.leave", {kAdmin}, &Router::LeaveClusterHandler);
   routes_.back().unix_only = true;
   // The locked state (lock_hooks.h): served while locked.
@@ -508,14 +518,69 @@ Response Router::RemoveServiceHandler(Context& c) {
   return NoContent();
 }
 
+Response Router::SecretChangeResponse(Context& c, const Result<Secret>& secret) {
+  if (!secret.ok()) return FromStatus(secret.status());
+  c.audit->name = secret->spec.name;
+  c.audit->id = secret->id;
+  return JsonResponse(200, ToJson(*secret));
+}
+
+Response Router::RotateSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  auto req = ParseSecretRotateRequest(c.request.body);
+  if (!req.ok()) return FromStatus(req.status());
+  return SecretChangeResponse(
+      c, registry_->RotateSecret(c.params[0], req->data,
+                                 std::chrono::seconds(req->overlap_seconds)));
+}
+
+Response Router::RollbackSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  return SecretChangeResponse(c, registry_->RollbackSecret(c.params[0]));
+}
+
+Response Router::RevokeSecretHandler(Context& c) {
+  c.audit->name = c.params[0];
+  return SecretChangeResponse(c, registry_->RevokeSecret(c.params[0]));
+}
+
+Response Router::SecretHoldersHandler(Context& c) {
+  auto rows = registry_->SecretHolders(c.params[0]);
+  if (!rows.ok()) return FromStatus(rows.status());
+  return JsonResponse(200, ToJson(*rows));
+}
+
+Response Router::ServiceHoldersHandler(Context& c) {
+  auto rows = registry_->ServiceHolders(c.params[0]);
+  if (!rows.ok()) return FromStatus(rows.status());
+  return JsonResponse(200, ToJson(*rows));
+}
+
+Response Router::HeldHandler(Context& c) {
+  auto report = ParseHeldReport(c.request.body);
+  if (!report.ok()) return FromStatus(report.status());
+  auto node = LeaseNodeOf(c.peer, std::move(report->node_id));  // a node only for itself
+  if (!node.ok()) return FromStatus(node.status());
+  Status recorded = registry_->RecordHeld(*node, *report);
+  if (!recorded.ok()) return FromStatus(recorded);
+  return NoContent();
+}
+
 Response Router::CreateLeaseHandler(Context& c) {
   auto req = ParseLeaseRequest(c.request.body);
   if (!req.ok()) return FromStatus(req.status());
+  // What the hook tells its own daemon for the node role; never seen by the registry nor
+  // forwarded to a manager. NodeHooks::Track takes it with the grant.
+  const LeaseRequest from_hook = *req;
+  req->pid = 0;
+  req->default_secrets_dir.clear();
+  req->tmpfs_size = 0;
   c.audit->name = req->service;
   c.audit->container_id = req->container_id;
   if (worker_ != nullptr && worker_->active()) {
     auto grant = worker_->Lease(*req);  // for this node, from a manager
     if (!grant.ok()) return FromStatus(grant.status());
+    if (Status s = FollowLocalContainer(c, from_hook, *grant, ""); !s.ok()) return FromStatus(s);
     Response r = JsonResponse(200, ToJson(*grant));
     r.sensitive = true;
     return r;
@@ -528,13 +593,37 @@ Response Router::CreateLeaseHandler(Context& c) {
   c.audit->name = lease->grant.service;
   c.audit->id = lease->service_id;
   c.audit->secret_ids = lease->secret_ids;
+  if (Status s = FollowLocalContainer(c, from_hook, lease->grant, lease->service_id); !s.ok()) {
+    return FromStatus(s);
+  }
   Response r = JsonResponse(200, ToJson(lease->grant));
   r.sensitive = true;
   return r;
 }
 
+Status Router::FollowLocalContainer(const Context& c, const LeaseRequest& from_hook,
+                                    const LeaseGrant& grant, std::string_view service_id) {
+  if (node_ == nullptr || from_hook.pid <= 0 || c.peer.transport != Identity::Transport::kUnix) {
+    return Status::Ok();
+  }
+  Status tracked = node_->Track(from_hook, grant, service_id);
+  if (tracked.ok()) return tracked;
+  if (worker_ != nullptr && worker_->active()) {
+    (void)worker_->EndLease(from_hook.container_id);
+  } else {
+    (void)registry_->EndLease(from_hook.container_id, c.peer.node_id);
+  }
+  return tracked.WithContext("follow container " + from_hook.container_id + " for live updates");
+}
+
 Response Router::EndLeaseHandler(Context& c) {
   c.audit->container_id = c.params[0];
+  // The local hook's poststop: the container is no longer followed. (A manager ending a
+  // worker's lease names ?node= and comes over TLS.)
+  if (node_ != nullptr && c.peer.transport == Identity::Transport::kUnix &&
+      c.query.find("node") == c.query.end()) {
+    node_->Untrack(c.params[0]);
+  }
   if (worker_ != nullptr && worker_->active()) {
     Status ended = worker_->EndLease(c.params[0]);
     if (!ended.ok()) return FromStatus(ended);

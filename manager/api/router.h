@@ -3,8 +3,11 @@
 // allows), audit and metrics happen here; the server only moves bytes.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,10 +17,33 @@
 #include "manager/api/auth.h"
 #include "manager/api/cluster_hooks.h"
 #include "manager/api/lock_hooks.h"
+#include "manager/api/node_hooks.h"
 #include "manager/api/metrics.h"
 #include "manager/registry/registry.h"
 
 namespace ocisecrets {
+
+class ChangeFeed;
+struct Response;
+
+// The part of an answer that is not known yet: a long-poll (POST /v1/changes) held until
+// something changes or its deadline. The server holds it without a thread: it subscribes,
+// asks ready() again (a change between the route's check and the subscription is not
+// lost), then waits on a timer for the deadline or a wake, and repeats. Every function
+// is safe from any thread; wake() may be called from any thread, even after unsubscribe
+// returned (capture by value what it needs), and must only post or notify.
+struct DeferredAnswer {
+  std::chrono::steady_clock::time_point deadline;  // answer() then, whatever it says
+  // Arranges for wake() to be called once, at the next event that may make the answer
+  // ready. Returns the token for unsubscribe (call it when wake did not run; harmless
+  // when it did).
+  std::function<std::uint64_t(std::function<void()> wake)> subscribe;
+  std::function<void(std::uint64_t token)> unsubscribe;
+  // The answer if it is ready now, else nullopt.
+  std::function<std::optional<Response>()> ready;
+  // The answer as of now, ready or not: at the deadline, or when the server stops.
+  std::function<Response()> answer;
+};
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -31,7 +57,15 @@ struct Response {
   std::string body;
   std::string allow;       // 405: the methods the path accepts
   bool sensitive = false;  // the body holds payloads: the server wipes it after sending
+  // Non-null: the answer comes later (a long-poll); status and body are unused. The
+  // server awaits it (session.h); an in-process caller uses AwaitAnswer.
+  std::shared_ptr<DeferredAnswer> deferred = nullptr;
 };
+
+// The final answer of r: r itself when it is not deferred, else its deferred answer once
+// ready or at its deadline, blocking the calling thread meanwhile. For in-process callers
+// and tests; the server waits without a thread.
+Response AwaitAnswer(Response r);
 
 // A successful answer: HTTP `status` with the JSON `body` (none for 204).
 Response JsonResponse(int status, std::string body);
@@ -52,6 +86,9 @@ Response ErrorResponse(const Status& status);
 // FailedPrecondition 409, PermissionDenied 403, Unavailable 503, DeadlineExceeded 504,
 // IOError/DataLoss/Internal 500).
 int HttpStatusOf(const Status& status);
+
+// The longest POST /v1/changes holds a request, whatever its WaitMs.
+inline constexpr std::chrono::milliseconds kMaxChangesWait{30'000};
 
 struct RouterOptions {
   std::string admin_group;  // for the 403 message; empty: only root is admin
@@ -96,6 +133,13 @@ class Router {
   // The locked state (manager/api/lock_hooks.h); null: never locked, autolock unavailable.
   // Set before serving; it must outlive the router.
   void SetLockHooks(LockHooks* lock) { lock_ = lock; }
+  // The node role (manager/api/node_hooks.h); null: the local hook's containers are not
+  // followed. Set before serving; it must outlive the router.
+  void SetNodeHooks(NodeHooks* node) { node_ = node; }
+  // The change feed POST /v1/changes long-polls (manager/live/change_feed.h); null: that
+  // route answers 409 "live updates are not served here". Set before serving; it must
+  // outlive the router (and every request it deferred).
+  void SetChangeFeed(ChangeFeed* feed) { feed_ = feed; }
 
  private:
   using Params = std::vector<std::string>;
@@ -140,9 +184,26 @@ class Router {
   Response InspectServiceHandler(Context& c);
   Response UpdateServiceHandler(Context& c);
   Response RemoveServiceHandler(Context& c);
+  Response RotateSecretHandler(Context& c);
+  Response RollbackSecretHandler(Context& c);
+  Response RevokeSecretHandler(Context& c);
+  Response SecretHoldersHandler(Context& c);
+  Response ServiceHoldersHandler(Context& c);
+  Response HeldHandler(Context& c);
+  // A live secret change (rotate, rollback, revoke): the registry's answer as the secret's
+  // JSON, its name and ID in the audit event.
+  Response SecretChangeResponse(Context& c, const Result<Secret>& secret);
   Response CreateLeaseHandler(Context& c);
   Response EndLeaseHandler(Context& c);
+  // After a granted lease: hands a local hook's container (Pid > 0, unix socket) to the
+  // node role. On its refusal the lease is ended again and the error is the answer.
+  Status FollowLocalContainer(const Context& c, const LeaseRequest& from_hook,
+                              const LeaseGrant& grant, std::string_view service_id);
   Response LeaveClusterHandler(Context& c);
+  // POST /v1/changes (changes_route.cc): at once for a first call (no Epoch), or when the
+  // feed has a change or a Reset for the caller, else deferred up to min(WaitMs,
+  // kMaxChangesWait).
+  Response ChangesHandler(Context& c);
   // The locked gate: the 503 of a route refused while locked, or nullopt to serve it.
   std::optional<Response> LockGate(const Route& route, const Identity& peer,
                                    const Request& request, std::string_view path);
@@ -173,6 +234,8 @@ class Router {
   WorkerHooks* worker_ = nullptr;
   KeyRotationHooks* rotation_ = nullptr;
   LockHooks* lock_ = nullptr;
+  NodeHooks* node_ = nullptr;
+  ChangeFeed* feed_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;

@@ -78,10 +78,11 @@ struct Server::Impl final : SessionHost {
     return i == 0 ? main_ioc : *workers[i - 1];
   }
   // The hot, short requests run on the connection's thread; everything that may wait
-  // for an fsync or walk the whole store (creates, updates, lists) goes to the pool.
+  // for an fsync or walk the whole store (creates, updates, lists) goes to the pool. A
+  // long-poll (/v1/changes) only reads the feed, then waits on its session's timer.
   static bool RunsInline(const Request& r) {
     return r.target.starts_with("/v1/leases") || r.target == "/v1/health" ||
-           r.target == "/metrics";
+           r.target == "/metrics" || r.target == "/v1/changes";
   }
 
   // SessionHost

@@ -18,6 +18,8 @@
 
 #include <array>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +28,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -64,7 +67,8 @@ class SessionBase {
   // The executor the session runs on; call CloseIfIdle only there.
   virtual boost::asio::any_io_executor executor() = 0;
   // Closes the connection if it is waiting for a request; a busy session finishes its
-  // request, sees the host stopping and closes then.
+  // request, sees the host stopping and closes then. A held long-poll (a deferred
+  // answer) is answered at once.
   virtual void CloseIfIdle() = 0;
 };
 
@@ -138,6 +142,7 @@ class HttpSession final : public SessionBase {
 
   boost::asio::any_io_executor executor() override { return stream_.get_executor(); }
   void CloseIfIdle() override {
+    if (held_ != nullptr) held_->cancel();  // Hold sees the host stopping and answers
     if (!busy_) boost::beast::get_lowest_layer(stream_).cancel();
   }
 
@@ -147,11 +152,16 @@ class HttpSession final : public SessionBase {
 
  private:
   boost::asio::awaitable<void> WriteError(int status, std::string_view message);
+  // The answer of a deferred response: ready() after each wake, answer() at its deadline
+  // or when the host stops. Waits on a timer of this connection's executor, no thread;
+  // no read is pending meanwhile, so the stream's deadlines cannot cut it.
+  boost::asio::awaitable<Response> Hold(const DeferredAnswer& deferred);
 
   Stream stream_;
   Identity peer_;
   SessionHost* host_;
   bool busy_ = false;
+  std::shared_ptr<boost::asio::steady_timer> held_;  // while Hold waits
 };
 
 template <class Stream>
@@ -170,6 +180,41 @@ boost::asio::awaitable<void> HttpSession<Stream>::WriteError(int status,
   boost::system::error_code ec;
   co_await http::async_write(stream_, res, net::redirect_error(net::use_awaitable, ec));
   co_await ShutdownSend(stream_);
+}
+
+template <class Stream>
+boost::asio::awaitable<Response> HttpSession<Stream>::Hold(const DeferredAnswer& deferred) {
+  namespace net = boost::asio;
+  auto timer = std::make_shared<net::steady_timer>(stream_.get_executor());
+  held_ = timer;
+  std::optional<Response> out;
+  while (!out) {
+    // Subscribe first, then ask: a change between the route's check and now is seen
+    // here, one after it wakes the timer. The wake may come from any thread, and after
+    // this session is gone: it holds the executor and a weak timer only.
+    const std::uint64_t token = deferred.subscribe(
+        [executor = stream_.get_executor(), weak = std::weak_ptr<net::steady_timer>(timer)] {
+          net::post(executor, [weak] {
+            if (auto t = weak.lock()) t->cancel();
+          });
+        });
+    out = deferred.ready();
+    if (!out && !host_->stopping() &&
+        std::chrono::steady_clock::now() < deferred.deadline) {
+      timer->expires_at(deferred.deadline);
+      boost::system::error_code ec;
+      co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+      out = deferred.ready();
+      if (!out && (host_->stopping() || std::chrono::steady_clock::now() >= deferred.deadline)) {
+        out = deferred.answer();
+      }
+    } else if (!out) {
+      out = deferred.answer();
+    }
+    deferred.unsubscribe(token);
+  }
+  held_.reset();
+  co_return std::move(*out);
 }
 
 template <class Stream>
@@ -230,6 +275,7 @@ boost::asio::awaitable<void> HttpSession<Stream>::Run() {
     request.target = std::string(req.target());
     request.body = std::move(req.body());
     Response r = co_await host_->Handle(request, peer_);
+    if (r.deferred != nullptr) r = co_await Hold(*r.deferred);
     WipeString(request.body);
     WipeSpare(buffer);
 

@@ -30,6 +30,9 @@
 #include "manager/cluster/autolock.h"
 #include "manager/cluster/cluster_manager.h"
 #include "manager/daemon/migrate_command.h"
+#include "manager/live/change_feed.h"
+#include "manager/node/launcher.h"
+#include "manager/node/node_role.h"
 #include "manager/registry/registry.h"
 #include "manager/rotation/key_rotation.h"
 #include "manager/store/keyring.h"
@@ -245,6 +248,26 @@ Result<int> ListenTcp(const std::string& addr) {
   return fd;
 }
 
+Result<std::string> FindRefreshHook(const std::string& requested, const std::string& self_exe) {
+  if (!requested.empty()) {
+    if (requested.front() != '/') {
+      return Status::InvalidArgument("--hook " + requested + ": must be an absolute path");
+    }
+    if (access(requested.c_str(), X_OK) != 0) return PosixError("--hook " + requested, errno);
+    return requested;
+  }
+  std::vector<std::string> tried;
+  auto slash = self_exe.rfind('/');
+  if (slash != std::string::npos) tried.push_back(self_exe.substr(0, slash + 1) + "oci-secrets-hook");
+  tried.emplace_back(kInstalledHookPath);
+  for (const std::string& path : tried) {
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  std::string where;
+  for (const std::string& path : tried) where += (where.empty() ? "" : ", ") + path;
+  return Status::NotFound("no oci-secrets-hook at " + where + " (--hook PATH names one)");
+}
+
 int RunDaemon(const DaemonOptions& options) {
   // Keys and payloads must not reach a core file or another process via ptrace.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -252,6 +275,29 @@ int RunDaemon(const DaemonOptions& options) {
   setrlimit(RLIMIT_CORE, &no_core);
   umask(077);
   signal(SIGPIPE, SIG_IGN);
+  // The launcher of live updates, forked first: before any thread exists and before the
+  // syscall filter, which forbids the exec, mount and setns a refresh needs.
+  std::unique_ptr<Launcher> launcher;
+  std::string live_updates_off;
+  {
+    std::array<char, 4096> self{};
+    ssize_t n = readlink("/proc/self/exe", self.data(), self.size() - 1);
+    auto hook = FindRefreshHook(options.hook_path, n > 0 ? std::string(self.data(), n) : "");
+    if (!hook.ok() && !options.hook_path.empty()) {
+      Log("cannot start: " + hook.status().message());
+      return 1;
+    }
+    if (hook.ok()) {
+      auto started = Launcher::Start(*hook);
+      if (!started.ok()) {
+        Log("cannot start: live updates: " + started.status().message());
+        return 1;
+      }
+      launcher = std::move(*started);
+    } else {
+      live_updates_off = hook.status().message();
+    }
+  }
   if (Status s = InitSecureHeap(); !s.ok()) Log("warning: " + s.message());
 
   auto fail = [](const Status& s) {
@@ -340,7 +386,10 @@ int RunDaemon(const DaemonOptions& options) {
   tls_context.set_cluster(&cluster);
 
   KeyringSealer sealer(keyring.get());
+  // What changed, for the node roles' long-polls (this machine's and the workers').
+  ChangeFeed feed;
   RegistryOptions registry_options;
+  registry_options.on_change = [&feed](const std::vector<std::string>& ids) { feed.Publish(ids); };
   registry_options.lease_ttl = options.lease_ttl;
   registry_options.new_id = [] { return NewObjectId(); };
   registry_options.local_node_id = *node_id;
@@ -373,6 +422,21 @@ int RunDaemon(const DaemonOptions& options) {
   auto worker = Worker::Open(std::move(worker_options));
   if (!worker.ok()) return fail(worker.status());
   router.SetWorkerHooks(worker->get());
+  router.SetChangeFeed(&feed);
+  // The node role: follows the local hook's containers and keeps them up to date.
+  NodeRoleOptions node_options;
+  node_options.state_dir = options.state_dir;
+  node_options.registry = &registry;
+  node_options.feed = &feed;
+  node_options.local_node_id = *node_id;
+  node_options.worker = worker->get();
+  node_options.runner = launcher.get();
+  node_options.audit = audit->get();
+  node_options.metrics = &router.metrics();
+  node_options.log = [](const std::string& line) { Log(line); };
+  auto node_role = NodeRole::Open(std::move(node_options));
+  if (!node_role.ok()) return fail(node_role.status());
+  router.SetNodeHooks(node_role->get());
   ServerOptions server_options;
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
@@ -403,6 +467,8 @@ int RunDaemon(const DaemonOptions& options) {
     Log("warning: --no-seccomp: serving without the syscall filter");
   }
   rotation.StartBackground();
+  (*node_role)->Start();
+  if (!live_updates_off.empty()) Log("live updates off: " + live_updates_off);
   {
     Maintainer maintainer(&registry, &cluster, &autolock);
     if (*lock_reason == LockReason::kLocked) Log("locked: waiting for oci-secrets cluster unlock");
@@ -418,6 +484,7 @@ int RunDaemon(const DaemonOptions& options) {
     server.Run();
     maintainer.Stop();
   }
+  (*node_role)->Stop();
   rotation.Stop();
   unlink(options.socket.c_str());
   int code = 0;
@@ -484,6 +551,10 @@ int DaemonMain(int argc, char** argv) {
                  "background")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--hook", options.hook_path,
+                 "The oci-secrets-hook that live updates run (`oci-secrets-hook refresh`); "
+                 "default: the one beside oci-secretsd, else " +
+                     std::string(kInstalledHookPath));
   app.add_option("--threads", options.threads, "Server threads (default: hardware threads)")
       ->check(CLI::Range(0, 256));
   bool no_seccomp = false;

@@ -28,6 +28,9 @@ struct DaemonOptions {
   std::string audit_log;                           // empty: STATE_DIR/audit.log
   int threads = 0;                                 // 0: hardware threads
   double reencrypt_rate = 1000;                    // key rotation: records per second
+  // --hook: the oci-secrets-hook the launcher runs for live updates. Empty: the one beside
+  // the oci-secretsd binary, else kInstalledHookPath; none found: live updates are off.
+  std::string hook_path;
   // Serve under the manager's seccomp filter (SyscallPolicy::kManager, installed once the
   // state dir is open and the socket bound). Off only with --no-seccomp, for debugging.
   bool syscall_filter = true;
@@ -35,6 +38,14 @@ struct DaemonOptions {
   // placeholder whose every call fails with Unavailable "TLS transport not built yet".
   ManagerDialer manager_dialer;
 };
+
+// Where the packages install the hook (packaging/CMakeLists.txt).
+inline constexpr const char kInstalledHookPath[] = "/usr/libexec/oci-secrets/oci-secrets-hook";
+
+// The hook live updates run: `requested` when not empty (it must exist), else
+// oci-secrets-hook beside `self_exe` (the daemon's binary), else kInstalledHookPath when
+// executable. NotFound naming where it looked when there is none.
+Result<std::string> FindRefreshHook(const std::string& requested, const std::string& self_exe);
 
 // Creates a listening AF_UNIX socket at path: parent dir made 0755 when missing; a stale
 // socket (connect gives ECONNREFUSED) is removed; anything else at path is refused, as is

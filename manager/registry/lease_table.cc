@@ -57,37 +57,70 @@ std::optional<StoredKey> SplitStoredKey(std::string_view key, std::string_view l
   return out;
 }
 
-// The times of a stored lease value; empty when it does not parse.
-std::optional<std::pair<TimePoint, TimePoint>> ParseStoredLease(const std::string& value) {
+// A stored lease value's times and versions.
+struct StoredLease {
+  TimePoint created_at{};
+  TimePoint expires_at{};
+  std::map<std::string, std::uint64_t> versions;
+};
+
+// Empty when the value does not parse (a bad "Versions" included).
+std::optional<StoredLease> ParseStoredLease(const std::string& value) {
   auto j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   auto created = ParseTime(j.value("CreatedAt", ""));
   auto expires = ParseTime(j.value("ExpiresAt", ""));
   if (!created.ok() || !expires.ok()) return std::nullopt;
-  return std::make_pair(*created, *expires);
+  StoredLease out{*created, *expires, {}};
+  auto versions = j.find("Versions");
+  if (versions != j.end()) {
+    if (!versions->is_object()) return std::nullopt;
+    for (auto v = versions->begin(); v != versions->end(); ++v) {
+      if (!v->is_number_unsigned()) return std::nullopt;
+      out.versions[v.key()] = v->get<std::uint64_t>();
+    }
+  }
+  return out;
 }
 
-// {"ContainerID":..,"CreatedAt":..,"ExpiresAt":..}, written by hand: one per lease.
-std::string LeaseJson(std::string_view container_id, TimePoint created, TimePoint expires) {
+// {"ContainerID":..,"CreatedAt":..,"ExpiresAt":..[,"Versions":{..}]}, written by hand
+// (one per lease), keys sorted as nlohmann writes them.
+std::string LeaseJson(std::string_view container_id, TimePoint created, TimePoint expires,
+                      const std::map<std::string, std::uint64_t>& versions) {
   std::string out;
-  out.reserve(96 + container_id.size());
+  out.reserve(96 + container_id.size() + versions.size() * 40);
   out += "{\"ContainerID\":";
   AppendJsonString(out, container_id);
   out += ",\"CreatedAt\":\"";
   AppendTime(out, created);
   out += "\",\"ExpiresAt\":\"";
   AppendTime(out, expires);
-  out += "\"}";
+  out += '"';
+  if (!versions.empty()) {
+    out += ",\"Versions\":{";
+    bool first = true;
+    for (const auto& [id, version] : versions) {
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(out, id);
+      out += ':';
+      AppendJsonUint(out, version);
+    }
+    out += '}';
+  }
+  out += '}';
   return out;
 }
 
-LeaseInfo InfoOf(std::string_view lease_key, TimePoint created, TimePoint expires) {
+LeaseInfo InfoOf(std::string_view lease_key, TimePoint created, TimePoint expires,
+                 std::map<std::string, std::uint64_t> versions) {
   auto slash = lease_key.find('/');
   LeaseInfo info;
   info.node_id = std::string(lease_key.substr(0, slash));
   info.container_id = std::string(lease_key.substr(slash + 1));
   info.created_at = created;
   info.expires_at = expires;
+  info.versions = std::move(versions);
   return info;
 }
 
@@ -108,7 +141,7 @@ LeaseTable::LeaseTable(KvStore* store, std::string local_node_id)
     : store_(store), local_node_id_(std::move(local_node_id)) {}
 
 void LeaseTable::PendRemoveLocked(const std::string& service_id, const std::string& lease_key) {
-  pending_.insert_or_assign(StoreKeyOf(service_id, lease_key), Pending{true, {}, {}});
+  pending_.insert_or_assign(StoreKeyOf(service_id, lease_key), Pending{true, {}, {}, {}});
 }
 
 Status LeaseTable::Load(TimePoint now) {
@@ -117,26 +150,30 @@ Status LeaseTable::Load(TimePoint now) {
   for (const KeyValue& kv : kvs) {
     auto key = SplitStoredKey(kv.key, local_node_id_);
     if (!key) continue;
-    auto times = ParseStoredLease(kv.value);
-    if (!times || times->second <= now || key->legacy) {
-      pending_.insert_or_assign(kv.key, Pending{true, {}, {}});
+    auto stored = ParseStoredLease(kv.value);
+    if (!stored || stored->expires_at <= now || key->legacy) {
+      pending_.insert_or_assign(kv.key, Pending{true, {}, {}, {}});
     }
-    if (!times || times->second <= now) continue;
+    if (!stored || stored->expires_at <= now) continue;
     if (key->legacy) {
-      pending_.insert_or_assign(StoreKeyOf(key->service_id, key->lease_key),
-                                Pending{false, times->first, times->second});
+      pending_.insert_or_assign(
+          StoreKeyOf(key->service_id, key->lease_key),
+          Pending{false, stored->created_at, stored->expires_at, stored->versions});
     }
-    leases_.insert_or_assign(key->lease_key, Record{key->service_id, times->first, times->second});
-    earliest_expiry_ = std::min(earliest_expiry_, times->second);
+    earliest_expiry_ = std::min(earliest_expiry_, stored->expires_at);
+    leases_.insert_or_assign(key->lease_key,
+                             Record{key->service_id, stored->created_at, stored->expires_at,
+                                    std::move(stored->versions)});
   }
   return Status::Ok();
 }
 
 void LeaseTable::Put(std::string_view node_id, std::string_view container_id,
-                     const std::string& service_id, TimePoint now, TimePoint expires_at) {
+                     const std::string& service_id, TimePoint now, TimePoint expires_at,
+                     std::map<std::string, std::uint64_t> versions) {
   std::string key = LeaseKeyOf(node_id, container_id);
   std::lock_guard<std::mutex> lock(mu_);
-  Record rec{service_id, now, expires_at};
+  Record rec{service_id, now, expires_at, std::move(versions)};
   auto it = leases_.find(key);
   if (it != leases_.end()) {
     if (it->second.service_id == service_id) {
@@ -146,9 +183,44 @@ void LeaseTable::Put(std::string_view node_id, std::string_view container_id,
     }
   }
   pending_.insert_or_assign(StoreKeyOf(service_id, key),
-                            Pending{false, rec.created_at, rec.expires_at});
+                            Pending{false, rec.created_at, rec.expires_at, rec.versions});
   earliest_expiry_ = std::min(earliest_expiry_, expires_at);
   leases_.insert_or_assign(std::move(key), std::move(rec));
+}
+
+std::optional<LeaseInfo> LeaseTable::Find(std::string_view node_id, std::string_view container_id,
+                                          const std::string& service_id, TimePoint now) {
+  const std::string key = LeaseKeyOf(node_id, container_id);
+  const std::string stored_key = StoreKeyOf(service_id, key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = leases_.find(key);
+    if (it != leases_.end() && it->second.service_id == service_id &&
+        it->second.expires_at > now) {
+      return InfoOf(key, it->second.created_at, it->second.expires_at, it->second.versions);
+    }
+    if (auto p = pending_.find(stored_key); p != pending_.end() && p->second.remove) {
+      return std::nullopt;  // ended here, not flushed yet
+    }
+  }
+  auto kv = store_->Get(stored_key);
+  if (!kv.ok()) return std::nullopt;
+  auto stored = ParseStoredLease(kv->value);
+  if (!stored || stored->expires_at <= now) return std::nullopt;
+  return InfoOf(key, stored->created_at, stored->expires_at, std::move(stored->versions));
+}
+
+bool LeaseTable::SetVersions(std::string_view node_id, std::string_view container_id,
+                             std::map<std::string, std::uint64_t> versions, TimePoint now) {
+  const std::string key = LeaseKeyOf(node_id, container_id);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = leases_.find(key);
+  if (it == leases_.end() || it->second.expires_at <= now) return false;
+  it->second.versions = std::move(versions);
+  pending_.insert_or_assign(StoreKeyOf(it->second.service_id, key),
+                            Pending{false, it->second.created_at, it->second.expires_at,
+                                    it->second.versions});
+  return true;
 }
 
 bool LeaseTable::End(std::string_view node_id, std::string_view container_id) {
@@ -199,7 +271,8 @@ Status LeaseTable::Flush(TimePoint now) {
     } else {
       std::string_view container_id(key);
       container_id.remove_prefix(container_id.rfind('/') + 1);
-      ops.push_back(Op{Op::Kind::kPut, key, LeaseJson(container_id, p.created_at, p.expires_at)});
+      ops.push_back(Op{Op::Kind::kPut, key,
+                       LeaseJson(container_id, p.created_at, p.expires_at, p.versions)});
     }
   }
   // In key order: the store's B-tree takes a batch of inserts faster that way.
@@ -240,7 +313,7 @@ std::map<std::string, std::vector<LeaseInfo>> LeaseTable::Live(const std::string
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [key, rec] : leases_) {
     if (rec.expires_at <= now || (!service_id.empty() && rec.service_id != service_id)) continue;
-    out[rec.service_id].push_back(InfoOf(key, rec.created_at, rec.expires_at));
+    out[rec.service_id].push_back(InfoOf(key, rec.created_at, rec.expires_at, rec.versions));
     seen.insert(StoreKeyOf(rec.service_id, key));
   }
   // Leases another manager sharing the store recorded. Those ended here but not yet
@@ -251,9 +324,10 @@ std::map<std::string, std::vector<LeaseInfo>> LeaseTable::Live(const std::string
       if (!key) continue;
       if (seen.count(StoreKeyOf(key->service_id, key->lease_key))) continue;
       if (auto p = pending_.find(kv.key); p != pending_.end() && p->second.remove) continue;
-      auto times = ParseStoredLease(kv.value);
-      if (!times || times->second <= now) continue;
-      out[key->service_id].push_back(InfoOf(key->lease_key, times->first, times->second));
+      auto lease = ParseStoredLease(kv.value);
+      if (!lease || lease->expires_at <= now) continue;
+      out[key->service_id].push_back(InfoOf(key->lease_key, lease->created_at, lease->expires_at,
+                                            std::move(lease->versions)));
     }
   }
   for (auto& [sid, leases] : out) {

@@ -3,7 +3,7 @@
 // memory only (no store round trip on the lease fast path); Flush writes what changed.
 //
 // Stored keys: leases/<serviceID>/<nodeID>/<containerID>, value {"ContainerID",
-// "CreatedAt", "ExpiresAt"}. Versions before leases were keyed by node wrote
+// "CreatedAt", "ExpiresAt", "Versions" (absent when empty): {SECRET_ID: data version}}. Versions before leases were keyed by node wrote
 // leases/<serviceID>/<containerID>: Load reads those as the local node's and the next
 // Flush moves them to the new key.
 //
@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,11 +41,25 @@ class LeaseTable {
   // the next Flush). Call once, before serving. The store's error with context on failure.
   Status Load(TimePoint now);
 
-  // Grants or renews the lease of (node_id, container_id) on service_id until expires_at.
-  // A renewal on the same service keeps its created_at; a lease that moves to another
-  // service replaces the old one. Stored by the next Flush. Arguments are not validated.
+  // Grants or renews the lease of (node_id, container_id) on service_id until expires_at,
+  // holding `versions` (secret ID -> data version). A renewal on the same service keeps
+  // its created_at; a lease that moves to another service replaces the old one. Stored by
+  // the next Flush. Arguments are not validated.
   void Put(std::string_view node_id, std::string_view container_id,
-           const std::string& service_id, TimePoint now, TimePoint expires_at);
+           const std::string& service_id, TimePoint now, TimePoint expires_at,
+           std::map<std::string, std::uint64_t> versions);
+
+  // The lease of (node_id, container_id) on service_id live at now: this table's, else
+  // the one another manager sharing the store recorded (one store read). Empty when there
+  // is none (or the store cannot say).
+  std::optional<LeaseInfo> Find(std::string_view node_id, std::string_view container_id,
+                                const std::string& service_id, TimePoint now);
+
+  // Replaces the versions held by the live lease of (node_id, container_id), on whatever
+  // service; returns false (and changes nothing) when it has none in this table. Stored
+  // by the next Flush.
+  bool SetVersions(std::string_view node_id, std::string_view container_id,
+                   std::map<std::string, std::uint64_t> versions, TimePoint now);
 
   // Ends the lease of (node_id, container_id); returns whether there was one. The lease of
   // the same container ID on another node stays.
@@ -75,11 +90,13 @@ class LeaseTable {
     std::string service_id;
     TimePoint created_at{};
     TimePoint expires_at{};
+    std::map<std::string, std::uint64_t> versions;
   };
   struct Pending {
     bool remove = false;  // delete the key; else put a lease of these times
     TimePoint created_at{};
     TimePoint expires_at{};
+    std::map<std::string, std::uint64_t> versions;
   };
 
   // Requires mu_. Marks the stored key of (service_id, node/container) for deletion.

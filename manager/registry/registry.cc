@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 
+#include "shared/signal_name.h"
 #include "shared/validation.h"
 
 namespace ocisecrets {
@@ -21,7 +24,14 @@ std::string Lower(std::string_view s) {
 }
 
 std::string SecretKey(const std::string& id) { return "secrets/" + id; }
-std::string PayloadKey(const std::string& id) { return std::string(kPayloadPrefix) + id; }
+// The ID a data version's payload is sealed for: the ID itself for version 1 (what every
+// payload was before versions), "ID.N" for N >= 2; its record key is payloads/ + that.
+std::string PayloadSealId(const std::string& id, std::uint64_t version) {
+  return version <= 1 ? id : id + "." + std::to_string(version);
+}
+std::string PayloadKey(const std::string& id, std::uint64_t version = 1) {
+  return std::string(kPayloadPrefix) + PayloadSealId(id, version);
+}
 std::string SecretNameKey(std::string_view name) { return "names/secret/" + Lower(name); }
 std::string ServiceKey(const std::string& id) { return "services/" + id; }
 std::string ServiceNameKey(std::string_view name) { return "names/service/" + Lower(name); }
@@ -57,6 +67,28 @@ Status OutOfSequence(std::string_view kind, std::string_view name, std::uint64_t
   return Status::FailedPrecondition("update out of sequence: " + std::string(kind) + " " +
                                     std::string(name) + " is at version " + std::to_string(have) +
                                     ", not " + std::to_string(want));
+}
+
+// The IDs of the secrets and services whose records (secrets/ID, services/ID) key names.
+void CollectChangedId(std::string_view key, std::set<std::string>* ids) {
+  for (std::string_view prefix : {std::string_view("secrets/"), std::string_view("services/")}) {
+    if (key.starts_with(prefix) && key.size() > prefix.size()) {
+      ids->emplace(key.substr(prefix.size()));
+    }
+  }
+}
+
+Status Revoked(std::string_view name) {
+  return Status::FailedPrecondition("secret " + std::string(name) +
+                                    " is revoked: rotate it to restore");
+}
+
+// The service's UpdateSignal in its stored form: the canonical name, or empty.
+Status CanonicalUpdateSignal(ServiceSpec* spec) {
+  if (spec->update_signal.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(int number, SignalNumber(spec->update_signal), "UpdateSignal");
+  spec->update_signal = SignalName(number);
+  return Status::Ok();
 }
 
 bool MatchesLabel(const Labels& labels, const std::string& filter) {
@@ -157,6 +189,7 @@ Result<Secret> Registry::CreateSecret(const SecretSpec& spec, const SecretBytes&
     Secret secret;
     secret.id = options_.new_id();
     secret.created_at = secret.updated_at = Now();
+    secret.data.updated_at = secret.created_at;
     secret.spec = spec;
     ASSIGN_OR_RETURN(std::string sealed,
                      sealer_->Seal(PayloadKey(secret.id), secret.id, kPayloadVersion, data),
@@ -268,8 +301,10 @@ Result<Secret> Registry::RemoveSecret(std::string_view name_or_id) {
     }
     Txn txn;
     txn.compares = {{SecretKey(id), kv.mod_revision}, {InUseKey(id), inuse_rev}};
-    txn.ops = {Delete(SecretKey(id)), Delete(PayloadKey(id)), Delete(SecretNameKey(secret->spec.name)),
-               Delete(InUseKey(id))};
+    // Every data version's payload: payloads/ID and payloads/ID.N (IDs have one length,
+    // so the prefix matches no other secret's).
+    txn.ops = {Delete(SecretKey(id)), Op{Op::Kind::kDeletePrefix, PayloadKey(id), {}},
+               Delete(SecretNameKey(secret->spec.name)), Delete(InUseKey(id))};
     ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) return *secret;
   }
@@ -315,6 +350,7 @@ Result<Service> Registry::CreateService(ServiceSpec spec) {
   RETURN_IF_ERROR(ValidateServiceName(spec.name), "");
   RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
   ASSIGN_OR_RETURN(spec.constraints, CanonicalConstraints(spec.constraints, spec.name), "");
+  RETURN_IF_ERROR(CanonicalUpdateSignal(&spec), "");
   for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
     Service service;
     service.id = options_.new_id();
@@ -388,6 +424,7 @@ Result<Service> Registry::UpdateService(std::string_view name_or_id, std::uint64
     }
     RETURN_IF_ERROR(ValidateSecretsDir(spec.secrets_dir), "");
     ASSIGN_OR_RETURN(spec.constraints, CanonicalConstraints(spec.constraints, spec.name), "");
+    RETURN_IF_ERROR(CanonicalUpdateSignal(&spec), "");
     if (version != service.version) {
       return OutOfSequence("service", service.spec.name, service.version, version);
     }
@@ -453,8 +490,39 @@ Result<TxnResult> Registry::CommitChange(const Txn& txn) {
     // watch's report of this change, and of any change before it, needs no second
     // invalidation (that would cost the next lease a rebuild for nothing).
     if (r.ok()) NoteInvalidatedThrough(r->revision);
+    std::set<std::string> ids;
+    for (const Op& op : txn.ops) CollectChangedId(op.key, &ids);
+    if (!ids.empty() && options_.on_change) {
+      // The watch skips its own report of this revision: told once.
+      if (r.ok()) NoteOwnRevision(r->revision);
+      options_.on_change(std::vector<std::string>(ids.begin(), ids.end()));
+    }
   }
   return r;
+}
+
+void Registry::NoteOwnRevision(std::int64_t revision) {
+  std::lock_guard<std::mutex> lock(own_mu_);
+  if (own_revisions_.size() >= kMaxOwnRevisions) own_revisions_.erase(own_revisions_.begin());
+  own_revisions_.insert(revision);
+}
+
+void Registry::TellWatchedChanges(const std::vector<WatchEvent>& batch) {
+  if (!options_.on_change) return;
+  std::set<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(own_mu_);
+    for (const WatchEvent& e : batch) {
+      if (own_revisions_.count(e.mod_revision) > 0) continue;  // told at the commit
+      CollectChangedId(e.key, &ids);
+    }
+    // The watch reports in revision order: what it passed is done with.
+    if (!batch.empty()) {
+      own_revisions_.erase(own_revisions_.begin(),
+                           own_revisions_.upper_bound(batch.back().mod_revision));
+    }
+  }
+  if (!ids.empty()) options_.on_change(std::vector<std::string>(ids.begin(), ids.end()));
 }
 
 Status Registry::StartWatch() {
@@ -504,6 +572,7 @@ void Registry::WatchLoop() {
         InvalidatePlans();
         NoteInvalidatedThrough(newest);
       }
+      TellWatchedChanges(*batch);
     }
     // Changes may have been missed: back to checking the revision per lease.
     watching_.store(false, std::memory_order_release);
@@ -540,12 +609,19 @@ Result<std::shared_ptr<const Registry::LeasePlan>> Registry::PlanFor(
   plan->revision = revision;
   ASSIGN_OR_RETURN(plan->service, ResolveService(service_query, nullptr), "");
   for (const SecretReference& ref : plan->service.spec.secrets) {
-    auto sealed = store_->Get(PayloadKey(ref.secret_id));
-    if (!sealed.ok()) {
-      return sealed.status().WithContext("service " + plan->service.spec.name + ": secret " +
-                                         ref.secret_name + ": payload");
+    const std::string context = "service " + plan->service.spec.name + ": secret " + ref.secret_name;
+    ASSIGN_OR_RETURN(Secret secret, LoadSecret(ref.secret_id, nullptr), context);
+    LeasePlan::SecretPayloads& payloads = plan->secrets.emplace_back();
+    payloads.data = secret.data;
+    if (secret.data.revoked_at != TimePoint{}) continue;  // no payload is granted
+    auto sealed = store_->Get(PayloadKey(ref.secret_id, secret.data.index));
+    if (!sealed.ok()) return sealed.status().WithContext(context + ": payload");
+    payloads.sealed = std::move(sealed->value);
+    if (secret.data.overlap_until != TimePoint{} && secret.data.previous != 0) {
+      auto previous = store_->Get(PayloadKey(ref.secret_id, secret.data.previous));
+      if (!previous.ok()) return previous.status().WithContext(context + ": previous payload");
+      payloads.sealed_previous = std::move(previous->value);
     }
-    plan->sealed.push_back(std::move(sealed->value));
   }
   auto constraints = ParseConstraints(plan->service.spec.constraints, plan->service.spec.name);
   if (!constraints.ok()) {
@@ -566,30 +642,73 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const LeasePlan> plan, PlanFor(request.service), "");
   const Service& service = plan->service;
   RETURN_IF_ERROR(CheckPlacement(*plan, node), "");
+  const TimePoint now = Now();
+  // A renewal of a running container's lease: its held versions stay as recorded, and a
+  // revoked secret is left out instead of refusing the lease.
+  std::optional<LeaseInfo> renewed;
+  if (request.renewal) renewed = leases_.Find(node, request.container_id, service.id, now);
   LeaseOutcome out;
   out.service_id = service.id;
   out.grant.container_id = request.container_id;
   out.grant.service = service.spec.name;
   out.grant.secrets_dir = service.spec.secrets_dir;
+  out.grant.update_signal = service.spec.update_signal;
+  out.grant.service_id = service.id;
   out.grant.files.reserve(service.spec.secrets.size());
+  std::map<std::string, std::uint64_t> versions;
   for (std::size_t i = 0; i < service.spec.secrets.size(); ++i) {
     const SecretReference& ref = service.spec.secrets[i];
-    ASSIGN_OR_RETURN(SecretBytes data,
-                     sealer_->Open(PayloadKey(ref.secret_id), ref.secret_id, kPayloadVersion,
-                                   plan->sealed[i]),
-                     "service " + service.spec.name + ": secret " + ref.secret_name);
+    const LeasePlan::SecretPayloads& payloads = plan->secrets[i];
+    const SecretData& data = payloads.data;
+    if (data.revoked_at != TimePoint{}) {
+      if (!renewed) return Revoked(ref.secret_name);
+      if (std::find(out.grant.revoked.begin(), out.grant.revoked.end(), ref.secret_name) ==
+          out.grant.revoked.end()) {
+        out.grant.revoked.push_back(ref.secret_name);
+      }
+      continue;
+    }
     LeasedFile file;
     file.name = ref.file.name;
     file.uid = ref.file.uid;
     file.gid = ref.file.gid;
     file.mode = ref.file.mode;
-    file.data = std::move(data);
-    out.grant.files.push_back(std::move(file));
+    file.secret_id = ref.secret_id;
+    file.version = data.index;
+    ASSIGN_OR_RETURN(file.data,
+                     sealer_->Open(PayloadKey(ref.secret_id, data.index),
+                                   PayloadSealId(ref.secret_id, data.index), kPayloadVersion,
+                                   payloads.sealed),
+                     "service " + service.spec.name + ": secret " + ref.secret_name);
+    versions[ref.secret_id] = data.index;
     out.secret_ids.push_back(ref.secret_id);
+    if (!payloads.sealed_previous.empty() && now < data.overlap_until) {
+      LeasedFile previous;
+      previous.name = ref.file.name + ".previous";
+      previous.uid = ref.file.uid;
+      previous.gid = ref.file.gid;
+      previous.mode = ref.file.mode;
+      previous.secret_id = ref.secret_id;
+      previous.version = data.previous;
+      previous.previous = true;
+      ASSIGN_OR_RETURN(previous.data,
+                       sealer_->Open(PayloadKey(ref.secret_id, data.previous),
+                                     PayloadSealId(ref.secret_id, data.previous), kPayloadVersion,
+                                     payloads.sealed_previous),
+                       "service " + service.spec.name + ": secret " + ref.secret_name +
+                           ": previous version");
+      if (out.grant.refresh_at == TimePoint{} || data.overlap_until < out.grant.refresh_at) {
+        out.grant.refresh_at = data.overlap_until;
+      }
+      out.grant.files.push_back(std::move(file));
+      out.grant.files.push_back(std::move(previous));
+      continue;
+    }
+    out.grant.files.push_back(std::move(file));
   }
-  TimePoint now = Now();
   out.grant.expires_at = now + options_.lease_ttl;
-  leases_.Put(node, request.container_id, service.id, now, out.grant.expires_at);
+  leases_.Put(node, request.container_id, service.id, now, out.grant.expires_at,
+              renewed ? std::move(renewed->versions) : std::move(versions));
   return out;
 }
 
@@ -633,6 +752,153 @@ Result<bool> Registry::EndLease(std::string_view container_id, std::string_view 
 }
 
 Status Registry::Maintain() { return leases_.Flush(Now()); }
+
+// ---- live secrets ----------------------------------------------------------------------
+
+Result<Secret> Registry::ChangeSecretData(std::string_view name_or_id, std::string_view what,
+                                          const std::function<Status(Secret*, Txn*)>& change) {
+  for (int attempt = 0; attempt < options_.max_retries; ++attempt) {
+    ASSIGN_OR_RETURN(std::string id, ResolveId("secret", name_or_id), "");
+    KeyValue kv;
+    auto secret = LoadSecret(id, &kv);
+    if (!secret.ok() && secret.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound("secret " + std::string(name_or_id) + " not found");
+    }
+    if (!secret.ok()) return secret.status();
+    Txn txn;
+    txn.compares = {{SecretKey(id), kv.mod_revision}};
+    RETURN_IF_ERROR(change(&*secret, &txn), "");
+    secret->updated_at = Now();
+    txn.ops.push_back(Put(SecretKey(id), ToJson(*secret)));
+    ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
+    if (r.succeeded) {
+      secret->version = static_cast<std::uint64_t>(r.revision);
+      return *secret;
+    }
+  }
+  return TooManyConflicts(what);
+}
+
+Result<Secret> Registry::RotateSecret(std::string_view name_or_id, const SecretBytes& data,
+                                      std::chrono::seconds overlap) {
+  RETURN_IF_ERROR(ValidatePayloadSize(data.size()), "");
+  if (overlap.count() < 0 || static_cast<std::uint64_t>(overlap.count()) > kMaxOverlapSeconds) {
+    return Status::InvalidArgument("overlap: want 0 to " + std::to_string(kMaxOverlapSeconds) +
+                                   " seconds");
+  }
+  return ChangeSecretData(name_or_id, "secret rotate", [&](Secret* s, Txn* txn) -> Status {
+    const TimePoint now = Now();
+    SecretData next;
+    next.index = std::max(s->data.index, s->data.previous) + 1;
+    next.updated_at = now;
+    next.previous = s->data.index;
+    if (overlap.count() > 0) next.overlap_until = now + overlap;
+    ASSIGN_OR_RETURN(std::string sealed,
+                     sealer_->Seal(PayloadKey(s->id, next.index), PayloadSealId(s->id, next.index),
+                                   kPayloadVersion, data),
+                     "seal payload");
+    txn->ops.push_back(Put(PayloadKey(s->id, next.index), std::move(sealed)));
+    // At most two payloads: current and previous. The one before goes.
+    if (s->data.previous != 0) txn->ops.push_back(Delete(PayloadKey(s->id, s->data.previous)));
+    s->data = next;
+    return Status::Ok();
+  });
+}
+
+Result<Secret> Registry::RollbackSecret(std::string_view name_or_id) {
+  return ChangeSecretData(name_or_id, "secret rollback", [&](Secret* s, Txn*) -> Status {
+    if (s->data.revoked_at != TimePoint{}) return Revoked(s->spec.name);
+    if (s->data.previous == 0) {
+      return Status::FailedPrecondition("secret " + s->spec.name + " has no previous version");
+    }
+    std::swap(s->data.index, s->data.previous);
+    s->data.updated_at = Now();
+    s->data.overlap_until = {};
+    return Status::Ok();
+  });
+}
+
+Result<Secret> Registry::RevokeSecret(std::string_view name_or_id) {
+  return ChangeSecretData(name_or_id, "secret revoke", [&](Secret* s, Txn*) -> Status {
+    if (s->data.revoked_at == TimePoint{}) s->data.revoked_at = Now();
+    s->data.overlap_until = {};
+    return Status::Ok();
+  });
+}
+
+namespace {
+
+// One row per (lease, secret of the lease's service) that the lease holds, in `rows`.
+void AppendHolders(const Service& service, const std::vector<LeaseInfo>& leases,
+                   std::string_view only_secret_id, std::vector<SecretHolder>* rows) {
+  for (const LeaseInfo& lease : leases) {
+    std::set<std::string> done;
+    for (const SecretReference& ref : service.spec.secrets) {
+      if (!only_secret_id.empty() && ref.secret_id != only_secret_id) continue;
+      auto held = lease.versions.find(ref.secret_id);
+      if (held == lease.versions.end() || !done.insert(ref.secret_id).second) continue;
+      SecretHolder h;
+      h.node_id = lease.node_id;
+      h.container_id = lease.container_id;
+      h.service_id = service.id;
+      h.service_name = service.spec.name;
+      h.secret_id = ref.secret_id;
+      h.secret_name = ref.secret_name;
+      h.version = held->second;
+      h.since = lease.created_at;
+      rows->push_back(std::move(h));
+    }
+  }
+}
+
+void SortHolders(std::vector<SecretHolder>* rows) {
+  std::sort(rows->begin(), rows->end(), [](const SecretHolder& a, const SecretHolder& b) {
+    return std::tie(a.node_id, a.container_id, a.secret_name) <
+           std::tie(b.node_id, b.container_id, b.secret_name);
+  });
+}
+
+}  // namespace
+
+Result<std::vector<SecretHolder>> Registry::SecretHolders(std::string_view name_or_id) {
+  ASSIGN_OR_RETURN(Secret secret, InspectSecret(name_or_id), "");
+  ASSIGN_OR_RETURN(auto refs, store_->Range("refs/" + secret.id + "/", /*keys_only=*/true),
+                   "store");
+  std::vector<SecretHolder> rows;
+  if (refs.empty()) return rows;
+  auto leases = LiveLeases("");
+  for (const KeyValue& ref : refs) {
+    const std::string service_id = ref.key.substr(ref.key.rfind('/') + 1);
+    auto it = leases.find(service_id);
+    if (it == leases.end()) continue;
+    auto service = LoadService(service_id, nullptr);
+    if (!service.ok() && service.status().code() == StatusCode::kNotFound) continue;  // raced
+    if (!service.ok()) return service.status();
+    AppendHolders(*service, it->second, secret.id, &rows);
+  }
+  SortHolders(&rows);
+  return rows;
+}
+
+Result<std::vector<SecretHolder>> Registry::ServiceHolders(std::string_view name_or_id) {
+  ASSIGN_OR_RETURN(Service service, InspectService(name_or_id), "");
+  std::vector<SecretHolder> rows;
+  AppendHolders(service, service.leases, "", &rows);
+  SortHolders(&rows);
+  return rows;
+}
+
+Status Registry::RecordHeld(std::string_view node_id, const HeldReport& report) {
+  ASSIGN_OR_RETURN(std::string_view node, LeaseNode(node_id), "held report");
+  for (const HeldReport::Container& c : report.containers) {
+    RETURN_IF_ERROR(ValidateContainerId(c.container_id), "held report");
+  }
+  const TimePoint now = Now();
+  for (const HeldReport::Container& c : report.containers) {
+    (void)leases_.SetVersions(node, c.container_id, c.versions, now);
+  }
+  return Status::Ok();
+}
 
 std::size_t Registry::LeaseCount() { return leases_.LiveCount(Now()); }
 

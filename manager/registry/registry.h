@@ -211,7 +211,14 @@ class Registry {
     bool watched = false;       // built while the watch ran: `revision` is not checked
     std::int64_t revision = 0;
     Service service;
-    std::vector<std::string> sealed;  // per spec.secrets entry
+    // Per spec.secrets entry: its data versions and the sealed payloads of the current
+    // version and, during an overlap, of the previous one (empty otherwise).
+    struct SecretPayloads {
+      SecretData data;
+      std::string sealed;
+      std::string sealed_previous;
+    };
+    std::vector<SecretPayloads> secrets;
     std::vector<Constraint> constraints;  // service.spec.constraints, parsed once
   };
   Result<std::shared_ptr<const LeasePlan>> PlanFor(const std::string& service_query);
@@ -229,6 +236,11 @@ class Registry {
            !invalidated_through_.compare_exchange_weak(seen, revision, std::memory_order_acq_rel)) {
     }
   }
+  // Remembers that this registry told on_change of the commit at revision.
+  void NoteOwnRevision(std::int64_t revision);
+  // Tells on_change of the secrets and services a watched batch changed, but those of
+  // this registry's own commits (told already).
+  void TellWatchedChanges(const std::vector<WatchEvent>& batch);
   // Opens the watch from the store's current revision + 1 and marks the cache watched.
   Status StartWatch();
   // The watch thread: invalidates plans on every change outside leases/, reopens the
@@ -240,6 +252,12 @@ class Registry {
   Result<Secret> LoadSecret(const std::string& id, KeyValue* kv);
   Result<Service> LoadService(const std::string& id, KeyValue* kv);
   Result<Service> ResolveService(std::string_view name_or_id, KeyValue* kv);
+  // The read-modify-write of one secret's metadata and payloads behind rotate, rollback
+  // and revoke: change gets the secret as stored and fills the txn's ops beyond the
+  // metadata put (payload writes and deletes); an error from it is returned as is. Retried
+  // on conflicts; `what` names the operation in TooManyConflicts.
+  Result<Secret> ChangeSecretData(std::string_view name_or_id, std::string_view what,
+                                  const std::function<Status(Secret*, Txn*)>& change);
   // Resolves every reference of spec (fills SecretID, SecretName, default target) and
   // adds to txn a compare on each secret it relies on.
   Status ResolveReferences(ServiceSpec* spec, Txn* txn);
@@ -264,6 +282,12 @@ class Registry {
   std::atomic<std::uint64_t> plans_generation_{0};
   std::atomic<std::int64_t> invalidated_through_{0};  // see NoteInvalidatedThrough
   std::atomic<bool> watching_{false};  // the watch runs: cached plans need no Revision()
+
+  // Revisions of this registry's commits that on_change was told of and the watch has not
+  // reported yet; bounded (a watch that is not running never trims it).
+  static constexpr std::size_t kMaxOwnRevisions = 4096;
+  std::mutex own_mu_;
+  std::set<std::int64_t> own_revisions_;
 
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;

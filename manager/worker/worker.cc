@@ -175,7 +175,7 @@ void Worker::StopBackground() {
 
 Result<Worker::Answer> Worker::TryInTurn(const std::vector<std::string>& managers,
                                          std::size_t first, milliseconds budget,
-                                         const Attempt& attempt) {
+                                         const Attempt& attempt, milliseconds min_attempt) {
   const auto end = SteadyClock::now() + budget;
   std::string tried;
   for (std::size_t i = 0; i < managers.size(); ++i) {
@@ -183,7 +183,7 @@ Result<Worker::Answer> Worker::TryInTurn(const std::vector<std::string>& manager
     auto now = SteadyClock::now();
     if (now >= end) break;
     auto remaining = end - now;
-    auto share = std::max<SteadyClock::duration>(kMinAttempt, remaining / (managers.size() - i));
+    auto share = std::max<SteadyClock::duration>(min_attempt, remaining / (managers.size() - i));
     auto deadline = now + std::min<SteadyClock::duration>(remaining, share);
     auto response = attempt(managers[index], deadline);
     if (response.ok()) return Answer{index, std::move(*response)};
@@ -234,7 +234,13 @@ void Worker::DropConnections() {
   // `old` closes its connections here, outside the lock.
 }
 
-Result<HttpResponse> Worker::CallManagers(const HttpRequest& request) {
+Result<HttpResponse> Worker::Call(const HttpRequest& request, milliseconds budget) {
+  return CallManagers(request, budget, budget);
+}
+
+Result<HttpResponse> Worker::CallManagers(const HttpRequest& request,
+                                          std::optional<milliseconds> budget,
+                                          milliseconds min_attempt) {
   std::vector<std::string> managers;
   std::size_t first = 0;
   {
@@ -243,7 +249,7 @@ Result<HttpResponse> Worker::CallManagers(const HttpRequest& request) {
     managers = id_->managers;
     first = preferred_;
   }
-  auto answer = TryInTurn(managers, first, options_.lease_budget,
+  auto answer = TryInTurn(managers, first, budget.value_or(options_.lease_budget),
                           [&](const std::string& addr, SteadyClock::time_point deadline)
                               -> Result<HttpResponse> {
                             std::uint64_t generation = 0;
@@ -252,7 +258,8 @@ Result<HttpResponse> Worker::CallManagers(const HttpRequest& request) {
                             auto response = transport->RoundTrip(request, deadline);
                             if (response.ok()) Release(addr, std::move(transport), generation);
                             return response;
-                          });
+                          },
+                          min_attempt);
   std::lock_guard<std::mutex> lock(mu_);
   cut_off_ = !answer.ok();
   if (!answer.ok()) {
@@ -285,7 +292,8 @@ Result<ClusterInfo> Worker::Join(const JoinRequest& request) {
                             auto transport = options_.dialer(addr, pinned);
                             if (!transport) return Status::Unavailable("cannot dial " + addr);
                             return transport->RoundTrip(http, deadline);
-                          });
+                          },
+                          kMinAttempt);
   WipeString(http.body);
   if (!answer.ok()) return answer.status().WithContext("cannot join");
   const std::string& addr = request.managers[answer->manager];
@@ -501,6 +509,7 @@ void Worker::EndPendingLeases() {
 
 Status Worker::RenewLease(const LocalLease& lease, TimePoint now) {
   LeaseRequest wire{lease.container_id, lease.service};
+  wire.renewal = true;  // a running container: a revoked secret is left out, not refused
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!id_) return Status::Ok();

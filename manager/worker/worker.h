@@ -112,6 +112,12 @@ class Worker : public WorkerHooks {
   // other than 404 is returned.
   Status EndLease(std::string_view container_id) override;
 
+  // Sends request to the managers as Lease does, within budget, except that each manager
+  // tried may take all of what is left of it (a long-poll must not be cut short). The
+  // answer whatever its HTTP status; errors as Lease's Unavailable. FailedPrecondition
+  // when inactive.
+  Result<HttpResponse> Call(const HttpRequest& request, std::chrono::milliseconds budget);
+
   // One round of the background work, only what is due at clock(): the heartbeat (every
   // heartbeat_period), then, unless the managers are unreachable, the pending lease ends,
   // the renewal of each local lease past half of its life (all of them at once after the
@@ -139,10 +145,15 @@ class Worker : public WorkerHooks {
   // Runs attempt against each of managers (from `first`, wrapping) until one answers with
   // any HTTP status, within budget (split as Lease says). Unavailable naming every manager
   // tried otherwise.
+  // min_attempt: the least time an attempt gets (if that much is left).
   static Result<Answer> TryInTurn(const std::vector<std::string>& managers, std::size_t first,
-                                  std::chrono::milliseconds budget, const Attempt& attempt);
-  // A request to the cluster over the kept-alive connections, as Lease describes.
-  Result<HttpResponse> CallManagers(const HttpRequest& request);
+                                  std::chrono::milliseconds budget, const Attempt& attempt,
+                                  std::chrono::milliseconds min_attempt);
+  // A request to the cluster over the kept-alive connections, as Lease describes (budget:
+  // lease_budget unless given).
+  Result<HttpResponse> CallManagers(const HttpRequest& request,
+                                    std::optional<std::chrono::milliseconds> budget = {},
+                                    std::chrono::milliseconds min_attempt = std::chrono::seconds(1));
   std::unique_ptr<Transport> Acquire(const std::string& addr, std::uint64_t* generation);
   void Release(const std::string& addr, std::unique_ptr<Transport> transport,
                std::uint64_t generation);

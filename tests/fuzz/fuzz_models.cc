@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace ocisecrets;
   if (size == 0) return 0;
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 10) {
+  // 250 and up: the live-secrets objects; below, the selectors the corpus was made with.
+  switch (data[0] >= 250 ? 10 + (data[0] - 250) % 5 : data[0] % 10) {
     case 0: CheckJsonRoundTrip(in, ParseServiceSpec); break;
     case 1: CheckJsonRoundTrip(in, ParseService); break;
     case 2: CheckJsonRoundTrip(in, ParseSecret); break;
@@ -50,6 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 7: CheckJsonRoundTrip(in, ParseSecretCreateRequest); break;
     case 8: FuzzTime(in); break;
     case 9: FuzzBase64(in); break;
+    case 10: CheckJsonRoundTrip(in, ParseSecretHolders); break;
+    case 11: CheckJsonRoundTrip(in, ParseSecretRotateRequest); break;
+    case 12: CheckJsonRoundTrip(in, ParseHeldReport); break;
+    case 13: CheckJsonRoundTrip(in, ParseChangesRequest); break;
+    case 14: CheckJsonRoundTrip(in, ParseChangesResponse); break;
   }
   (void)ParseSecretSpec(in);
   return 0;

@@ -18,3 +18,11 @@ oci_add_test(hook_binary_test
   LIBS oci_secrets_itest
   LABELS integration)
 add_dependencies(hook_binary_test oci-secrets-hook)
+
+# `oci-secrets-hook refresh`, the built binary under its filter, against a stand-in
+# container (a child in its own mount namespace, chrooted, our tmpfs at /run/secrets).
+oci_add_test(hook_refresh_test
+  SOURCES refresh_test.cc
+  LIBS oci_secrets_hook oci_secrets_itest
+  LABELS integration)
+add_dependencies(hook_refresh_test oci-secrets-hook)

@@ -80,6 +80,19 @@ TEST(HookArgsTest, EveryStageNameRuns) {
   }
 }
 
+TEST(HookArgsTest, RefreshIsTheDaemonsLiveUpdateAndTakesNothingElse) {
+  for (const auto& args : {std::vector<const char*>{"refresh"},
+                           std::vector<const char*>{"--config", "/etc/h.json", "refresh"}}) {
+    HookArgs a = Parse(args, /*tty=*/true);
+    EXPECT_EQ(a.action, HookArgs::Action::kRefresh) << args.size();
+    EXPECT_EQ(ReportOf(a).exit_code, -1) << args.size();
+  }
+  EXPECT_EQ(Parse({"refresh", "prestart"}).action, HookArgs::Action::kUsageError);
+  EXPECT_EQ(Parse({"refresh", "--verbose"}).action, HookArgs::Action::kUsageError);
+  EXPECT_EQ(ParseStage("refresh"), std::nullopt) << "not a runtime stage";
+  EXPECT_NE(std::string(kHookUsage).find("oci-secrets-hook refresh\n"), std::string::npos);
+}
+
 TEST(HookArgsTest, BothFormsOfConfigNameAConfigThatMustExist) {
   for (const auto& args : {std::vector<const char*>{"--config", "/etc/h.json", "prestart"},
                            std::vector<const char*>{"prestart", "--config=/etc/h.json"}}) {

@@ -53,5 +53,29 @@ TEST(IdMappingTest, RangeAtTheTopOfThe32BitSpace) {
   EXPECT_EQ(*r, 304u);
 }
 
+TEST(ProcIdMapTest, ReadsTheKernelsColumnsAndTheIdentityMap) {
+  Result<std::vector<IdMapping>> m =
+      ParseProcIdMap("         0     100000       1000\n      1000       5000         10\n");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  ASSERT_EQ(m->size(), 2u);
+  EXPECT_EQ((*m)[1].container_id, 1000u);
+  EXPECT_EQ((*m)[1].host_id, 5000u);
+  EXPECT_EQ((*m)[1].size, 10u);
+  EXPECT_EQ(*MapToHost(*m, 1003), 5003u);
+  Result<std::vector<IdMapping>> identity = ParseProcIdMap("0 0 4294967295\n");
+  ASSERT_TRUE(identity.ok()) << identity.status().message();
+  EXPECT_EQ(*MapToHost(*identity, 4294967294u), 4294967294u);
+}
+
+TEST(ProcIdMapTest, RefusesMalformedAndEmptyMaps) {
+  EXPECT_TRUE(IsError(ParseProcIdMap(""), StatusCode::kInvalidArgument, "id map: empty"));
+  EXPECT_TRUE(
+      IsError(ParseProcIdMap("0 0\n"), StatusCode::kInvalidArgument, "id map: malformed line"));
+  EXPECT_TRUE(IsError(ParseProcIdMap("0 0 10 x\n"), StatusCode::kInvalidArgument,
+                      "id map: malformed line"));
+  EXPECT_TRUE(IsError(ParseProcIdMap("0 0 4294967296\n"), StatusCode::kInvalidArgument,
+                      "id map: malformed line"));
+}
+
 }  // namespace
 }  // namespace ocisecrets::hook

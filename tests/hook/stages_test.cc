@@ -151,6 +151,10 @@ TEST_F(StagesTest, LeaseErrorIsTheHooksOneLine) {
   EXPECT_EQ(err_, "oci-secrets-hook: prestart: lease: service redis not found\n");
   EXPECT_EQ(calls_.last.service, "redis");
   EXPECT_EQ(calls_.last.container_id, "c1");
+  // What the node role needs to update the container live later.
+  EXPECT_EQ(calls_.last.pid, getpid());
+  EXPECT_EQ(calls_.last.default_secrets_dir, "/run/secrets");
+  EXPECT_EQ(calls_.last.tmpfs_size, HookConfig{}.tmpfs_size_bytes);
   std::string log = testing::ReadFile(log_path_);
   EXPECT_NE(log.find("container=c1 service=redis oci-secrets-hook: prestart: lease"),
             std::string::npos)

@@ -105,7 +105,7 @@ TEST_F(CliTest, CreatesFromStdinAndFileListsInspectsAndRemoves) {
   // inspect: a JSON array like Docker's; never the payload.
   std::string inspected = Ok({"secret", "inspect", "redis_password", cert_id});
   EXPECT_EQ(inspected.find("mysecretpassword"), std::string::npos);
-  EXPECT_EQ(inspected.find("Data"), std::string::npos);
+  EXPECT_EQ(inspected.find("\"Data\""), std::string::npos);
   json j = json::parse(inspected);
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 2u);

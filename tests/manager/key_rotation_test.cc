@@ -169,6 +169,20 @@ TEST_F(KeyRotationTest, EveryPayloadMovesToTheNewTermAndTheOldTermIsRetired) {
   EXPECT_EQ(status->key_terms, std::vector<std::uint32_t>{2});
 }
 
+// A rotated secret's data versions are payloads/ID and payloads/ID.N, each sealed for its
+// key's suffix (registry.h): the pass re-encrypts both, and both open afterwards.
+TEST_F(KeyRotationTest, ARotatedSecretsPayloadsMoveToTheNewTermToo) {
+  const std::string id(25, 'r');
+  PutPayload(*ring_, id, "version 1");
+  PutPayload(*ring_, id + ".2", "version 2");
+  KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
+  ASSERT_TRUE(rotation.Start().ok());
+  ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 50));
+  EXPECT_EQ(TermsInUse(), (std::map<std::uint32_t, int>{{2, 2}}));
+  EXPECT_EQ(OpenWith(*ring_, id), "version 1");
+  EXPECT_EQ(OpenWith(*ring_, id + ".2"), "version 2");
+}
+
 TEST_F(KeyRotationTest, AnotherKeyringOnTheStoreOpensEverythingAfterRefresh) {
   auto root = ring_->RootKey();
   ASSERT_TRUE(root.ok());

@@ -3,13 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "shared/validation.h"
 #include "tests/manager/memory_kv_store.h"
+#include "tests/testing/status_assert.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 using std::chrono::hours;
 using std::chrono::seconds;
@@ -25,7 +31,17 @@ class RegistryTest : public ::testing::Test {
     o.lease_ttl = hours(24);
     o.clock = [this] { return now_; };
     o.new_id = [this] { return NextId(); };
+    o.on_change = [this](const std::vector<std::string>& ids) {
+      std::lock_guard<std::mutex> lock(changes_mu_);
+      changed_.insert(ids.begin(), ids.end());
+    };
     return o;
+  }
+
+  // The IDs on_change was told of since the last call.
+  std::set<std::string> TakeChanged() {
+    std::lock_guard<std::mutex> lock(changes_mu_);
+    return std::exchange(changed_, {});
   }
 
   std::string NextId() {
@@ -52,6 +68,8 @@ class RegistryTest : public ::testing::Test {
   TimePoint now_ = TimePoint(seconds(1'800'000'000));
   int ids_ = 0;
   std::string id_prefix_ = "a";
+  std::mutex changes_mu_;
+  std::set<std::string> changed_;
   Registry registry_;
 };
 
@@ -578,6 +596,261 @@ TEST_F(RegistryTest, LeaseSeesEveryChangeMadeAfterAnEarlierLease) {
   auto third = registry_.Lease({"c1", "web"});
   ASSERT_TRUE(third.ok());
   EXPECT_TRUE(third->grant.files.empty()) << "a new service of the same name is a new plan";
+}
+
+// ---- live secrets ----------------------------------------------------------------------
+
+std::string Text(const SecretBytes& b) { return std::string(b.begin(), b.end()); }
+
+TEST_F(RegistryTest, RotateKeepsNameAndIdAndGrowsTheDataVersion) {
+  const std::string id = CreateSecret("db", "v1");
+  EXPECT_EQ(registry_.InspectSecret("db")->data.index, 1u);
+  now_ += seconds(5);
+  auto rotated = registry_.RotateSecret("db", Bytes("v2"), seconds(0));
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(rotated->id, id);
+  EXPECT_EQ(rotated->spec.name, "db");
+  EXPECT_EQ(rotated->data.index, 2u);
+  EXPECT_EQ(rotated->data.previous, 1u);
+  EXPECT_EQ(rotated->data.updated_at, now_);
+  auto stored = registry_.InspectSecret(id);
+  EXPECT_EQ(stored->data.index, 2u);
+  EXPECT_EQ(stored->version, rotated->version);
+  auto snapshot = store_.Snapshot();
+  EXPECT_EQ(snapshot.count("payloads/" + id), 1u) << "the previous version is kept";
+  EXPECT_EQ(snapshot.count("payloads/" + id + ".2"), 1u);
+
+  ASSERT_TRUE(registry_.RotateSecret(id, Bytes("v3"), seconds(0)).ok());
+  snapshot = store_.Snapshot();
+  EXPECT_EQ(snapshot.count("payloads/" + id), 0u) << "two rotates later, version 1 is gone";
+  EXPECT_EQ(snapshot.count("payloads/" + id + ".2"), 1u);
+  EXPECT_EQ(snapshot.count("payloads/" + id + ".3"), 1u);
+  EXPECT_TRUE(IsError(registry_.RotateSecret("nope", Bytes("x"), seconds(0)),
+                      StatusCode::kNotFound, "secret nope not found"));
+  EXPECT_TRUE(IsError(registry_.RotateSecret("db", Bytes("x"), seconds(-1)),
+                      StatusCode::kInvalidArgument, "overlap"));
+}
+
+TEST_F(RegistryTest, LeaseGrantsTheCurrentVersionWithItsIdAndIndex) {
+  const std::string id = CreateSecret("db", "v1");
+  ServiceSpec spec;
+  spec.name = "app";
+  spec.update_signal = "hup";
+  spec.secrets = {{"", "db", {"db", 0, 0, 0400}}};
+  auto created = registry_.CreateService(spec);
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  EXPECT_EQ(created->spec.update_signal, "SIGHUP") << "stored by its canonical name";
+  ASSERT_TRUE(registry_.RotateSecret("db", Bytes("v2"), seconds(0)).ok());
+  auto lease = registry_.Lease({"c1", "app"});
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  ASSERT_EQ(lease->grant.files.size(), 1u);
+  EXPECT_EQ(Text(lease->grant.files[0].data), "v2");
+  EXPECT_EQ(lease->grant.files[0].secret_id, id);
+  EXPECT_EQ(lease->grant.files[0].version, 2u);
+  EXPECT_EQ(lease->grant.update_signal, "SIGHUP");
+  EXPECT_EQ(lease->grant.refresh_at, TimePoint{});
+  auto svc = registry_.InspectService("app");
+  ASSERT_EQ(svc->leases.size(), 1u);
+  EXPECT_EQ(svc->leases[0].versions, (std::map<std::string, std::uint64_t>{{id, 2}}));
+}
+
+TEST_F(RegistryTest, RollbackSwapsCurrentAndPreviousAndNeedsAPreviousVersion) {
+  CreateSecret("db", "v1");
+  EXPECT_TRUE(IsError(registry_.RollbackSecret("db"), StatusCode::kFailedPrecondition,
+                      "secret db has no previous version"));
+  ASSERT_TRUE(registry_.RotateSecret("db", Bytes("v2"), seconds(0)).ok());
+  ASSERT_TRUE(CreateService("app", {{"", "db", {}}}).ok());
+  auto back = registry_.RollbackSecret("db");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->data.index, 1u);
+  EXPECT_EQ(back->data.previous, 2u);
+  EXPECT_EQ(Text(registry_.Lease({"c1", "app"})->grant.files[0].data), "v1");
+  auto again = registry_.RollbackSecret("db");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->data.index, 2u);
+  EXPECT_EQ(Text(registry_.Lease({"c1", "app"})->grant.files[0].data), "v2");
+  ASSERT_TRUE(registry_.RollbackSecret("db").ok());
+  auto next = registry_.RotateSecret("db", Bytes("v3"), seconds(0));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->data.index, 3u) << "Index grows past both";
+  EXPECT_EQ(next->data.previous, 1u);
+}
+
+TEST_F(RegistryTest, OverlapGrantsThePreviousValueUntilItEnds) {
+  const std::string id = CreateSecret("db", "v1");
+  ASSERT_TRUE(CreateService("app", {{"", "db", {"db", 1, 2, 0440}}}).ok());
+  auto rotated = registry_.RotateSecret("db", Bytes("v2"), seconds(60));
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(rotated->data.overlap_until, now_ + seconds(60));
+  auto during = registry_.Lease({"c1", "app"});
+  ASSERT_TRUE(during.ok()) << during.status().message();
+  ASSERT_EQ(during->grant.files.size(), 2u);
+  EXPECT_EQ(during->grant.files[0].name, "db");
+  EXPECT_EQ(Text(during->grant.files[0].data), "v2");
+  const LeasedFile& prev = during->grant.files[1];
+  EXPECT_EQ(prev.name, "db.previous");
+  EXPECT_TRUE(prev.previous);
+  EXPECT_EQ(prev.version, 1u);
+  EXPECT_EQ(prev.secret_id, id);
+  EXPECT_EQ(prev.mode, 0440u);
+  EXPECT_EQ(Text(prev.data), "v1");
+  EXPECT_EQ(during->grant.refresh_at, now_ + seconds(60));
+
+  now_ += seconds(61);
+  auto after = registry_.Lease({"c1", "app"});
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->grant.files.size(), 1u) << "no .previous after OverlapUntil";
+  EXPECT_EQ(after->grant.refresh_at, TimePoint{});
+}
+
+TEST_F(RegistryTest, RevokeRefusesStartsLeavesItOutOfRenewalsAndRotateRestores) {
+  CreateSecret("db", "v1");
+  CreateSecret("other", "o");
+  ASSERT_TRUE(CreateService("app", {{"", "db", {}}, {"", "other", {}}}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "app"}).ok());
+  auto revoked = registry_.RevokeSecret("db");
+  ASSERT_TRUE(revoked.ok()) << revoked.status().message();
+  EXPECT_EQ(revoked->data.revoked_at, now_);
+
+  EXPECT_TRUE(IsError(registry_.Lease({"c2", "app"}), StatusCode::kFailedPrecondition,
+                      "secret db is revoked: rotate it to restore"));
+  LeaseRequest renewal{"c1", "app"};
+  renewal.renewal = true;
+  auto renewed = registry_.Lease(renewal);
+  ASSERT_TRUE(renewed.ok()) << renewed.status().message();
+  ASSERT_EQ(renewed->grant.files.size(), 1u);
+  EXPECT_EQ(renewed->grant.files[0].name, "other");
+  EXPECT_EQ(renewed->grant.revoked, std::vector<std::string>{"db"});
+  LeaseRequest stranger{"c9", "app"};
+  stranger.renewal = true;
+  EXPECT_TRUE(IsError(registry_.Lease(stranger), StatusCode::kFailedPrecondition,
+                      "secret db is revoked: rotate it to restore"))
+      << "a renewal without a live lease is a start";
+  EXPECT_TRUE(IsError(registry_.RollbackSecret("db"), StatusCode::kFailedPrecondition,
+                      "secret db is revoked: rotate it to restore"));
+
+  auto restored = registry_.RotateSecret("db", Bytes("v2"), seconds(0));
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->data.revoked_at, TimePoint{});
+  auto start = registry_.Lease({"c2", "app"});
+  ASSERT_TRUE(start.ok()) << start.status().message();
+  EXPECT_EQ(Text(start->grant.files[0].data), "v2");
+}
+
+TEST_F(RegistryTest, HoldersListWhatEachLiveLeaseHoldsAndRecordHeldReplacesIt) {
+  const std::string db = CreateSecret("db", "v1");
+  const std::string other = CreateSecret("other", "o");
+  ASSERT_TRUE(CreateService("app", {{"", "db", {}}, {"", "other", {}}}).ok());
+  ASSERT_TRUE(CreateService("web", {{"", "db", {}}}).ok());
+  ASSERT_TRUE(registry_.Lease({"c2", "app", "n2"}).ok());
+  ASSERT_TRUE(registry_.Lease({"c1", "web", "n1"}).ok());
+  ASSERT_TRUE(registry_.RotateSecret("db", Bytes("v2"), seconds(0)).ok());
+
+  auto rows = registry_.SecretHolders("db");
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].node_id, "n1");
+  EXPECT_EQ((*rows)[0].container_id, "c1");
+  EXPECT_EQ((*rows)[0].service_name, "web");
+  EXPECT_EQ((*rows)[0].secret_name, "db");
+  EXPECT_EQ((*rows)[0].version, 1u) << "held as granted until the node reports";
+  EXPECT_EQ((*rows)[0].since, now_);
+  EXPECT_EQ((*rows)[1].node_id, "n2");
+
+  HeldReport report;
+  report.containers = {{"c2", {{db, 2}, {other, 1}}}, {"c404", {{db, 2}}}};
+  ASSERT_TRUE(registry_.RecordHeld("n2", report).ok());
+  auto service_rows = registry_.ServiceHolders("app");
+  ASSERT_TRUE(service_rows.ok()) << service_rows.status().message();
+  ASSERT_EQ(service_rows->size(), 2u);
+  EXPECT_EQ((*service_rows)[0].secret_name, "db");
+  EXPECT_EQ((*service_rows)[0].version, 2u);
+  EXPECT_EQ((*service_rows)[1].secret_name, "other");
+
+  LeaseRequest renewal{"c2", "app", "n2"};
+  renewal.renewal = true;
+  ASSERT_TRUE(registry_.Lease(renewal).ok());
+  EXPECT_EQ(registry_.ServiceHolders("app")->at(0).version, 2u) << "a renewal keeps them";
+
+  report.containers = {{"c2", {{other, 1}}}};  // the node took db away
+  ASSERT_TRUE(registry_.RecordHeld("n2", report).ok());
+  EXPECT_EQ(registry_.SecretHolders("db")->size(), 1u);
+  EXPECT_TRUE(IsError(registry_.RecordHeld("bad node", report), StatusCode::kInvalidArgument,
+                      "invalid node ID"));
+  EXPECT_TRUE(IsError(registry_.SecretHolders("nope"), StatusCode::kNotFound,
+                      "secret nope not found"));
+
+  ASSERT_TRUE(registry_.Maintain().ok());
+  Registry restarted(&store_, &sealer_, Options());
+  ASSERT_TRUE(restarted.Load().ok());
+  auto loaded = restarted.ServiceHolders("app");
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u) << "versions are stored with the lease";
+  EXPECT_EQ((*loaded)[0].secret_name, "other");
+}
+
+TEST_F(RegistryTest, UpdateSignalIsValidatedAndStoredByName) {
+  ServiceSpec spec;
+  spec.name = "app";
+  spec.update_signal = "SIGBOGUS";
+  EXPECT_TRUE(IsError(registry_.CreateService(spec), StatusCode::kInvalidArgument,
+                      "UpdateSignal: unknown signal SIGBOGUS (use a name such as SIGHUP)"));
+  spec.update_signal = "";
+  auto created = registry_.CreateService(spec);
+  ASSERT_TRUE(created.ok());
+  spec.update_signal = "10";
+  auto updated = registry_.UpdateService("app", created->version, spec);
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_EQ(updated->spec.update_signal, "SIGUSR1");
+  EXPECT_EQ(registry_.InspectService("app")->spec.update_signal, "SIGUSR1");
+}
+
+TEST_F(RegistryTest, OnChangeIsToldTheIdsOfEveryKindOfChange) {
+  const std::string db = CreateSecret("db", "v1");
+  EXPECT_EQ(TakeChanged().count(db), 1u) << "create";
+  auto svc = CreateService("app", {{"", "db", {}}});
+  ASSERT_TRUE(svc.ok());
+  EXPECT_EQ(TakeChanged().count(svc->id), 1u) << "service create";
+  ASSERT_TRUE(registry_.RotateSecret("db", Bytes("v2"), seconds(0)).ok());
+  EXPECT_EQ(TakeChanged().count(db), 1u) << "rotate";
+  ASSERT_TRUE(registry_.RollbackSecret("db").ok());
+  EXPECT_EQ(TakeChanged().count(db), 1u) << "rollback";
+  ASSERT_TRUE(registry_.RevokeSecret("db").ok());
+  EXPECT_EQ(TakeChanged().count(db), 1u) << "revoke";
+  ASSERT_TRUE(registry_.UpdateSecret("db", registry_.InspectSecret("db")->version, {"db", {{"k", "v"}}}).ok());
+  EXPECT_EQ(TakeChanged().count(db), 1u) << "labels";
+  auto updated = registry_.UpdateService("app", svc->version, svc->spec);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(TakeChanged().count(svc->id), 1u) << "service update";
+  ASSERT_TRUE(registry_.RemoveService("app").ok());
+  EXPECT_EQ(TakeChanged().count(svc->id), 1u) << "service rm";
+  ASSERT_TRUE(registry_.RemoveSecret("db").ok());
+  EXPECT_EQ(TakeChanged().count(db), 1u) << "secret rm";
+  ASSERT_TRUE(registry_.Maintain().ok());
+
+  // Another manager sharing the store: its change reaches this one by the watch.
+  RegistryOptions other_options = Options();
+  other_options.on_change = nullptr;
+  Registry other(&store_, &sealer_, other_options);
+  auto theirs = other.CreateSecret({"theirs", {}}, Bytes("t"));
+  ASSERT_TRUE(theirs.ok());
+  std::set<std::string> seen;
+  for (int i = 0; i < 500 && seen.count(theirs->id) == 0; ++i) {
+    auto got = TakeChanged();
+    seen.insert(got.begin(), got.end());
+    if (seen.count(theirs->id) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(seen.count(theirs->id), 1u) << "told of another manager's change";
+}
+
+TEST_F(RegistryTest, RemovingASecretDeletesEveryPayloadRecord) {
+  const std::string id = CreateSecret("db", "v1");
+  ASSERT_TRUE(registry_.RotateSecret("db", Bytes("v2"), seconds(0)).ok());
+  ASSERT_TRUE(registry_.RotateSecret("db", Bytes("v3"), seconds(0)).ok());
+  ASSERT_TRUE(registry_.RemoveSecret("db").ok());
+  for (const auto& [key, value] : store_.Snapshot()) {
+    EXPECT_FALSE(key.starts_with("payloads/")) << key;
+  }
 }
 
 }  // namespace

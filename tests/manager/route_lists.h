@@ -23,6 +23,11 @@ inline RouteList ManagerDataRoutes() {
       {"GET", "/v1/services/redis"},
       {"DELETE", "/v1/services/redis"},
       {"POST", "/v1/services/redis/update?version=1"},
+      {"POST", "/v1/secrets/pw/rotate"},
+      {"POST", "/v1/secrets/pw/rollback"},
+      {"POST", "/v1/secrets/pw/revoke"},
+      {"GET", "/v1/secrets/pw/holders"},
+      {"GET", "/v1/services/redis/holders"},
   };
 }
 

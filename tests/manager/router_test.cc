@@ -8,10 +8,13 @@
 
 #include "shared/http_client.h"
 #include "tests/manager/memory_kv_store.h"
+#include "tests/testing/status_assert.h"
 #include "tests/testing/temp_dir.h"
 
 namespace ocisecrets {
 namespace {
+
+using ::ocisecrets::testing::IsError;
 
 class MemoryAudit : public AuditSink {
  public:
@@ -191,7 +194,7 @@ TEST_F(RouterTest, SecretLifecycleOverTheApi) {
   auto secret = ParseSecret(one.body);
   ASSERT_TRUE(secret.ok());
   EXPECT_EQ(secret->id, id);
-  EXPECT_EQ(one.body.find("Data"), std::string::npos) << "payloads are never returned";
+  EXPECT_EQ(one.body.find("\"Data\""), std::string::npos) << "payloads are never returned";
 
   EXPECT_EQ(Call("GET", "/v1/secrets?label=env%3Dprod").body, "[" + one.body + "]");
   EXPECT_EQ(Call("GET", "/v1/secrets?name=nomatch").body, "[]");
@@ -575,6 +578,127 @@ TEST_F(RouterTest, ConflictsAreToldApartByTheirCode) {
   EXPECT_EQ(CodeOf(in_use), "FailedPrecondition");
   EXPECT_EQ(StatusFromHttp(taken.status, taken.body).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(StatusFromHttp(in_use.status, in_use.body).code(), StatusCode::kFailedPrecondition);
+}
+
+// ---- live secrets ----------------------------------------------------------------------
+
+TEST_F(RouterTest, RotateRollbackAndRevokeAnswerTheSecretAndAreAudited) {
+  CreateRedis();
+  audit_.lines.clear();
+  Response rotated = Call("POST", "/v1/secrets/pw/rotate", R"({"Data":"bmV3","OverlapSeconds":30})");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  auto secret = ParseSecret(rotated.body);
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  EXPECT_EQ(secret->data.index, 2u);
+  EXPECT_NE(secret->data.overlap_until, TimePoint{});
+  EXPECT_EQ(rotated.body.find("bmV3"), std::string::npos) << "never the data";
+  ASSERT_EQ(audit_.lines.size(), 1u);
+  EXPECT_NE(audit_.lines[0].find(R"("action":"secret.rotate")"), std::string::npos) << audit_.lines[0];
+  EXPECT_EQ(audit_.lines[0].find("bmV3"), std::string::npos) << "no payload in the audit";
+
+  Response lease = Call("POST", "/v1/leases", R"({"ContainerID":"c1","Service":"redis"})");
+  ASSERT_EQ(lease.status, 200);
+  auto grant = ParseLeaseGrant(lease.body);
+  ASSERT_TRUE(grant.ok());
+  EXPECT_EQ(grant->files.size(), 2u) << "the overlap's .previous";
+
+  Response back = Call("POST", "/v1/secrets/pw/rollback");
+  ASSERT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(ParseSecret(back.body)->data.index, 1u);
+  Response revoked = Call("POST", "/v1/secrets/pw/revoke");
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_NE(ParseSecret(revoked.body)->data.revoked_at, TimePoint{});
+  Response start = Call("POST", "/v1/leases", R"({"ContainerID":"c2","Service":"redis"})");
+  EXPECT_EQ(start.status, 409);
+  EXPECT_EQ(Message(start), "secret pw is revoked: rotate it to restore");
+  EXPECT_EQ(CodeOf(start), "FailedPrecondition");
+  Response again = Call("POST", "/v1/secrets/pw/rollback");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(Message(again), "secret pw is revoked: rotate it to restore");
+  auto j = nlohmann::json::parse(audit_.lines.back());
+  EXPECT_EQ(j["action"], "secret.rollback");
+  EXPECT_EQ(j["error"], "secret pw is revoked: rotate it to restore");
+}
+
+TEST_F(RouterTest, LiveSecretRoutesAnswerTheirRefusals) {
+  CreateSecret("lone", "eA==");
+  struct Case {
+    const char* description;
+    std::string method, target, body;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"no previous version", "POST", "/v1/secrets/lone/rollback", "", 409,
+       "secret lone has no previous version"},
+      {"unknown secret", "POST", "/v1/secrets/nope/rotate", R"({"Data":"eA=="})", 404,
+       "secret nope not found"},
+      {"no data", "POST", "/v1/secrets/lone/rotate", "{}", 400,
+       "secret rotate: field Data: must be a base64 string"},
+      {"malformed", "POST", "/v1/secrets/lone/rotate", "{", 400, "secret rotate: malformed JSON"},
+      {"unknown secret's holders", "GET", "/v1/secrets/nope/holders", "", 404,
+       "secret nope not found"},
+      {"unknown service's holders", "GET", "/v1/services/nope/holders", "", 404,
+       "service nope not found"},
+      {"a bad held report", "POST", "/v1/leases/held", R"({"Containers":[{"ContainerID":"a/b"}]})",
+       400, "held report: invalid container ID"},
+      {"a bad update signal", "POST", "/v1/services", R"({"Name":"s","UpdateSignal":"SIGNOPE"})",
+       400, "UpdateSignal: unknown signal SIGNOPE (use a name such as SIGHUP)"},
+  };
+  for (const Case& c : cases) {
+    Response r = Call(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.description << ": " << r.body;
+    EXPECT_EQ(Message(r).substr(0, c.message.size()), c.message) << c.description;
+  }
+}
+
+TEST_F(RouterTest, HoldersAndHeldReportsOverTheApi) {
+  CreateRedis();
+  const Identity node = CertificateOf(Role::kNode, "nodea");
+  ASSERT_EQ(Call("POST", "/v1/leases", R"({"ContainerID":"c1","Service":"redis"})", &node).status,
+            200);
+  Response rows = Call("GET", "/v1/secrets/pw/holders");
+  ASSERT_EQ(rows.status, 200) << rows.body;
+  auto holders = ParseSecretHolders(rows.body);
+  ASSERT_TRUE(holders.ok()) << holders.status().message();
+  ASSERT_EQ(holders->size(), 1u);
+  EXPECT_EQ((*holders)[0].node_id, "nodea");
+  EXPECT_EQ((*holders)[0].container_id, "c1");
+  EXPECT_EQ((*holders)[0].service_name, "redis");
+  EXPECT_EQ((*holders)[0].version, 1u);
+  const std::string secret_id = (*holders)[0].secret_id;
+
+  Response held = Call("POST", "/v1/leases/held",
+                       R"({"Containers":[{"ContainerID":"c1","Versions":{")" + secret_id +
+                           R"(":7}}]})",
+                       &node);
+  EXPECT_EQ(held.status, 204) << held.body;
+  auto service_rows = ParseSecretHolders(Call("GET", "/v1/services/redis/holders").body);
+  ASSERT_TRUE(service_rows.ok());
+  ASSERT_EQ(service_rows->size(), 1u);
+  EXPECT_EQ((*service_rows)[0].version, 7u);
+
+  Response other = Call("POST", "/v1/leases/held",
+                        R"({"NodeID":"nodeb","Containers":[{"ContainerID":"c1","Versions":{}}]})",
+                        &node);
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(Message(other), "permission denied: node nodea may not act for node nodeb");
+  EXPECT_EQ(Call("GET", "/v1/secrets/pw/holders", "", &node).status, 403)
+      << "holders are an admin's and a manager's";
+  EXPECT_EQ(Message(Call("POST", "/v1/secrets/pw/revoke", "", &node)),
+            "permission denied: role node may not call POST /v1/secrets/{}/revoke");
+}
+
+TEST_F(RouterTest, TheHooksLocalFieldsNeverReachTheRegistry) {
+  CreateRedis();
+  Response r = Call("POST", "/v1/leases",
+                    R"({"ContainerID":"c1","DefaultSecretsDir":"/run/secrets","Pid":42,"Service":"redis","TmpfsSize":65536})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("Pid"), std::string::npos);
+  EXPECT_EQ(r.body.find("TmpfsSize"), std::string::npos);
+  std::vector<LeaseInfo> leases = LeasesOfRedis();
+  ASSERT_EQ(leases.size(), 1u);
+  EXPECT_EQ(leases[0].container_id, "c1");
 }
 
 }  // namespace

@@ -172,6 +172,7 @@ TEST(ModelsTest, ListsAreWrittenAsTheWholeArraysDump) {
 // What the DOM serializer wrote for a secret before it was written by hand.
 std::string SecretDomDump(const Secret& s) {
   nlohmann::json j{{"ID", s.id},
+                   {"DataVersion", {{"Index", s.data.index}, {"UpdatedAt", FormatTime(s.data.updated_at)}}},
                    {"Version", {{"Index", s.version}}},
                    {"CreatedAt", FormatTime(s.created_at)},
                    {"UpdatedAt", FormatTime(s.updated_at)},

@@ -115,6 +115,8 @@ std::vector<Probe> ForbiddenForHook(const std::string& dir) {
          return long(linkat(AT_FDCWD, (d + "/victim").c_str(), AT_FDCWD, (d + "/hard").c_str(), 0));
        }},
       {"chroot", [] { return long(chroot(d.c_str())); }},
+      {"umount2 without MNT_DETACH", [] { return long(umount2(d.c_str(), 0)); }},
+      {"umount2 with MNT_FORCE", [] { return long(umount2(d.c_str(), MNT_FORCE | MNT_DETACH)); }},
       {"setuid", [] { return long(setuid(0)); }},
       {"PR_SET_DUMPABLE 1", [] { return long(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)); }, true},
       {"TIOCSTI terminal injection", [] {
@@ -145,6 +147,15 @@ std::vector<Probe> AllowedForHook(const std::string& dir) {
        }},
       {"pidfd_open of ourselves", [] { return Sys(SYS_pidfd_open, getpid(), 0); }},
       {"kill of ourselves with signal 0", [] { return long(kill(getpid(), 0)); }},
+      {"pidfd_send_signal 0 (refresh: is the container's init alive?)", [] {
+         long fd = Sys(SYS_pidfd_open, getpid(), 0);
+         return Sys(SYS_pidfd_send_signal, fd, 0, 0, 0);
+       }},
+      {"alarm (refresh: its deadline)", [] { return long(alarm(0)); }},
+      {"fchdir (refresh: into the old tmpfs to detach it)", [] {
+         int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+         return long(fchdir(fd));
+       }},
       {"PR_SET_DUMPABLE 0", [] { return long(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)); }},
       {"getrandom", [] {
          char buf[16];

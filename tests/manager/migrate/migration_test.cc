@@ -97,6 +97,39 @@ TEST_F(MigrationTest, CopiesEveryRecordButLeasesAtItsSourceRevision) {
   ASSERT_TRUE(lease.ok()) << lease.status().message();
 }
 
+// A rotated secret's payload record payloads/ID.2 is copied and opens on the copy.
+TEST_F(MigrationTest, CopiesARotatedSecretsPayloadsSoALeaseGetsTheNewValue) {
+  auto from = Open("source.db");
+  {
+    auto ring = Keyring::Open(root_, *from);
+    ASSERT_TRUE(ring.ok()) << ring.status().message();
+    KeyringSealer sealer(ring->get());
+    Registry source(from.get(), &sealer, WithIds());
+    const std::string v2 = "rotated s3";
+    auto rotated = source.RotateSecret("s3", SecretBytes(v2.begin(), v2.end()),
+                                       std::chrono::seconds(0));
+    ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+    ASSERT_TRUE(from->Get("payloads/" + rotated->id + ".2").ok());
+  }
+  auto to = Open("dest.db");
+  auto report = Run(from.get(), to.get());
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  auto ring = Keyring::Open(root_, *to);
+  ASSERT_TRUE(ring.ok()) << ring.status().message();
+  KeyringSealer sealer(ring->get());
+  Registry copy(to.get(), &sealer, WithIds());
+  auto lease = copy.Lease({"c2", "web"});
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  bool found = false;
+  for (const LeasedFile& f : lease->grant.files) {
+    if (f.name != "s3") continue;
+    found = true;
+    EXPECT_EQ(std::string(f.data.begin(), f.data.end()), "rotated s3");
+    EXPECT_EQ(f.version, 2u);
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(MigrationTest, ResumesAfterAnInterruption) {
   auto from = Open("source.db");
   auto to = Open("dest.db");
