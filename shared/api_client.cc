@@ -119,6 +119,46 @@ Status ApiClient::RemoveSecret(std::string_view name_or_id) {
   return Call("DELETE", "/v1/secrets/" + EscapePathSegment(name_or_id), "").status();
 }
 
+Result<Secret> ApiClient::SecretCall(std::string_view name_or_id, std::string_view action,
+                                     std::string body) {
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Call("POST", "/v1/secrets/" + EscapePathSegment(name_or_id) + "/" +
+                                    std::string(action),
+                        std::move(body)),
+                   "");
+  auto s = ParseSecret(r.body);
+  if (!s.ok()) return DataLoss(s.status());
+  return s;
+}
+
+Result<Secret> ApiClient::RotateSecret(std::string_view name_or_id, const SecretRotateRequest& req) {
+  return SecretCall(name_or_id, "rotate", ToJson(req));  // Call wipes the body
+}
+Result<Secret> ApiClient::RollbackSecret(std::string_view name_or_id) {
+  return SecretCall(name_or_id, "rollback", "");
+}
+Result<Secret> ApiClient::RevokeSecret(std::string_view name_or_id) {
+  return SecretCall(name_or_id, "revoke", "");
+}
+
+Result<std::vector<SecretHolder>> ApiClient::HoldersOf(std::string_view kind,
+                                                       std::string_view name_or_id) {
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Call("GET", "/v1/" + std::string(kind) + "/" + EscapePathSegment(name_or_id) +
+                                   "/holders",
+                        ""),
+                   "");
+  auto holders = ParseSecretHolders(r.body);
+  if (!holders.ok()) return DataLoss(holders.status());
+  return holders;
+}
+Result<std::vector<SecretHolder>> ApiClient::SecretHolders(std::string_view name_or_id) {
+  return HoldersOf("secrets", name_or_id);
+}
+Result<std::vector<SecretHolder>> ApiClient::ServiceHolders(std::string_view name_or_id) {
+  return HoldersOf("services", name_or_id);
+}
+
 Result<std::string> ApiClient::CreateService(const ServiceSpec& spec) {
   ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/v1/services", ToJson(spec)), "");
   return ParseCreatedId(r.body);

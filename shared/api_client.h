@@ -40,6 +40,15 @@ class ApiClient {
   // DELETE /v1/secrets/NAME_OR_ID. In use: FailedPrecondition naming the services.
   Status RemoveSecret(std::string_view name_or_id);
 
+  // Live secrets: POST /v1/secrets/ID/rotate (the payload is wiped from this call's
+  // buffers), /rollback and /revoke; each returns the secret as it is then.
+  Result<Secret> RotateSecret(std::string_view name_or_id, const SecretRotateRequest& req);
+  Result<Secret> RollbackSecret(std::string_view name_or_id);
+  Result<Secret> RevokeSecret(std::string_view name_or_id);
+  // GET /v1/secrets/ID/holders, GET /v1/services/ID/holders: who holds what now.
+  Result<std::vector<SecretHolder>> SecretHolders(std::string_view name_or_id);
+  Result<std::vector<SecretHolder>> ServiceHolders(std::string_view name_or_id);
+
   // POST /v1/services. Returns the new service's ID.
   Result<std::string> CreateService(const ServiceSpec& spec);
   Result<std::vector<Service>> ListServices();
@@ -60,6 +69,11 @@ class ApiClient {
   Result<HttpResponse> Call(std::string method, std::string target, std::string body);
 
  private:
+  // POST /v1/secrets/ID/ACTION with body, the secret parsed from the answer.
+  Result<Secret> SecretCall(std::string_view name_or_id, std::string_view action, std::string body);
+  // GET /v1/KIND/ID/holders.
+  Result<std::vector<SecretHolder>> HoldersOf(std::string_view kind, std::string_view name_or_id);
+
   std::unique_ptr<Transport> transport_;
   std::chrono::milliseconds timeout_;
 };

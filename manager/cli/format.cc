@@ -1,6 +1,8 @@
 #include "manager/cli/format.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace ocisecrets {
@@ -21,10 +23,17 @@ std::size_t Width(const std::string& s) {
 ordered_json SecretJson(const Secret& s) {
   ordered_json labels = ordered_json::object();
   for (const auto& [k, v] : s.spec.labels) labels[k] = v;
+  ordered_json data{{"Index", s.data.index},
+                    {"UpdatedAt", FormatTime(s.data.updated_at == TimePoint{} ? s.created_at
+                                                                              : s.data.updated_at)}};
+  if (s.data.previous != 0) data["Previous"] = s.data.previous;
+  if (s.data.overlap_until != TimePoint{}) data["OverlapUntil"] = FormatTime(s.data.overlap_until);
+  if (s.data.revoked_at != TimePoint{}) data["RevokedAt"] = FormatTime(s.data.revoked_at);
   return ordered_json{{"ID", s.id},
                       {"Version", {{"Index", s.version}}},
                       {"CreatedAt", FormatTime(s.created_at)},
                       {"UpdatedAt", FormatTime(s.updated_at)},
+                      {"DataVersion", data},
                       {"Spec", {{"Name", s.spec.name}, {"Labels", labels}}}};
 }
 
@@ -143,6 +152,52 @@ std::string InspectSecretsJson(const std::vector<Secret>& secrets) {
   ordered_json a = ordered_json::array();
   for (const auto& s : secrets) a.push_back(SecretJson(s));
   return Dump(a, 4) + "\n";
+}
+
+std::string SecretHoldersTable(const std::vector<SecretHolder>& holders, TimePoint now) {
+  std::vector<std::vector<std::string>> rows = {{"NODE", "CONTAINER", "SERVICE", "VERSION", "SINCE"}};
+  for (const auto& h : holders) {
+    rows.push_back({h.node_id, h.container_id, h.service_name,
+                    h.version == 0 ? "-" : std::to_string(h.version), Ago(h.since, now)});
+  }
+  return FormatTable(rows);
+}
+
+std::string ServiceHoldersTable(const std::vector<SecretHolder>& holders, TimePoint now) {
+  struct Row {
+    const SecretHolder* first;
+    std::map<std::string, std::uint64_t> versions;  // by secret name
+  };
+  std::map<std::pair<std::string, std::string>, Row> by_container;  // (node, container)
+  for (const auto& h : holders) {
+    auto [it, added] = by_container.try_emplace({h.node_id, h.container_id}, Row{&h, {}});
+    it->second.versions[h.secret_name] = h.version;
+  }
+  std::vector<std::vector<std::string>> rows = {{"CONTAINER", "NODE", "SINCE", "VERSIONS"}};
+  for (const auto& [key, row] : by_container) {
+    std::string versions;
+    for (const auto& [name, v] : row.versions) {
+      versions += (versions.empty() ? "" : " ") + name + ":" + (v == 0 ? "?" : std::to_string(v));
+    }
+    rows.push_back({row.first->container_id, row.first->node_id, Ago(row.first->since, now), versions});
+  }
+  return FormatTable(rows);
+}
+
+std::string RevokeReport(const std::string& name, const std::vector<SecretHolder>& pulled,
+                         const std::vector<SecretHolder>& still) {
+  if (still.empty()) {
+    std::set<std::string> nodes;
+    for (const auto& h : pulled) nodes.insert(h.node_id);
+    const auto plural = [](std::size_t n, const char* word) {
+      return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+    };
+    return "revoked " + name + ": pulled from " + plural(pulled.size(), "container") + " on " +
+           plural(nodes.size(), "node") + "\n";
+  }
+  std::vector<std::vector<std::string>> rows = {{"NODE", "CONTAINER"}};
+  for (const auto& h : still) rows.push_back({h.node_id, h.container_id});
+  return "revoked " + name + "; still held by:\n" + FormatTable(rows);
 }
 
 std::string ServicesTable(const std::vector<Service>& services, TimePoint now) {

@@ -27,8 +27,22 @@ std::string SecretsTable(const std::vector<Secret>& secrets, TimePoint now);
 // `secret ls --format json`: one object per line, {"ID","Name","Driver","CreatedAt",
 // "UpdatedAt","Labels"}, times in RFC 3339.
 std::string SecretsJsonLines(const std::vector<Secret>& secrets);
-// `secret inspect`: a JSON array in Docker's layout and key order, 4-space indent.
+// `secret inspect`: a JSON array in Docker's layout and key order, 4-space indent, plus
+// "DataVersion" after "UpdatedAt": {"Index", "UpdatedAt"[, "Previous"][, "OverlapUntil"]
+// [, "RevokedAt"]} (the data version and when it changed; never the data).
 std::string InspectSecretsJson(const std::vector<Secret>& secrets);
+
+// `secret ps`: NODE CONTAINER SERVICE VERSION SINCE, one row per container holding it
+// (VERSION "-" when the node has not said; SINCE as "5 minutes ago").
+std::string SecretHoldersTable(const std::vector<SecretHolder>& holders, TimePoint now);
+// `service ps`: CONTAINER NODE SINCE VERSIONS, one row per container, VERSIONS its
+// secrets and data versions in name order: "db_password:3 tls:1" ("?" not yet said).
+std::string ServiceHoldersTable(const std::vector<SecretHolder>& holders, TimePoint now);
+// `secret revoke`'s last words: "revoked NAME: pulled from N containers on M nodes\n"
+// (`pulled`: what held it before) when `still` is empty, else "revoked NAME; still held
+// by:\n" and a NODE CONTAINER table of `still`.
+std::string RevokeReport(const std::string& name, const std::vector<SecretHolder>& pulled,
+                         const std::vector<SecretHolder>& still);
 
 // `service ls`: ID NAME SECRETS LEASES CREATED UPDATED.
 std::string ServicesTable(const std::vector<Service>& services, TimePoint now);

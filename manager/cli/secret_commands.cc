@@ -1,6 +1,8 @@
 // secret create | ls | inspect | update | rm
+#include <chrono>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "manager/cli/commands.h"
 #include "manager/cli/format.h"
@@ -20,7 +22,65 @@ struct SecretOptions {
   std::vector<std::string> filters;
   std::string format = "table";
   std::vector<std::string> names;
+  std::string overlap;                // rotate --overlap
+  std::string timeout = "10s";        // revoke --timeout
 };
+
+// How often `secret revoke` asks who still holds the secret.
+constexpr std::chrono::milliseconds kRevokePoll{200};
+
+Status RotateSecret(const CliContext& ctx, const SecretOptions& o) {
+  SecretRotateRequest req;
+  if (!o.overlap.empty()) {
+    ASSIGN_OR_RETURN(auto overlap, ParseDuration(o.overlap), "--overlap");
+    req.overlap_seconds = static_cast<std::uint64_t>(overlap.count());
+  }
+  ASSIGN_OR_RETURN(req.data, ReadPayload(o.file), "");
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(Secret s, client.InspectSecret(o.name), "");
+  ASSIGN_OR_RETURN(Secret rotated, client.RotateSecret(s.id, req), "");
+  std::cout << rotated.spec.name << ": data version " << rotated.data.index << "\n";
+  return Status::Ok();
+}
+
+Status RollbackSecret(const CliContext& ctx, const SecretOptions& o) {
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(Secret s, client.InspectSecret(o.name), "");
+  ASSIGN_OR_RETURN(Secret back, client.RollbackSecret(s.id), "");
+  std::cout << back.spec.name << ": data version " << back.data.index << "\n";
+  return Status::Ok();
+}
+
+// Revokes, then asks every kRevokePoll who still holds it, until no one or the timeout.
+Status RevokeSecret(const CliContext& ctx, const SecretOptions& o) {
+  ASSIGN_OR_RETURN(auto timeout, ParseDuration(o.timeout), "--timeout");
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(Secret s, client.InspectSecret(o.name), "");
+  ASSIGN_OR_RETURN(auto before, client.SecretHolders(s.id), "holders before the revoke");
+  ASSIGN_OR_RETURN(Secret revoked, client.RevokeSecret(s.id), "");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<SecretHolder> still;
+  while (true) {
+    ASSIGN_OR_RETURN(still, client.SecretHolders(s.id), "holders after the revoke");
+    if (still.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(kRevokePoll);
+  }
+  std::cout << RevokeReport(revoked.spec.name, before, still);
+  if (!still.empty()) {
+    return Status::DeadlineExceeded("secret " + revoked.spec.name + " still held by " +
+                                    std::to_string(still.size()) + " containers after " +
+                                    o.timeout);
+  }
+  return Status::Ok();
+}
+
+Status ListHolders(const CliContext& ctx, const SecretOptions& o) {
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(Secret s, client.InspectSecret(o.name), "");
+  ASSIGN_OR_RETURN(auto holders, client.SecretHolders(s.id), "");
+  std::cout << (o.format == "json" ? ToJson(holders) + "\n" : SecretHoldersTable(holders, Clock::now()));
+  return Status::Ok();
+}
 
 Status CreateSecret(const CliContext& ctx, const SecretOptions& o) {
   RETURN_IF_ERROR(ValidateSecretName(o.name), "");
@@ -156,6 +216,57 @@ void RegisterSecretCommands(CLI::App& app, CliContext& ctx) {
       "Example:\n"
       "  oci-secrets secret update --label-add env=prod --label-rm stage tls_cert");
   update->callback([&ctx, o] { RunOrFail([&] { return UpdateSecret(ctx, *o); }); });
+
+  CLI::App* rotate = secret->add_subcommand("rotate", "Give a secret a new value, live");
+  rotate->add_option("SECRET", o->name, "Secret name or ID")->required();
+  rotate->add_option("FILE", o->file, "File to read the new payload from, or - for stdin")
+      ->required()
+      ->type_name("FILE|-");
+  rotate->add_option("--overlap", o->overlap,
+                     "Also keep the previous value at TARGET.previous for this long (90s, 15m, 1h)")
+      ->type_name("DURATION");
+  rotate->footer(
+      "Adds a data version: same name and ID, new payload. Running containers of every\n"
+      "service that uses the secret see the new file within about a second (the old one\n"
+      "stays readable through descriptors opened before); new starts get it too.\n"
+      "Prints the new data version. Also clears a revoke.\n"
+      "Examples:\n"
+      "  printf %s 'n3w-passw0rd' | oci-secrets secret rotate redis_password -\n"
+      "  oci-secrets secret rotate tls_cert ./new-cert.pem --overlap 10m");
+  rotate->callback([&ctx, o] { RunOrFail([&] { return RotateSecret(ctx, *o); }); });
+
+  CLI::App* rollback = secret->add_subcommand("rollback", "Make the previous value current again");
+  rollback->add_option("SECRET", o->name, "Secret name or ID")->required();
+  rollback->footer(
+      "The value before the last rotate becomes current again, live, as a rotate would.\n"
+      "Only one step back is kept: after a rollback, rotate before rolling back again.\n"
+      "Example:\n"
+      "  oci-secrets secret rollback redis_password");
+  rollback->callback([&ctx, o] { RunOrFail([&] { return RollbackSecret(ctx, *o); }); });
+
+  CLI::App* revoke = secret->add_subcommand("revoke", "Pull a secret from every container now");
+  revoke->add_option("SECRET", o->name, "Secret name or ID")->required();
+  revoke->add_option("--timeout", o->timeout, "How long to wait for every node to pull it (default 10s)")
+      ->type_name("DURATION");
+  revoke->footer(
+      "The file disappears from every running container that holds it, on every node, and\n"
+      "starts that need it fail until 'secret rotate' gives it a new value. Waits until no\n"
+      "container holds it; a node that did not answer in time is listed, and the exit\n"
+      "status is 1.\n"
+      "Example:\n"
+      "  oci-secrets secret revoke db_password && oci-secrets secret rotate db_password ./new");
+  revoke->callback([&ctx, o] { RunOrFail([&] { return RevokeSecret(ctx, *o); }); });
+
+  CLI::App* ps = secret->add_subcommand("ps", "List the running containers that hold a secret");
+  ps->add_option("SECRET", o->name, "Secret name or ID")->required();
+  ps->add_option("--format", o->format, "Output: table (default) or json (the API's array)")
+      ->check(CLI::IsMember({"table", "json"}));
+  ps->footer(
+      "One row per container: NODE, CONTAINER, SERVICE, VERSION (the data version it holds)\n"
+      "and SINCE (its start). Exited containers are gone once their poststop hook ran.\n"
+      "Example:\n"
+      "  oci-secrets secret ps db_password");
+  ps->callback([&ctx, o] { RunOrFail([&] { return ListHolders(ctx, *o); }); });
 
   CLI::App* rm = secret->add_subcommand("rm", "Remove secrets");
   rm->alias("remove");

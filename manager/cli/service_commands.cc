@@ -26,6 +26,7 @@ struct ServiceOptions {
   bool quiet = false;
   std::string format = "table";
   std::vector<std::string> names;
+  std::string update_signal;  // --update-signal SIG (the manager checks the name)
 };
 
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
@@ -67,6 +68,7 @@ Status CreateService(const CliContext& ctx, const ServiceOptions& o) {
   ServiceSpec spec;
   spec.name = o.name;
   spec.secrets_dir = o.secrets_dir;
+  spec.update_signal = o.update_signal;
   ASSIGN_OR_RETURN(spec.labels, ParseLabels(o.labels), "");
   // Everything that needs no manager is checked first.
   ASSIGN_OR_RETURN(spec.constraints, CanonicalConstraints(o.constraints, o.name), "");
@@ -105,10 +107,10 @@ Status UpdateConstraints(ServiceSpec* spec, const std::vector<std::string>& rm,
 // makes this fail rather than be lost.
 Status UpdateService(const CliContext& ctx, const ServiceOptions& o, bool dir_given) {
   if (o.secret_add.empty() && o.secret_rm.empty() && !dir_given && o.labels.empty() &&
-      o.constraint_add.empty() && o.constraint_rm.empty()) {
+      o.constraint_add.empty() && o.constraint_rm.empty() && o.update_signal.empty()) {
     return Status::InvalidArgument(
         "nothing to update: give --secret-add, --secret-rm, --secrets-dir, --label-add, "
-        "--constraint-add or --constraint-rm");
+        "--constraint-add, --constraint-rm or --update-signal");
   }
   ASSIGN_OR_RETURN(auto parsed, ResolveSecrets(nullptr, o.secret_add), "");
   ASSIGN_OR_RETURN(auto constraint_add, CanonicalConstraints(o.constraint_add, o.name), "");
@@ -128,6 +130,7 @@ Status UpdateService(const CliContext& ctx, const ServiceOptions& o, bool dir_gi
   ASSIGN_OR_RETURN(auto added, ResolveSecrets(&client, o.secret_add), "");
   spec.secrets.insert(spec.secrets.end(), added.begin(), added.end());
   if (dir_given) spec.secrets_dir = o.secrets_dir;
+  if (!o.update_signal.empty()) spec.update_signal = o.update_signal;
   RETURN_IF_ERROR(UpdateConstraints(&spec, constraint_rm, constraint_add), "");
   for (const auto& l : o.labels) RETURN_IF_ERROR(ParseLabel(l, &spec.labels), "");
   RETURN_IF_ERROR(ValidateServiceSpec(spec), "");
@@ -155,6 +158,14 @@ Status InspectServices(const CliContext& ctx, const ServiceOptions& o) {
       o.names, "service", [&](const std::string& n) { return client.InspectService(n); }, InspectServicesJson);
 }
 
+Status ListServiceHolders(const CliContext& ctx, const ServiceOptions& o) {
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  ASSIGN_OR_RETURN(Service svc, client.InspectService(o.name), "");
+  ASSIGN_OR_RETURN(auto holders, client.ServiceHolders(svc.id), "");
+  std::cout << (o.format == "json" ? ToJson(holders) + "\n" : ServiceHoldersTable(holders, Clock::now()));
+  return Status::Ok();
+}
+
 Status RemoveServices(const CliContext& ctx, const ServiceOptions& o) {
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
   return RemoveEach(o.names, [&](const std::string& n) { return client.RemoveService(n); });
@@ -174,6 +185,9 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   const char* kSpecHelp =
       "Secret to grant: NAME, or source=NAME,target=FILE,uid=UID,gid=GID,mode=OCTAL "
       "(defaults: target NAME, uid 0, gid 0, mode 0444)";
+  const char* kSignalHelp =
+      "Signal sent to each running container's init after a live change of its secrets "
+      "(SIGHUP, SIGUSR1, ... or a number), e.g. to reload them";
   const char* kConstraintHelp =
       "Placement constraint KEY==VALUE or KEY!=VALUE, KEY one of node.id, node.hostname, "
       "node.role (manager, worker) or node.labels.LABEL (repeatable)";
@@ -191,6 +205,7 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   create->add_option("--constraint", o->constraints, kConstraintHelp)
       ->type_name("EXPR")
       ->allow_extra_args(false);
+  create->add_option("--update-signal", o->update_signal, kSignalHelp)->type_name("SIG");
   create->footer(
       "Relative targets are files under the secrets dir; targets with '..', the same target\n"
       "twice and unknown secrets are refused. Prints the new service's ID.\n"
@@ -200,7 +215,8 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
       "  oci-secrets service create --name web \\\n"
       "      --secret source=tls_cert,target=server.pem,uid=999,gid=999,mode=0400\n"
       "  oci-secrets service create --name db --secret db_pw \\\n"
-      "      --constraint node.labels.zone==eu --constraint node.role!=manager");
+      "      --constraint node.labels.zone==eu --constraint node.role!=manager\n"
+      "  oci-secrets service create --name nginx --secret tls_cert --update-signal SIGHUP");
   create->callback([&ctx, o] { RunOrFail([&] { return CreateService(ctx, *o); }); });
 
   CLI::App* update = service->add_subcommand("update", "Change a service's secrets");
@@ -227,11 +243,14 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
                    "Placement constraint to take away, as `service inspect` shows it (repeatable)")
       ->type_name("EXPR")
       ->allow_extra_args(false);
+  update->add_option("--update-signal", o->update_signal, kSignalHelp)->type_name("SIG");
   update->footer(
       "--secret-rm is applied before --secret-add, --constraint-rm before --constraint-add.\n"
-      "Running containers keep what they got; containers started afterwards get the new set.\n"
+      "Running containers get the change live: a removed secret's file goes, an added one\n"
+      "appears with its uid, gid and mode, and the --update-signal (if any) follows.\n"
       "Examples:\n"
       "  oci-secrets service update --secret-rm redis_password redis\n"
+      "  oci-secrets service update --update-signal SIGHUP nginx\n"
       "  oci-secrets service update --secret-rm pw_v1 --secret-add source=pw_v2,target=pw redis\n"
       "  oci-secrets service update --constraint-rm node.labels.zone==eu \\\n"
       "      --constraint-add node.labels.zone==us redis");
@@ -250,6 +269,17 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
   inspect->add_option("SERVICE", o->names, "Service name or ID (one or more)")->required();
   inspect->footer("Example:\n  oci-secrets service inspect redis");
   inspect->callback([&ctx, o] { RunOrFail([&] { return InspectServices(ctx, *o); }); });
+
+  CLI::App* ps = service->add_subcommand("ps", "List a service's running containers and what they hold");
+  ps->add_option("SERVICE", o->name, "Service name or ID")->required();
+  ps->add_option("--format", o->format, "Output: table (default) or json (one row per container and secret)")
+      ->check(CLI::IsMember({"table", "json"}));
+  ps->footer(
+      "One row per container: CONTAINER, NODE, SINCE (its start) and VERSIONS, the data\n"
+      "version of each secret it holds (db_password:3 tls:1; ? until its node reported).\n"
+      "Example:\n"
+      "  oci-secrets service ps redis");
+  ps->callback([&ctx, o] { RunOrFail([&] { return ListServiceHolders(ctx, *o); }); });
 
   CLI::App* rm = service->add_subcommand("rm", "Remove services");
   rm->alias("remove");

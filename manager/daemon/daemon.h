@@ -29,7 +29,7 @@ struct DaemonOptions {
   int threads = 0;                                 // 0: hardware threads
   double reencrypt_rate = 1000;                    // key rotation: records per second
   // --hook: the oci-secrets-hook the launcher runs for live updates. Empty: the one beside
-  // the oci-secretsd binary, else kInstalledHookPath; none found: live updates are off.
+  // the oci-secretsd binary, else kInstalledHookPath (shared/names.h); none found: live updates are off.
   std::string hook_path;
   // Serve under the manager's seccomp filter (SyscallPolicy::kManager, installed once the
   // state dir is open and the socket bound). Off only with --no-seccomp, for debugging.
@@ -38,9 +38,6 @@ struct DaemonOptions {
   // placeholder whose every call fails with Unavailable "TLS transport not built yet".
   ManagerDialer manager_dialer;
 };
-
-// Where the packages install the hook (packaging/CMakeLists.txt).
-inline constexpr const char kInstalledHookPath[] = "/usr/libexec/oci-secrets/oci-secrets-hook";
 
 // The hook live updates run: `requested` when not empty (it must exist), else
 // oci-secrets-hook beside `self_exe` (the daemon's binary), else kInstalledHookPath when

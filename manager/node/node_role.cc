@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "manager/node/plan_glue.h"
-
 namespace ocisecrets {
 
 NodeRole::NodeRole(NodeRoleOptions options)

@@ -18,6 +18,7 @@
 #include "manager/node/launcher.h"
 #include "manager/node/live_updater.h"
 #include "manager/node/local_uplink.h"
+#include "manager/node/plan_glue.h"
 #include "manager/registry/registry.h"
 #include "manager/worker/worker.h"
 

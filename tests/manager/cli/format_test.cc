@@ -79,6 +79,10 @@ TEST(InspectJsonTest, SecretsUseDockersKeyOrderAndIndent) {
             "        },\n"
             "        \"CreatedAt\": \"2027-01-15T08:00:00.000000005Z\",\n"
             "        \"UpdatedAt\": \"2027-01-15T08:00:00.000000005Z\",\n"
+            "        \"DataVersion\": {\n"
+            "            \"Index\": 1,\n"
+            "            \"UpdatedAt\": \"2027-01-15T08:00:00.000000005Z\"\n"
+            "        },\n"
             "        \"Spec\": {\n"
             "            \"Name\": \"pw\",\n"
             "            \"Labels\": {\n"
@@ -116,6 +120,79 @@ TEST(JsonLinesTest, InvalidUtf8InALabelDoesNotThrow) {
   a.spec.labels["k"] = "\xff";
   EXPECT_NO_THROW(SecretsJsonLines({a}));
   EXPECT_NO_THROW(InspectSecretsJson({a}));
+}
+
+}  // namespace
+}  // namespace ocisecrets
+
+namespace ocisecrets {
+namespace {
+
+SecretHolder Holder(std::string node, std::string container, std::string secret,
+                    std::uint64_t version) {
+  SecretHolder h;
+  h.node_id = std::move(node);
+  h.container_id = std::move(container);
+  h.service_name = "db";
+  h.secret_name = std::move(secret);
+  h.version = version;
+  h.since = TimePoint(std::chrono::seconds(1800000000));
+  return h;
+}
+const TimePoint kFiveMinutesLater = TimePoint(std::chrono::seconds(1800000300));
+
+TEST(HoldersTableTest, SecretPsShowsNodeContainerServiceVersionAndSince) {
+  EXPECT_EQ(SecretHoldersTable({Holder("n1", "c1", "pw", 3), Holder("n2", "c2", "pw", 0)},
+                               kFiveMinutesLater),
+            "NODE      CONTAINER   SERVICE   VERSION   SINCE\n"
+            "n1        c1          db        3         5 minutes ago\n"
+            "n2        c2          db        -         5 minutes ago\n");
+}
+
+TEST(HoldersTableTest, ServicePsGroupsAContainersSecretsByName) {
+  EXPECT_EQ(ServiceHoldersTable({Holder("n1", "c1", "tls", 1), Holder("n1", "c1", "db_password", 3),
+                                 Holder("n2", "c2", "tls", 0)},
+                                kFiveMinutesLater),
+            "CONTAINER   NODE      SINCE           VERSIONS\n"
+            "c1          n1        5 minutes ago   db_password:3 tls:1\n"
+            "c2          n2        5 minutes ago   tls:?\n");
+}
+
+TEST(RevokeReportTest, CountsContainersAndNodesWhenNoneHoldsItAnyMore) {
+  EXPECT_EQ(RevokeReport("pw", {Holder("n1", "c1", "pw", 1), Holder("n1", "c2", "pw", 1),
+                                Holder("n2", "c3", "pw", 1)},
+                         {}),
+            "revoked pw: pulled from 3 containers on 2 nodes\n");
+  EXPECT_EQ(RevokeReport("pw", {Holder("n1", "c1", "pw", 1)}, {}),
+            "revoked pw: pulled from 1 container on 1 node\n");
+}
+
+TEST(RevokeReportTest, ListsWhatStillHoldsIt) {
+  EXPECT_EQ(RevokeReport("pw", {Holder("n1", "c1", "pw", 1)}, {Holder("n9", "c9", "pw", 1)}),
+            "revoked pw; still held by:\n"
+            "NODE      CONTAINER\n"
+            "n9        c9\n");
+}
+
+TEST(InspectJsonTest, SecretsShowTheDataVersionAndWhenItChangedNeverTheData) {
+  Secret s;
+  s.id = "id1";
+  s.spec.name = "pw";
+  s.created_at = TimePoint(std::chrono::seconds(1800000000));
+  s.data.index = 4;
+  s.data.previous = 3;
+  s.data.updated_at = kFiveMinutesLater;
+  s.data.revoked_at = kFiveMinutesLater;
+  const std::string out = InspectSecretsJson({s});
+  EXPECT_NE(out.find(R"("DataVersion": {
+            "Index": 4,
+            "UpdatedAt": "2027-01-15T08:05:00.000000000Z",
+            "Previous": 3,
+            "RevokedAt": "2027-01-15T08:05:00.000000000Z"
+        },)"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("OverlapUntil"), std::string::npos) << out;
 }
 
 }  // namespace
