@@ -312,7 +312,9 @@ TEST_F(LiveUpdateTest, RevokePullsTheSecretOnTwoNodesAndRefusesStartsUntilRotate
   Cli(manager, {"secret", "revoke", "db"});
   for (RunningContainer* c : {&on_manager, &on_worker}) {
     EXPECT_TRUE(c->WaitForContent("db", std::nullopt, seconds(2)))
-        << c->id() << " still holds db after `secret revoke` returned";
+        << c->id() << " still holds db after `secret revoke` returned\nmanager:\n"
+        << manager.Log() << "\nworker:\n"
+        << worker.Log();
   }
   RunningContainer& refused = Launch(worker, "app");
   EXPECT_FALSE(refused.ok());
