@@ -216,8 +216,12 @@ Result<std::uint64_t> MountId(int fd) {
   return stx.stx_mnt_id;
 }
 
+// The host's /proc, when UseHostProc named it (see there); -1: "/proc" by path.
+int g_host_proc = -1;
+
 Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
-  int fd = open("/proc/thread-self/mountinfo", O_RDONLY | O_CLOEXEC);
+  int fd = g_host_proc >= 0 ? openat(g_host_proc, "thread-self/mountinfo", O_RDONLY | O_CLOEXEC)
+                            : open("/proc/thread-self/mountinfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return PosixError("open /proc/thread-self/mountinfo", errno);
   Result<std::string> text = ReadAllBounded(fd, 64 << 20);
   close(fd);
@@ -236,6 +240,8 @@ Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
 }
 
 }  // namespace
+
+void UseHostProc(int proc_dir_fd) { g_host_proc = proc_dir_fd; }
 
 Status RefuseSharedMount(int dir_fd) {
   ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "propagation check");

@@ -59,6 +59,13 @@ Status RequireSecretsTmpfs(int dir_fd);
 // tmpfs mounted in the container (root "/") passes. Reads /proc/thread-self/mountinfo.
 Status RefuseBindOfAnotherDir(int root_fd, int dir_fd);
 
+// The checks below read this thread's mountinfo through /proc by path. A refresh enters a
+// running container's mount namespace, whose "/" is the container's root and whose /proc
+// (if any) belongs to the container's pid namespace, where this process has no entry:
+// before setns it names the host's /proc (an O_PATH directory fd it keeps open), and
+// thread-self/mountinfo is read through it from then on, showing the namespace entered.
+void UseHostProc(int proc_dir_fd);
+
 // FailedPrecondition when the mount holding `dir_fd` has shared propagation: a mount
 // made under it would be copied to its peers, possibly the host's mount table. Reads
 // /proc/thread-self/mountinfo of the current mount namespace.

@@ -153,6 +153,10 @@ Answer Refresh(RefreshPlan& plan, const RefreshOptions& options) {
   WipeFiles(plan.files);  // the payloads now live only in the detached tmpfs
   if (!mount.ok()) return Failed(mount.status().WithContext("mount tmpfs"));
 
+  // The container's "/" and /proc replace ours at setns: keep the host's /proc at hand.
+  ScopedFd host_proc(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!host_proc.valid()) return Failed(PosixError("open /proc", errno));
+  UseHostProc(host_proc.get());
   if (setns(pidfd.get(), CLONE_NEWNS) != 0) {
     return Failed(PosixError("enter the container's mount namespace: setns", errno));
   }

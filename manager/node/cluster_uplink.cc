@@ -7,6 +7,9 @@ namespace ocisecrets {
 namespace {
 // How much longer than WaitMs the long-poll's answer may take to arrive.
 constexpr std::chrono::milliseconds kWaitMargin{5000};
+// The longest a worker's long-poll is held. Its HTTP call cannot be interrupted, so a
+// container started meanwhile has its secrets asked about by the next poll, this soon.
+constexpr std::uint64_t kMaxWaitMs = 5000;
 }  // namespace
 
 Result<ChangesResponse> ClusterUplink::Wait(const ChangesRequest& request,
@@ -14,8 +17,8 @@ Result<ChangesResponse> ClusterUplink::Wait(const ChangesRequest& request,
   using namespace std::chrono;
   auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
   ChangesRequest wire = request;
-  wire.wait_ms = std::min<std::uint64_t>(wire.wait_ms,
-                                         static_cast<std::uint64_t>(std::max<long long>(0, left.count())));
+  wire.wait_ms = std::min<std::uint64_t>(
+      {wire.wait_ms, kMaxWaitMs, static_cast<std::uint64_t>(std::max<long long>(0, left.count()))});
   ASSIGN_OR_RETURN(HttpResponse r,
                    worker_->Call(HttpRequest{"POST", "/v1/changes", ToJson(wire)},
                                  milliseconds(wire.wait_ms) + kWaitMargin),

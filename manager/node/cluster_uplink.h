@@ -13,7 +13,8 @@ class ClusterUplink final : public Uplink {
   explicit ClusterUplink(Worker* worker) : worker_(worker) {}
 
   // The long-poll: its read deadline is WaitMs plus a margin, so that a manager holding
-  // the request for WaitMs is not taken for a dead one. Not interruptible.
+  // the request for WaitMs is not taken for a dead one. Not interruptible: WaitMs is capped
+  // at 5 s, so a container tracked meanwhile is covered by the next poll within that.
   Result<ChangesResponse> Wait(const ChangesRequest& request,
                                std::chrono::steady_clock::time_point deadline) override;
   Result<LeaseGrant> Renew(const LeaseRequest& request) override;

@@ -15,10 +15,11 @@ Result<ChangesResponse> LocalUplink::Wait(const ChangesRequest& request,
   interest.insert(request.services.begin(), request.services.end());
   const auto end = std::min(deadline, std::chrono::steady_clock::now() +
                                           std::chrono::milliseconds(request.wait_ms));
+  const std::uint64_t nudges = nudges_.load();
   for (;;) {
     auto slice_end = std::min(end, std::chrono::steady_clock::now() + kSlice);
     ChangesResponse r = feed_->Wait(request.epoch, request.since, interest, slice_end);
-    if (r.reset || !r.changed.empty() || interrupted_ ||
+    if (r.reset || !r.changed.empty() || interrupted_ || nudges_.load() != nudges ||
         std::chrono::steady_clock::now() >= end) {
       return r;
     }

@@ -24,6 +24,7 @@ class LocalUplink final : public Uplink {
   Status ReportHeld(const HeldReport& report) override;
   Status End(std::string_view container_id) override;
   void Interrupt() override { interrupted_ = true; }
+  void Nudge() override { nudges_.fetch_add(1); }
   std::string node_id() const override { return node_id_; }
 
  private:
@@ -31,6 +32,7 @@ class LocalUplink final : public Uplink {
   ChangeFeed* feed_;
   const std::string node_id_;
   std::atomic<bool> interrupted_{false};
+  std::atomic<std::uint64_t> nudges_{0};
 };
 
 }  // namespace ocisecrets

@@ -37,8 +37,12 @@ Status NodeRole::Track(const LeaseRequest& request, const LeaseGrant& grant,
   if (updater_ == nullptr) return Status::Ok();  // live updates off: nothing to follow
   ASSIGN_OR_RETURN(std::uint64_t start_time, HostProcessStartTime(request.pid),
                    "container pid " + std::to_string(request.pid));
-  return tracker_.Track(request, grant, service_id.empty() ? grant.service_id : service_id,
-                        start_time, Clock::now());
+  RETURN_IF_ERROR(tracker_.Track(request, grant,
+                                 service_id.empty() ? grant.service_id : service_id, start_time,
+                                 Clock::now()),
+                  "");
+  uplink_.Nudge();  // the long-poll in progress asks again, naming this container's secrets
+  return Status::Ok();
 }
 
 void NodeRole::Untrack(std::string_view container_id) { (void)tracker_.Untrack(container_id); }

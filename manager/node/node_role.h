@@ -80,6 +80,10 @@ class NodeRole final : public NodeHooks {
       local_->Interrupt();
       cluster_->Interrupt();
     }
+    void Nudge() override {
+      local_->Nudge();
+      cluster_->Nudge();
+    }
     std::string node_id() const override { return Pick()->node_id(); }
 
    private:

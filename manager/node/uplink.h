@@ -32,6 +32,10 @@ class Uplink {
   // Makes a Wait in progress return soon (the daemon stops). May do nothing when the
   // transport cannot be interrupted: the Wait then ends at its own deadline.
   virtual void Interrupt() {}
+  // Makes a Wait in progress return soon, to be asked again (a container was tracked: the
+  // next Wait names its secrets too). May do nothing when the transport cannot be
+  // interrupted: such an uplink keeps its waits short instead.
+  virtual void Nudge() {}
   // The node these containers run on (for the audit log).
   virtual std::string node_id() const = 0;
 };

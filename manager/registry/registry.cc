@@ -523,6 +523,12 @@ void Registry::TellWatchedChanges(const std::vector<WatchEvent>& batch) {
     }
   }
   if (!ids.empty()) options_.on_change(std::vector<std::string>(ids.begin(), ids.end()));
+  // Another manager's rotate, rollback or revoke: the services using the secret too.
+  for (const WatchEvent& e : batch) {
+    if (e.key.starts_with("secrets/") && e.key.size() > 8 && ids.count(e.key.substr(8)) > 0) {
+      TellServicesOf(e.key.substr(8));
+    }
+  }
 }
 
 Status Registry::StartWatch() {
@@ -773,10 +779,21 @@ Result<Secret> Registry::ChangeSecretData(std::string_view name_or_id, std::stri
     ASSIGN_OR_RETURN(TxnResult r, CommitChange(txn), "store");
     if (r.succeeded) {
       secret->version = static_cast<std::uint64_t>(r.revision);
+      TellServicesOf(id);
       return *secret;
     }
   }
   return TooManyConflicts(what);
+}
+
+void Registry::TellServicesOf(const std::string& secret_id) {
+  if (!options_.on_change) return;
+  // A container that lost the secret (revoked) no longer names it: its service does.
+  Result<std::vector<KeyValue>> refs = store_->Range("refs/" + secret_id + "/", /*keys_only=*/true);
+  if (!refs.ok()) return;  // the secret's own ID was told at the commit
+  std::vector<std::string> services;
+  for (const KeyValue& kv : *refs) services.push_back(kv.key.substr(kv.key.rfind('/') + 1));
+  if (!services.empty()) options_.on_change(services);
 }
 
 Result<Secret> Registry::RotateSecret(std::string_view name_or_id, const SecretBytes& data,

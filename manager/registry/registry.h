@@ -241,6 +241,10 @@ class Registry {
   // Tells on_change of the secrets and services a watched batch changed, but those of
   // this registry's own commits (told already).
   void TellWatchedChanges(const std::vector<WatchEvent>& batch);
+  // RegistryOptions::on_change with the IDs of the services that use secret_id (read from
+  // the store; nothing when that fails): after a change of its data, a container whose
+  // lease left the secret out (revoked) is found through its service.
+  void TellServicesOf(const std::string& secret_id);
   // Opens the watch from the store's current revision + 1 and marks the cache watched.
   Status StartWatch();
   // The watch thread: invalidates plans on every change outside leases/, reopens the

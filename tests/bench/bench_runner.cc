@@ -127,6 +127,21 @@ Row NotAvailableRow(std::string benchmark, std::string variant, std::string reas
   return row;
 }
 
+Row DistributionRow(std::string benchmark, std::string variant, const Summary& s,
+                    std::string_view label) {
+  Row row;
+  row.benchmark = std::move(benchmark);
+  row.variant = std::move(variant);
+  row.n = std::to_string(s.n);
+  row.median = std::string(label) + " " + FormatMs(s.median);
+  row.tail = "p99 " + FormatMs(s.p99) + ", max " + FormatMs(s.max);
+  return row;
+}
+
+std::string GoalLine(bool met, std::string_view what) {
+  return "goal " + std::string(what) + ": " + (met ? "met" : "not met");
+}
+
 std::string TableHeader() {
   return "| benchmark | variant | n | median | tail | throughput | compared with |\n"
          "| --- | --- | ---: | ---: | ---: | ---: | --- |\n";
@@ -217,25 +232,57 @@ bool IsExecutable(const std::string& path) {
 
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& env, bool capture_out) {
+  ProcessIo io;
+  io.capture_out = capture_out;
+  return RunProcess(argv, io, env);
+}
+
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const ProcessIo& io,
+                                 const std::vector<std::string>& env) {
   if (argv.empty()) return Status::InvalidArgument("run: empty command");
-  int err_pipe[2];
-  int out_pipe[2] = {-1, -1};
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return PosixError("run: pipe", errno);
-  if (capture_out && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    int e = errno;
-    ::close(err_pipe[0]);
-    ::close(err_pipe[1]);
-    return PosixError("run: pipe", e);
+  const bool capture_err = io.stderr_path.empty();
+  const bool feed = !io.input.empty();
+  // The parent's ends, polled below: 0 stderr, 1 stdout, 2 stdin (written).
+  int parent[3] = {-1, -1, -1};
+  int child[3] = {-1, -1, -1};
+  auto close_all = [&] {
+    for (int* fds : {parent, child}) {
+      for (int i = 0; i < 3; ++i) {
+        if (fds[i] >= 0) ::close(fds[i]);
+        fds[i] = -1;
+      }
+    }
+  };
+  for (int i = 0; i < 3; ++i) {
+    if ((i == 0 && !capture_err) || (i == 1 && !io.capture_out) || (i == 2 && !feed)) continue;
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+      int e = errno;
+      close_all();
+      return PosixError("run: pipe", e);
+    }
+    parent[i] = i == 2 ? p[1] : p[0];
+    child[i] = i == 2 ? p[0] : p[1];
   }
+  if (feed) ::fcntl(parent[2], F_SETFL, O_NONBLOCK);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (capture_out) {
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  if (feed) {
+    posix_spawn_file_actions_adddup2(&fa, child[2], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  }
+  if (io.capture_out) {
+    posix_spawn_file_actions_adddup2(&fa, child[1], 1);
   } else {
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   }
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  if (capture_err) {
+    posix_spawn_file_actions_adddup2(&fa, child[0], 2);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 2, io.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0600);
+  }
 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -248,34 +295,52 @@ Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   int rc = ::posix_spawnp(&pid, argv[0].c_str(), &fa, nullptr, args.data(),
                           env.empty() ? environ : envp.data());
   posix_spawn_file_actions_destroy(&fa);
-  ::close(err_pipe[1]);
-  if (capture_out) ::close(out_pipe[1]);
+  for (int& fd : child) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
   if (rc != 0) {
-    ::close(err_pipe[0]);
-    if (capture_out) ::close(out_pipe[0]);
+    close_all();
     return PosixError("run " + argv[0], rc);
   }
 
   ProcessResult result;
   constexpr std::size_t kMaxErr = 64 * 1024;
-  pollfd fds[2] = {{err_pipe[0], POLLIN, 0}, {out_pipe[0], POLLIN, 0}};
-  int open_fds = capture_out ? 2 : 1;
+  std::size_t written = 0;
   char buf[8192];
-  while (open_fds > 0) {
-    if (::poll(fds, capture_out ? 2 : 1, -1) < 0) {
+  for (;;) {
+    pollfd fds[3];
+    int n_fds = 0;
+    int which[3];
+    for (int i = 0; i < 3; ++i) {
+      if (parent[i] < 0) continue;
+      fds[n_fds] = {parent[i], static_cast<short>(i == 2 ? POLLOUT : POLLIN), 0};
+      which[n_fds++] = i;
+    }
+    if (n_fds == 0) break;
+    if (::poll(fds, static_cast<nfds_t>(n_fds), -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    for (int i = 0; i < (capture_out ? 2 : 1); ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+    for (int k = 0; k < n_fds; ++k) {
+      const int i = which[k];
+      if (fds[k].revents == 0) continue;
+      if (i == 2) {
+        ssize_t n = ::write(parent[2], io.input.data() + written, io.input.size() - written);
+        if (n > 0) written += static_cast<std::size_t>(n);
+        if ((n < 0 && errno != EINTR && errno != EAGAIN) || written == io.input.size()) {
+          ::close(parent[2]);  // EOF for the child (or it stopped reading: EPIPE)
+          parent[2] = -1;
+        }
+        continue;
+      }
+      ssize_t n = ::read(parent[i], buf, sizeof buf);
       if (n > 0) {
         std::string& dst = i == 0 ? result.err : result.out;
         if (i == 1 || dst.size() < kMaxErr) dst.append(buf, static_cast<std::size_t>(n));
       } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
+        ::close(parent[i]);
+        parent[i] = -1;
       }
     }
   }

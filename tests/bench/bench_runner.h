@@ -80,6 +80,14 @@ struct Row {
 // in the last column, e.g. "n/a: mTLS not built yet".
 Row NotAvailableRow(std::string benchmark, std::string variant, std::string reason);
 
+// A row of a distribution in ms: n, median "LABEL X" (label e.g. "p50", "CPU p50"), tail
+// "p99 Y, max Z"; throughput and comparison left for the caller.
+Row DistributionRow(std::string benchmark, std::string variant, const Summary& s,
+                    std::string_view label = "p50");
+
+// "goal WHAT: met" or "goal WHAT: not met", as the goal lines of the issues read.
+std::string GoalLine(bool met, std::string_view what);
+
 // The table's header (two lines of Markdown) and one Markdown line per row.
 std::string TableHeader();
 std::string FormatRow(const Row& row);
@@ -131,6 +139,21 @@ struct ProcessResult {
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& env = {},
                                  bool capture_out = false);
+
+// How RunProcess below connects a child.
+struct ProcessIo {
+  // Written to its stdin, which is then closed; empty: stdin from /dev/null. The caller
+  // wipes it when it holds a payload. A child that exits unread raises SIGPIPE here unless
+  // the program ignores it.
+  std::string input = {};
+  // When set, its stderr is appended to this file (created 0600) instead of captured: a
+  // detached container inherits it and keeps a pipe open for as long as it runs.
+  std::string stderr_path = {};
+  bool capture_out = false;  // its stdout in ProcessResult::out, else /dev/null
+};
+// RunProcess with the child's stdio as `io` says. Fails only when it cannot be started.
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const ProcessIo& io,
+                                 const std::vector<std::string>& env = {});
 
 // RunProcess, and an error naming the command and its stderr when the exit code is not 0.
 // `cpu_ms`, when not null, receives the process's ProcessResult::cpu_ms.

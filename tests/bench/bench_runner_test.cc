@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "tests/bench/unix_http.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/status_assert.h"
 
 namespace ocisecrets::bench {
@@ -106,6 +109,32 @@ TEST(RunProcessTest, ReportsTheCpuOfTheChildAndOfWhatItWaitedFor) {
   EXPECT_GE(cpu, 0);
 }
 
+TEST(RunProcessTest, FeedsInputLargerThanAPipeToStdin) {
+  ProcessIo io;
+  io.input.assign(300 * 1024, 'x');  // more than a pipe holds: written as the child reads
+  for (std::size_t i = 0; i < io.input.size(); i += 4096) io.input[i] = static_cast<char>('a' + i % 26);
+  io.capture_out = true;
+  auto r = RunProcess({"/bin/cat"}, io);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_TRUE(r->out == io.input) << "cat gave back " << r->out.size() << " bytes of " << io.input.size();
+}
+
+TEST(RunProcessTest, AppendsStderrToTheFileGivenInsteadOfCapturingIt) {
+  ocisecrets::testing::TempDir dir;
+  ProcessIo io;
+  io.stderr_path = dir / "err.log";
+  for (const char* word : {"first", "second"}) {
+    auto r = RunProcess({"/bin/sh", "-c", std::string("echo ") + word + " >&2"}, io);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->err, "");
+  }
+  std::ifstream in(io.stderr_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "first\nsecond\n");
+}
+
 TEST(RunInterleavedTest, DropsAFailingVariantAndKeepsItsError) {
   int b_runs = 0;
   int c_runs = 0;
@@ -164,6 +193,14 @@ TEST(FormatTest, ComparesMediansAsDeltaAndRatio) {
 TEST(FormatTest, RowsPrintDashesForEmptyCells) {
   Row r = NotAvailableRow("manager", "leases over mTLS", "n/a: mTLS not built yet");
   EXPECT_EQ(FormatRow(r), "| manager | leases over mTLS | - | - | - | - | n/a: mTLS not built yet |\n");
+}
+
+TEST(FormatTest, DistributionRowsGiveMedianTailAndMax) {
+  Summary s = Summarize({1, 2, 3, 4, 100});
+  Row r = DistributionRow("live", "N = 5", s, "CPU p50");
+  EXPECT_EQ(FormatRow(r), "| live | N = 5 | 5 | CPU p50 3.00 ms | p99 96.2 ms, max 100 ms | - | - |\n");
+  EXPECT_EQ(GoalLine(true, "p99 under 1 s"), "goal p99 under 1 s: met");
+  EXPECT_EQ(GoalLine(false, "p99 under 1 s"), "goal p99 under 1 s: not met");
 }
 
 TEST(OptionsTest, ParsesCommonFlagsAndLeavesTheRest) {

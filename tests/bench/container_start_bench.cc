@@ -23,6 +23,7 @@
 
 #include "shared/models.h"
 #include "tests/bench/bench_runner.h"
+#include "tests/bench/bundle.h"
 #include "tests/bench/seed.h"
 #include "tests/bench/unix_http.h"
 
@@ -33,104 +34,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr char kBenchmark[] = "container start";
-constexpr char kAnnotation[] = "org.oci-secrets.service";
-constexpr char kHookPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-struct Hook {
-  std::string path;
-  std::vector<std::string> args;
-};
-
-// A busybox-static root filesystem with the few links a `true` container needs and the
-// secrets directory already present (the hook would otherwise create it in this shared
-// directory on the first run).
-Status BuildRootfs(const std::string& root) {
-  std::error_code ec;
-  for (const char* d : {"bin", "proc", "sys", "dev", "tmp", "etc", "run/secrets"}) {
-    fs::create_directories(root + "/" + d, ec);
-    if (ec) return Status::IOError("mkdir " + root + "/" + d + ": " + ec.message());
-  }
-  const std::string busybox = "/bin/busybox";
-  if (!IsExecutable(busybox)) {
-    return Status::NotFound("/bin/busybox is missing: install busybox-static");
-  }
-  fs::copy_file(busybox, root + "/bin/busybox", fs::copy_options::overwrite_existing, ec);
-  if (ec) return Status::IOError("copy busybox: " + ec.message());
-  for (const char* link : {"sh", "true", "cat", "ls"}) {
-    fs::create_symlink("busybox", root + "/bin/" + link, ec);
-    if (ec) return Status::IOError(std::string("symlink ") + link + ": " + ec.message());
-  }
-  return Status::Ok();
-}
-
-json HookJson(const Hook& h) {
-  return {{"path", h.path}, {"args", h.args}, {"env", {kHookPath}}, {"timeout", 10}};
-}
-
-// The OCI config of `runc spec` in substance (namespaces, mounts, masked paths, the
-// default capabilities), running /bin/true, with the given hooks and annotations.
-std::string ConfigJson(const std::string& rootfs, const std::vector<Hook>& prestart,
-                       const std::vector<Hook>& poststop,
-                       const std::map<std::string, std::string>& annotations) {
-  json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
-  json config = {
-      {"ociVersion", "1.0.2"},
-      {"process",
-       {{"terminal", false},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", {"/bin/true"}},
-        {"env", {"PATH=/bin", "TERM=xterm"}},
-        {"cwd", "/"},
-        {"capabilities",
-         {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
-        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
-        {"noNewPrivileges", true}}},
-      {"root", {{"path", rootfs}, {"readonly", true}}},
-      {"hostname", "bench"},
-      {"mounts",
-       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-        {{"destination", "/dev"},
-         {"type", "tmpfs"},
-         {"source", "tmpfs"},
-         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"},
-         {"type", "devpts"},
-         {"source", "devpts"},
-         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
-        {{"destination", "/dev/shm"},
-         {"type", "tmpfs"},
-         {"source", "shm"},
-         {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/dev/mqueue"},
-         {"type", "mqueue"},
-         {"source", "mqueue"},
-         {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/sys"},
-         {"type", "sysfs"},
-         {"source", "sysfs"},
-         {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
-      {"linux",
-       {{"namespaces",
-         {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-          {{"type", "mount"}}}},
-        {"maskedPaths",
-         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths",
-         {"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-          "/proc/sysrq-trigger"}}}},
-  };
-  json hooks = json::object();
-  if (!prestart.empty()) {
-    for (const auto& h : prestart) hooks["prestart"].push_back(HookJson(h));
-  }
-  if (!poststop.empty()) {
-    for (const auto& h : poststop) hooks["poststop"].push_back(HookJson(h));
-  }
-  if (!hooks.empty()) config["hooks"] = hooks;
-  if (!annotations.empty()) config["annotations"] = annotations;
-  return config.dump(2);
-}
+const std::vector<std::string> kTrueArgs = {"/bin/true"};
 
 // crun refuses a hybrid cgroup layout whose cgroup2 still holds a controller; moving
 // hugetlb to its own v1 hierarchy fixes it (TESTBED.md). Idempotent.
@@ -149,14 +53,6 @@ std::string RuntimeVersion(const std::string& runtime) {
   if (!r.ok() || r->exit_code != 0) return "";
   std::string first = r->out.substr(0, r->out.find('\n'));
   return first;
-}
-
-// The hook's config file: where the manager is, and a log inside the temp dir.
-std::string HookConfigJson(const std::string& dir, const std::string& socket) {
-  json c = {{"manager", "unix://" + socket},
-            {"deadline_ms", 5000},
-            {"log_file", dir + "/hook.log"}};
-  return c.dump(2);
 }
 
 class StartBench {
@@ -296,14 +192,14 @@ int Main(int argc, char** argv) {
       }
       variants.push_back(sb.RunVariant(name, runtime, *bundle, env));
     };
-    add("no hooks", sb.Bundle("none", ConfigJson(rootfs, {}, {}, {})));
+    add("no hooks", sb.Bundle("none", ConfigJson(rootfs, kTrueArgs, {}, {}, {})));
     // crun 1.8.1 fails the start ("writing to pipe: Broken pipe") when a hook exits
     // before reading the state it writes: its floor is a no-op that reads its stdin.
     if (runtime == "crun") {
       const Hook kDrain{"/bin/dd", {"dd", "of=/dev/null", "status=none"}};
-      add(kFloor, sb.Bundle("floor", ConfigJson(rootfs, {kDrain}, {kDrain}, {})));
+      add(kFloor, sb.Bundle("floor", ConfigJson(rootfs, kTrueArgs, {kDrain}, {kDrain}, {})));
     } else {
-      add(kFloor, sb.Bundle("floor", ConfigJson(rootfs, {kTrue}, {kTrue}, {})));
+      add(kFloor, sb.Bundle("floor", ConfigJson(rootfs, kTrueArgs, {kTrue}, {kTrue}, {})));
     }
     std::vector<std::pair<std::string, std::string>> hook_rows = {
         {"our hook, no annotation", ""},
@@ -312,13 +208,13 @@ int Main(int argc, char** argv) {
     for (const auto& [name, service] : hook_rows) {
       if (!hook_missing.empty()) continue;
       std::map<std::string, std::string> ann;
-      if (!service.empty()) ann[kAnnotation] = service;
+      if (!service.empty()) ann[kServiceAnnotation] = service;
       add(name, sb.Bundle(service.empty() ? "plain" : service,
-                          ConfigJson(rootfs, {kPrestart}, {kPoststop}, ann)));
+                          ConfigJson(rootfs, kTrueArgs, {kPrestart}, {kPoststop}, ann)));
     }
     if (cluster) {
-      add(kThroughWorker, sb.Bundle("worker", ConfigJson(rootfs, {kWorkerPrestart}, {kWorkerPoststop},
-                                                         {{kAnnotation, "bench-one"}})));
+      add(kThroughWorker, sb.Bundle("worker", ConfigJson(rootfs, kTrueArgs, {kWorkerPrestart}, {kWorkerPoststop},
+                                                         {{kServiceAnnotation, "bench-one"}})));
     }
     // The shim rewrites config.json on every create: restore the original before each run.
     const std::string shim_name = "through the shim, 1 secret";
@@ -327,7 +223,7 @@ int Main(int argc, char** argv) {
       shim_missing = "n/a: oci-secrets-runtime not built yet";
     }
     if (shim_missing.empty()) {
-      std::string original = ConfigJson(rootfs, {}, {}, {{kAnnotation, "bench-one"}});
+      std::string original = ConfigJson(rootfs, kTrueArgs, {}, {}, {{kServiceAnnotation, "bench-one"}});
       auto bundle = sb.Bundle("shim", original);
       if (bundle.ok()) {
         // The shim's runtime.json: the real runtime, our hook and its config.
@@ -342,7 +238,7 @@ int Main(int argc, char** argv) {
           return 1;
         }
         Variant v = sb.RunVariant(shim_name, shim_bin, *bundle,
-                                  {"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config, kHookPath});
+                                  {"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config, kHookEnvPath});
         std::string path = *bundle + "/config.json";
         v.prepare = [path, original]() { return WriteFile(path, original); };
         variants.push_back(std::move(v));

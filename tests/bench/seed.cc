@@ -17,14 +17,31 @@ namespace ocisecrets::bench {
 
 using nlohmann::json;
 
+namespace {
+
+// base64 of payload, as "Data" carries it.
+std::string DataField(std::string_view payload) {
+  return Base64Encode(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+}
+
+// "create secret NAME: HTTP 409 {...}" unless the answer has status `want`.
+Status ExpectStatus(const HttpReply& r, int want, const std::string& what) {
+  if (r.status == want) return Status::Ok();
+  return Status::IOError(what + ": HTTP " + std::to_string(r.status) + " " + r.body);
+}
+
+}  // namespace
+
 std::string SecretCreateBody(const std::string& name, std::size_t size) {
   std::string payload(size, 'x');
   for (std::size_t i = 0; i < size; ++i) {
     payload[i] = static_cast<char>('a' + (i * 7 + name.size()) % 26);
   }
-  json body = {{"Name", name},
-               {"Labels", json::object()},
-               {"Data", Base64Encode(reinterpret_cast<const std::uint8_t*>(payload.data()), size)}};
+  return SecretCreateBodyWith(name, payload);
+}
+
+std::string SecretCreateBodyWith(const std::string& name, std::string_view payload) {
+  json body = {{"Name", name}, {"Labels", json::object()}, {"Data", DataField(payload)}};
   return body.dump();
 }
 
@@ -41,20 +58,34 @@ std::string ServiceCreateBody(const std::string& name, const std::vector<std::st
 Status CreateSecret(UnixHttpConnection& conn, const std::string& name, std::size_t size) {
   ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/secrets", SecretCreateBody(name, size)),
                    "create secret " + name);
-  if (r.status != 201) {
-    return Status::IOError("create secret " + name + ": HTTP " + std::to_string(r.status) + " " + r.body);
+  return ExpectStatus(r, 201, "create secret " + name);
+}
+
+Result<std::string> CreateSecretWith(UnixHttpConnection& conn, const std::string& name,
+                                     std::string_view payload) {
+  const std::string what = "create secret " + name;
+  ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/secrets", SecretCreateBodyWith(name, payload)),
+                   what);
+  RETURN_IF_ERROR(ExpectStatus(r, 201, what), "");
+  json secret = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (!secret.is_object() || !secret.contains("ID") || !secret["ID"].is_string()) {
+    return Status::DataLoss(what + ": the answer has no ID");
   }
-  return Status::Ok();
+  return secret["ID"].get<std::string>();
+}
+
+Status RotateSecret(UnixHttpConnection& conn, const std::string& id, std::string_view payload) {
+  json body = {{"Data", DataField(payload)}};
+  const std::string what = "rotate secret " + id;
+  ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/secrets/" + id + "/rotate", body.dump()), what);
+  return ExpectStatus(r, 200, what);
 }
 
 Status CreateService(UnixHttpConnection& conn, const std::string& name,
                      const std::vector<std::string>& secrets) {
   ASSIGN_OR_RETURN(HttpReply r, conn.Request("POST", "/v1/services", ServiceCreateBody(name, secrets)),
                    "create service " + name);
-  if (r.status != 201) {
-    return Status::IOError("create service " + name + ": HTTP " + std::to_string(r.status) + " " + r.body);
-  }
-  return Status::Ok();
+  return ExpectStatus(r, 201, "create service " + name);
 }
 
 Result<std::unique_ptr<ManagerProcess>> StartManager(const std::string& dir,
@@ -116,18 +147,24 @@ Result<int> FreeLoopbackPort() {
 
 }  // namespace
 
-Result<BenchCluster> MakeCluster(const ManagerProcess& manager, const std::string& dir) {
-  BenchCluster c;
+Result<ClusterAddress> InitCluster(const ManagerProcess& manager) {
+  ClusterAddress c;
   ASSIGN_OR_RETURN(int port, FreeLoopbackPort(), "cluster");
   c.addr = "127.0.0.1:" + std::to_string(port);
   RETURN_IF_ERROR(Cli(manager.socket(), {"cluster", "init", "--listen-addr", c.addr}).status(), "");
-  ASSIGN_OR_RETURN(std::string token, Cli(manager.socket(), {"cluster", "join-token", "node", "-q"}),
-                   "");
+  ASSIGN_OR_RETURN(c.node_token, Cli(manager.socket(), {"cluster", "join-token", "node", "-q"}), "");
+  return c;
+}
+
+Result<BenchCluster> MakeCluster(const ManagerProcess& manager, const std::string& dir) {
+  BenchCluster c;
+  ASSIGN_OR_RETURN(ClusterAddress cluster, InitCluster(manager), "");
+  c.addr = cluster.addr;
   const std::string worker_dir = dir + "/worker";
   ::mkdir(worker_dir.c_str(), 0700);
   ASSIGN_OR_RETURN(c.worker, StartManager(worker_dir), "worker");
   c.worker_state = worker_dir + "/state";
-  RETURN_IF_ERROR(Cli(c.worker->socket(), {"cluster", "join", "--token", token, c.addr}).status(),
+  RETURN_IF_ERROR(Cli(c.worker->socket(), {"cluster", "join", "--token", cluster.node_token, c.addr}).status(),
                   "");
   return c;
 }
