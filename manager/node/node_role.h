@@ -67,11 +67,7 @@ class NodeRole final : public NodeHooks {
         : worker_(worker), local_(local), cluster_(cluster) {}
     Result<ChangesResponse> Wait(const ChangesRequest& request,
                                  std::chrono::steady_clock::time_point deadline) override {
-      // A local wait ends within a second, so that a join moves the next one to the managers.
-      return Pick()->Wait(request, worker_->active()
-                                       ? deadline
-                                       : std::min(deadline, std::chrono::steady_clock::now() +
-                                                                std::chrono::seconds(1)));
+      return Pick()->Wait(request, deadline);
     }
     Result<LeaseGrant> Renew(const LeaseRequest& request) override { return Pick()->Renew(request); }
     Status ReportHeld(const HeldReport& report) override { return Pick()->ReportHeld(report); }
