@@ -428,7 +428,9 @@ TEST_F(LiveUpdateTest, ARecycledPidIsNeverTouched) {
       {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script},
       decoy_dir.File("log"));
   const std::string decoy_root = "/proc/" + std::to_string(decoy.pid()) + "/root/run/secrets/db";
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(decoy_root) == "decoy\n"; }))
+  // Set up once it is sleep (the remount read-only comes after the file).
+  const std::string decoy_comm = "/proc/" + std::to_string(decoy.pid()) + "/comm";
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(decoy_comm) == "sleep\n"; }))
       << ReadFile(decoy_dir.File("log"));
   const std::string decoy_mounts_path = "/proc/" + std::to_string(decoy.pid()) + "/mountinfo";
   const std::string decoy_mounts = ReadFile(decoy_mounts_path);
