@@ -320,28 +320,18 @@ std::string ToJson(const LeaseRequest& r) {
   return j.dump();
 }
 
-// The grant is what every container start waits for, and its payloads are most of it:
-// written by hand into one buffer sized up front, so base64 text is neither escaped
-// character by character nor left behind in buffers a growing string frees unwiped.
-// Same bytes as nlohmann's compact dump (keys in its sorted order).
-std::string ToJson(const LeaseGrant& g) {
-  // Escaping writes at most 6 bytes per byte (\u00XX): with that bound the buffer never
-  // grows, so no copy of a payload is freed unwiped on the way.
-  std::size_t size = 240 + 6 * (g.container_id.size() + g.secrets_dir.size() + g.service.size() +
-                                g.update_signal.size());
-  for (const auto& n : g.revoked) size += 3 + 6 * n.size();
-  for (const auto& f : g.files) {
+std::size_t LeasedFilesJsonSize(const std::vector<LeasedFile>& files) {
+  std::size_t size = 2;
+  for (const auto& f : files) {
     size += 160 + 6 * (f.name.size() + f.secret_id.size()) + Base64EncodedSize(f.data.size());
   }
-  std::string out;
-  out.reserve(size);
-  out += "{\"ContainerID\":";
-  AppendJsonString(out, g.container_id);
-  out += ",\"ExpiresAt\":\"";
-  AppendTime(out, g.expires_at);
-  out += "\",\"Files\":[";
-  for (std::size_t i = 0; i < g.files.size(); ++i) {
-    const LeasedFile& f = g.files[i];
+  return size;
+}
+
+void AppendLeasedFilesJson(std::string& out, const std::vector<LeasedFile>& files) {
+  out += '[';
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const LeasedFile& f = files[i];
     if (i > 0) out += ',';
     out += "{\"Data\":\"";
     const std::size_t at = out.size();
@@ -367,6 +357,27 @@ std::string ToJson(const LeaseGrant& g) {
     out += '}';
   }
   out += ']';
+}
+
+// The grant is what every container start waits for, and its payloads are most of it:
+// written by hand into one buffer sized up front, so base64 text is neither escaped
+// character by character nor left behind in buffers a growing string frees unwiped.
+// Same bytes as nlohmann's compact dump (keys in its sorted order).
+std::string ToJson(const LeaseGrant& g) {
+  // Escaping writes at most 6 bytes per byte (\u00XX): with that bound the buffer never
+  // grows, so no copy of a payload is freed unwiped on the way.
+  std::size_t size = 240 + 6 * (g.container_id.size() + g.secrets_dir.size() + g.service.size() +
+                                g.service_id.size() + g.update_signal.size());
+  for (const auto& n : g.revoked) size += 3 + 6 * n.size();
+  size += LeasedFilesJsonSize(g.files);
+  std::string out;
+  out.reserve(size);
+  out += "{\"ContainerID\":";
+  AppendJsonString(out, g.container_id);
+  out += ",\"ExpiresAt\":\"";
+  AppendTime(out, g.expires_at);
+  out += "\",\"Files\":";
+  AppendLeasedFilesJson(out, g.files);
   if (g.refresh_at != TimePoint{}) {
     out += ",\"RefreshAt\":\"";
     AppendTime(out, g.refresh_at);

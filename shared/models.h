@@ -241,6 +241,13 @@ Result<LeaseRequest> ParseLeaseRequest(std::string_view json);
 Result<LeaseGrant> ParseLeaseGrant(std::string_view json);
 Result<SecretCreateRequest> ParseSecretCreateRequest(std::string_view json);
 
+// The files of a grant (or of a refresh plan) as the JSON array ToJson(LeaseGrant) writes:
+// payloads in base64, keys sorted. Append writes within out's capacity when it has
+// LeasedFilesJsonSize(files) bytes to spare, so that no copy of a payload is left in a
+// buffer freed on the way; the caller wipes out.
+std::size_t LeasedFilesJsonSize(const std::vector<LeasedFile>& files);
+void AppendLeasedFilesJson(std::string& out, const std::vector<LeasedFile>& files);
+
 // The live-secrets objects above. The rotate request holds a payload: ToJson's result is
 // wiped by the caller; the parser wipes its intermediate copies.
 std::string ToJson(const std::vector<SecretHolder>& v);

@@ -112,41 +112,14 @@ std::string ToJson(const RefreshPlan& plan) {
   // Written by hand into one buffer sized up front (escaping writes at most 6 bytes per
   // byte), so that no copy of a payload's base64 is freed unwiped while the text grows.
   std::size_t size = 200 + 6 * (plan.container_id.size() + plan.secrets_dir.size());
-  for (const LeasedFile& f : plan.files) {
-    size += 160 + 6 * (f.name.size() + f.secret_id.size()) + Base64EncodedSize(f.data.size());
-  }
+  size += LeasedFilesJsonSize(plan.files);
   std::string out;
   out.reserve(size);
   out += "{\"ContainerID\":";
   AppendJsonString(out, plan.container_id);
-  out += ",\"Files\":[";
-  for (std::size_t i = 0; i < plan.files.size(); ++i) {
-    const LeasedFile& f = plan.files[i];
-    if (i > 0) out += ',';
-    out += "{\"Data\":\"";
-    const std::size_t at = out.size();
-    out.resize(at + Base64EncodedSize(f.data.size()));  // within the reserved capacity
-    Base64EncodeTo(out.data() + at, f.data.data(), f.data.size());
-    out += "\",\"GID\":";
-    AppendJsonUint(out, f.gid);
-    out += ",\"Mode\":";
-    AppendJsonUint(out, f.mode);
-    out += ",\"Name\":";
-    AppendJsonString(out, f.name);
-    if (f.previous) out += ",\"Previous\":true";
-    if (!f.secret_id.empty()) {
-      out += ",\"SecretID\":";
-      AppendJsonString(out, f.secret_id);
-    }
-    out += ",\"UID\":";
-    AppendJsonUint(out, f.uid);
-    if (f.version != 0) {
-      out += ",\"Version\":";
-      AppendJsonUint(out, f.version);
-    }
-    out += '}';
-  }
-  out += "],\"Pid\":";
+  out += ",\"Files\":";
+  AppendLeasedFilesJson(out, plan.files);
+  out += ",\"Pid\":";
   AppendJsonUint(out, static_cast<std::uint64_t>(plan.pid < 0 ? 0 : plan.pid));
   out += ",\"SecretsDir\":";
   AppendJsonString(out, plan.secrets_dir);

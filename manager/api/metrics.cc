@@ -69,10 +69,10 @@ std::string Metrics::Render(std::size_t lease_count) const {
                   result.c_str(), static_cast<unsigned long long>(n));
     out += buf;
   }
-  out += "# HELP oci_secrets_live_update_seconds Time from a change to its application in a "
+  out += "# HELP ocisecrets_live_update_seconds Time from a change to its application in a "
          "running container.\n";
-  out += "# TYPE oci_secrets_live_update_seconds histogram\n";
-  AppendHistogram(out, "oci_secrets_live_update_seconds", live_bucket_counts_, live_count_,
+  out += "# TYPE ocisecrets_live_update_seconds histogram\n";
+  AppendHistogram(out, "ocisecrets_live_update_seconds", live_bucket_counts_, live_count_,
                   live_sum_);
   return out;
 }

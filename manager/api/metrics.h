@@ -16,7 +16,7 @@ class Metrics {
   void Record(const std::string& route, int code, double seconds);
   // Counts one live update of a running container by its result ("refreshed", "skipped",
   // "failed"); for a refreshed one, seconds is the propagation time (the change's
-  // publication to its application), observed in oci_secrets_live_update_seconds when
+  // publication to its application), observed in ocisecrets_live_update_seconds when
   // >= 0 (a negative one, unknown, is not observed).
   void RecordLiveUpdate(const std::string& result, double seconds);
   // The exposition text; lease_count is the live lease gauge.
