@@ -13,11 +13,10 @@ class NodeHooks {
  public:
   virtual ~NodeHooks() = default;
   // A hook on this machine was granted a lease: request as the hook sent it (Pid > 0,
-  // DefaultSecretsDir, TmpfsSize), the grant, and the service's ID when known (empty on a
-  // worker). An error refuses the start (the router ends the lease again): a container
-  // the node role cannot follow would miss a revoke.
-  virtual Status Track(const LeaseRequest& request, const LeaseGrant& grant,
-                       std::string_view service_id) = 0;
+  // DefaultSecretsDir, TmpfsSize) and the grant (its ServiceID names the service). An
+  // error refuses the start (the router ends the lease again): a container the node role
+  // cannot follow would miss a revoke.
+  virtual Status Track(const LeaseRequest& request, const LeaseGrant& grant) = 0;
   // The container's lease ended (its poststop): it is no longer followed.
   virtual void Untrack(std::string_view container_id) = 0;
 };

@@ -580,7 +580,7 @@ Response Router::CreateLeaseHandler(Context& c) {
   if (worker_ != nullptr && worker_->active()) {
     auto grant = worker_->Lease(*req);  // for this node, from a manager
     if (!grant.ok()) return FromStatus(grant.status());
-    if (Status s = FollowLocalContainer(c, from_hook, *grant, ""); !s.ok()) return FromStatus(s);
+    if (Status s = FollowLocalContainer(c, from_hook, *grant); !s.ok()) return FromStatus(s);
     Response r = JsonResponse(200, ToJson(*grant));
     r.sensitive = true;
     return r;
@@ -593,7 +593,7 @@ Response Router::CreateLeaseHandler(Context& c) {
   c.audit->name = lease->grant.service;
   c.audit->id = lease->service_id;
   c.audit->secret_ids = lease->secret_ids;
-  if (Status s = FollowLocalContainer(c, from_hook, lease->grant, lease->service_id); !s.ok()) {
+  if (Status s = FollowLocalContainer(c, from_hook, lease->grant); !s.ok()) {
     return FromStatus(s);
   }
   Response r = JsonResponse(200, ToJson(lease->grant));
@@ -602,11 +602,11 @@ Response Router::CreateLeaseHandler(Context& c) {
 }
 
 Status Router::FollowLocalContainer(const Context& c, const LeaseRequest& from_hook,
-                                    const LeaseGrant& grant, std::string_view service_id) {
+                                    const LeaseGrant& grant) {
   if (node_ == nullptr || from_hook.pid <= 0 || c.peer.transport != Identity::Transport::kUnix) {
     return Status::Ok();
   }
-  Status tracked = node_->Track(from_hook, grant, service_id);
+  Status tracked = node_->Track(from_hook, grant);
   if (tracked.ok()) return tracked;
   if (worker_ != nullptr && worker_->active()) {
     (void)worker_->EndLease(from_hook.container_id);

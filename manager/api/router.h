@@ -198,7 +198,7 @@ class Router {
   // After a granted lease: hands a local hook's container (Pid > 0, unix socket) to the
   // node role. On its refusal the lease is ended again and the error is the answer.
   Status FollowLocalContainer(const Context& c, const LeaseRequest& from_hook,
-                              const LeaseGrant& grant, std::string_view service_id);
+                              const LeaseGrant& grant);
   Response LeaveClusterHandler(Context& c);
   // POST /v1/changes (changes_route.cc): at once for a first call (no Epoch), or when the
   // feed has a change or a Reset for the caller, else deferred up to min(WaitMs,

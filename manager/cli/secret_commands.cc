@@ -211,8 +211,8 @@ void RegisterSecretCommands(CLI::App& app, CliContext& ctx) {
       ->type_name("KEY")
       ->allow_extra_args(false);
   update->footer(
-      "Labels are the only thing that can change: to change a payload, create a new secret\n"
-      "and move services to it with 'service update --secret-rm OLD --secret-add NEW'.\n"
+      "Only labels change here: a new payload is 'secret rotate NAME FILE', which running\n"
+      "containers get live.\n"
       "Example:\n"
       "  oci-secrets secret update --label-add env=prod --label-rm stage tls_cert");
   update->callback([&ctx, o] { RunOrFail([&] { return UpdateSecret(ctx, *o); }); });

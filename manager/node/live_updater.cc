@@ -203,13 +203,10 @@ void LiveUpdater::UpdateOne(const std::string& id, TimePoint changed_at) {
   plan.files = std::move(grant->files);  // the payloads go with the plan, wiped with it
   RefreshOutcome outcome =
       options_.refresher->Refresh(plan, SteadyClock::now() + options_.refresh_deadline);
-  grant->files.clear();
-  for (auto& f : plan.files) {
-    LeasedFile held = f;
-    held.data = SecretBytes();  // the tracker and the audit see no payload
-    grant->files.push_back(std::move(held));
-  }
-  plan.files.clear();
+  // The files come back without their payloads (freed, so wiped): the tracker and the
+  // audit see none.
+  for (LeasedFile& f : plan.files) f.data = SecretBytes();
+  grant->files = std::move(plan.files);
   switch (outcome.kind) {
     case RefreshOutcome::Kind::kRefreshed: {
       if (options_.metrics != nullptr) {

@@ -32,15 +32,11 @@ Result<std::unique_ptr<NodeRole>> NodeRole::Open(NodeRoleOptions options) {
 
 NodeRole::~NodeRole() { Stop(); }
 
-Status NodeRole::Track(const LeaseRequest& request, const LeaseGrant& grant,
-                       std::string_view service_id) {
+Status NodeRole::Track(const LeaseRequest& request, const LeaseGrant& grant) {
   if (updater_ == nullptr) return Status::Ok();  // live updates off: nothing to follow
   ASSIGN_OR_RETURN(std::uint64_t start_time, HostProcessStartTime(request.pid),
                    "container pid " + std::to_string(request.pid));
-  RETURN_IF_ERROR(tracker_.Track(request, grant,
-                                 service_id.empty() ? grant.service_id : service_id, start_time,
-                                 Clock::now()),
-                  "");
+  RETURN_IF_ERROR(tracker_.Track(request, grant, grant.service_id, start_time, Clock::now()), "");
   uplink_.Nudge();  // the long-poll in progress asks again, naming this container's secrets
   return Status::Ok();
 }

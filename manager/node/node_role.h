@@ -46,8 +46,7 @@ class NodeRole final : public NodeHooks {
 
   // NodeHooks. Track reads the pid's start time now (the container is being created: its
   // init waits for the runtime's start), then records it. Untrack forgets it.
-  Status Track(const LeaseRequest& request, const LeaseGrant& grant,
-               std::string_view service_id) override;
+  Status Track(const LeaseRequest& request, const LeaseGrant& grant) override;
   void Untrack(std::string_view container_id) override;
 
   // Starts and stops the live updater (call Stop before the registry goes).

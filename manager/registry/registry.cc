@@ -674,43 +674,38 @@ Result<LeaseOutcome> Registry::Lease(const LeaseRequest& request) {
       }
       continue;
     }
-    LeasedFile file;
-    file.name = ref.file.name;
-    file.uid = ref.file.uid;
-    file.gid = ref.file.gid;
-    file.mode = ref.file.mode;
-    file.secret_id = ref.secret_id;
-    file.version = data.index;
-    ASSIGN_OR_RETURN(file.data,
-                     sealer_->Open(PayloadKey(ref.secret_id, data.index),
-                                   PayloadSealId(ref.secret_id, data.index), kPayloadVersion,
-                                   payloads.sealed),
+    // The file of one data version of the secret, its payload opened.
+    auto leased = [&](std::uint64_t version, const std::string& sealed,
+                      bool previous) -> Result<LeasedFile> {
+      LeasedFile file;
+      file.name = previous ? ref.file.name + ".previous" : ref.file.name;
+      file.uid = ref.file.uid;
+      file.gid = ref.file.gid;
+      file.mode = ref.file.mode;
+      file.secret_id = ref.secret_id;
+      file.version = version;
+      file.previous = previous;
+      ASSIGN_OR_RETURN(file.data,
+                       sealer_->Open(PayloadKey(ref.secret_id, version),
+                                     PayloadSealId(ref.secret_id, version), kPayloadVersion,
+                                     sealed),
+                       "");
+      return file;
+    };
+    ASSIGN_OR_RETURN(LeasedFile file, leased(data.index, payloads.sealed, false),
                      "service " + service.spec.name + ": secret " + ref.secret_name);
+    out.grant.files.push_back(std::move(file));
     versions[ref.secret_id] = data.index;
     out.secret_ids.push_back(ref.secret_id);
     if (!payloads.sealed_previous.empty() && now < data.overlap_until) {
-      LeasedFile previous;
-      previous.name = ref.file.name + ".previous";
-      previous.uid = ref.file.uid;
-      previous.gid = ref.file.gid;
-      previous.mode = ref.file.mode;
-      previous.secret_id = ref.secret_id;
-      previous.version = data.previous;
-      previous.previous = true;
-      ASSIGN_OR_RETURN(previous.data,
-                       sealer_->Open(PayloadKey(ref.secret_id, data.previous),
-                                     PayloadSealId(ref.secret_id, data.previous), kPayloadVersion,
-                                     payloads.sealed_previous),
+      ASSIGN_OR_RETURN(LeasedFile previous, leased(data.previous, payloads.sealed_previous, true),
                        "service " + service.spec.name + ": secret " + ref.secret_name +
                            ": previous version");
+      out.grant.files.push_back(std::move(previous));
       if (out.grant.refresh_at == TimePoint{} || data.overlap_until < out.grant.refresh_at) {
         out.grant.refresh_at = data.overlap_until;
       }
-      out.grant.files.push_back(std::move(file));
-      out.grant.files.push_back(std::move(previous));
-      continue;
     }
-    out.grant.files.push_back(std::move(file));
   }
   out.grant.expires_at = now + options_.lease_ttl;
   leases_.Put(node, request.container_id, service.id, now, out.grant.expires_at,
