@@ -18,8 +18,8 @@
 namespace ocisecrets::itest {
 namespace {
 
-const Tool kDockerdTool{"/usr/sbin/dockerd", "docker.io"};
-const Tool kDockerTool{"/usr/bin/docker", "docker.io"};  // the 20.10 client that matches dockerd
+const Tool kDockerdTool{::ocisecrets::testing::kDockerdPath, "docker.io"};
+const Tool kDockerTool{::ocisecrets::testing::kDockerClientPath, "docker.io"};
 
 class EngineDockerTest : public EngineTest {
  protected:
@@ -35,17 +35,11 @@ class EngineDockerTest : public EngineTest {
     for (auto& [name, runtime] : config["runtimes"].items()) {
       runtime["path"] = BinPath("oci-secrets-runtime");
     }
-    config.update(nlohmann::json{{"iptables", false}, {"bridge", "none"}, {"ip-forward", false},
-                                 {"ip-masq", false}, {"storage-driver", "vfs"}});
-    std::string config_path = world_->dir.WriteFile("daemon.json", config.dump(1), 0644);
-    dockerd_ = new Background(
-        {kDockerdTool.path, "--config-file", config_path, "--data-root",
-         world_->dir.File("dk-root"), "--exec-root", world_->dir.File("dk-exec"), "--pidfile",
-         world_->dir.File("dk.pid"), "-H", "unix://" + world_->dir.File("dk.sock"), "--containerd",
-         ContainerdSocket(*world_)},
-        world_->dir.File("dockerd.log"));
-    ASSERT_TRUE(WaitUntilAnswers({kDockerTool.path, "-H", Host(), "version"}, 60))
-        << world_->ReadFile(world_->dir.File("dockerd.log"));
+    const ::ocisecrets::testing::DockerEngineLayout layout = EngineLayout(*world_);
+    world_->dir.WriteFile("daemon.json", layout.Hermetic(config).dump(1), 0644);
+    dockerd_ = new Background(layout.DockerdArgv(), layout.DockerdLog());
+    ASSERT_TRUE(WaitUntilAnswers(layout.DockerArgv({"version"}), 60))
+        << world_->ReadFile(layout.DockerdLog());
     CommandResult imported = Docker({"import", world_->rootfs_tar, "ocs-busybox"});
     ASSERT_EQ(imported.exit_code, 0) << imported.err;
   }
@@ -56,11 +50,8 @@ class EngineDockerTest : public EngineTest {
     containerd_ = nullptr;
     StopWorld();
   }
-  static std::string Host() { return "unix://" + world_->dir.File("dk.sock"); }
-  static CommandResult Docker(std::vector<std::string> args) {
-    std::vector<std::string> argv = {kDockerTool.path, "-H", Host()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, {}, {}, std::chrono::seconds(120));
+  static CommandResult Docker(const std::vector<std::string>& args) {
+    return RunCommand(EngineLayout(*world_).DockerArgv(args), {}, {}, std::chrono::seconds(120));
   }
   static CommandResult Run(const std::string& runtime, const std::string& script) {
     return Docker({"run", "--rm", "--network", "none", "--runtime", runtime, "ocs-busybox", "sh",
