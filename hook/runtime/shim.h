@@ -18,6 +18,8 @@ Result<std::string> ResolveRuntime(const std::string& runtime);
 // Runs the shim for argv (argv[0] is the shim). A leading "--oci-secrets-service NAME"
 // binds this runtime to one service (see AddHookEntries) and is not passed on. Returns only on failure, with the exit
 // code to use, after writing one line to stderr (and to the runtime's --log, if given).
+// A create or run of a container with no opt-in leaves its bundle as it is and appends one
+// info line saying so to the runtime's --log, if given, before the exec.
 int RunShim(int argc, char** argv);
 
 }  // namespace ocisecrets
