@@ -15,6 +15,7 @@
 
 #include "manager/api/audit.h"
 #include "manager/api/auth.h"
+#include "manager/api/cdi_hooks.h"
 #include "manager/api/cluster_hooks.h"
 #include "manager/api/lock_hooks.h"
 #include "manager/api/node_hooks.h"
@@ -140,6 +141,10 @@ class Router {
   // route answers 409 "live updates are not served here". Set before serving; it must
   // outlive the router (and every request it deferred).
   void SetChangeFeed(ChangeFeed* feed) { feed_ = feed; }
+  // The CDI spec keeper (manager/api/cdi_hooks.h); null: the /v1/node/cdi routes answer
+  // 409 kCdiNotServedMessage. On a worker they answer 409 kCdiOnWorkerMessage. Set
+  // before serving; it must outlive the router.
+  void SetCdiHooks(CdiHooks* cdi) { cdi_ = cdi; }
 
  private:
   using Params = std::vector<std::string>;
@@ -161,6 +166,7 @@ class Router {
     Handler handler;
     bool unix_only = false;   // refused to a TLS caller: it needs a caller on this machine
     bool anonymous = false;   // admits the anonymous TLS peer (the join)
+    std::string on_worker;    // its 409 message on a worker; empty: the general one
   };
 
   Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
@@ -227,6 +233,8 @@ class Router {
   Response RemoveNodeHandler(Context& c);
   Response RotateKeyHandler(Context& c);
   Response KeyStatusHandler(Context& c);
+  // GET, PUT and DELETE /v1/node/cdi (cdi_route.cc).
+  Response CdiHandler(Context& c);
 
   Registry* registry_;
   AuditSink* audit_;
@@ -236,6 +244,7 @@ class Router {
   LockHooks* lock_ = nullptr;
   NodeHooks* node_ = nullptr;
   ChangeFeed* feed_ = nullptr;
+  CdiHooks* cdi_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;
