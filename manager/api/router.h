@@ -108,7 +108,8 @@ class Router {
   // may not call METHOD PATH"; a node may lease and end leases only for its own node ID
   // (403 naming both). On a machine whose WorkerHooks are active, every route but the
   // health check, leases (forwarded to the worker) and cluster join/leave/inspect answers
-  // 409 "this node is not a manager: run it on a manager". Over TLS: a unix-only route (cluster init, admin-cert) is 403
+  // 409 "this node is not a manager: run it on a manager" (the CDI routes:
+  // kCdiOnWorkerMessage). Over TLS: a unix-only route (cluster init, admin-cert) is 403
   // "permission denied: METHOD PATH is only served on the manager's unix socket", and
   // the anonymous peer (no client certificate) gets 403 "permission denied: a client
   // certificate is required" everywhere but POST /v1/cluster/join. Every call of a node
