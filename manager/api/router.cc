@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <initializer_list>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "shared/cluster_models.h"
@@ -211,6 +212,13 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
   add("POST", "/v1/cluster/unlock", "cluster.unlock", {kAdmin}, &Router::UnlockHandler);
   add("GET", "/v1/cluster/unlock-key", "cluster.unlock-key", {kAdmin},
       &Router::UnlockKeyHandler);
+  // The CDI spec this daemon keeps (cdi_route.cc): files on this machine, a manager's.
+  for (auto [method, action] : {std::pair{"GET", ""}, std::pair{"PUT", "cdi.enable"},
+                                std::pair{"DELETE", "cdi.disable"}}) {
+    add(method, "/v1/node/cdi", action, {kAdmin}, &Router::CdiHandler);
+    routes_.back().unix_only = true;
+    routes_.back().on_worker = std::string(kCdiOnWorkerMessage);
+  }
 }
 
 void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
@@ -331,7 +339,10 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
   *route_name = route->name;
   if (auto refused = LockGate(*route, peer, request, path)) return *refused;
   if (worker_ != nullptr && worker_->active() && !ServedOnWorker(route->name)) {
-    return Deny(peer, request, path, "this node is not a manager: run it on a manager", 409);
+    return Deny(peer, request, path,
+                route->on_worker.empty() ? "this node is not a manager: run it on a manager"
+                                         : route->on_worker,
+                409);
   }
 
   AuditEvent event;

@@ -15,6 +15,7 @@
 
 #include "manager/api/audit.h"
 #include "manager/api/auth.h"
+#include "manager/api/cdi_hooks.h"
 #include "manager/api/cluster_hooks.h"
 #include "manager/api/lock_hooks.h"
 #include "manager/api/node_hooks.h"
@@ -107,7 +108,8 @@ class Router {
   // may not call METHOD PATH"; a node may lease and end leases only for its own node ID
   // (403 naming both). On a machine whose WorkerHooks are active, every route but the
   // health check, leases (forwarded to the worker) and cluster join/leave/inspect answers
-  // 409 "this node is not a manager: run it on a manager". Over TLS: a unix-only route (cluster init, admin-cert) is 403
+  // 409 "this node is not a manager: run it on a manager" (the CDI routes:
+  // kCdiOnWorkerMessage). Over TLS: a unix-only route (cluster init, admin-cert) is 403
   // "permission denied: METHOD PATH is only served on the manager's unix socket", and
   // the anonymous peer (no client certificate) gets 403 "permission denied: a client
   // certificate is required" everywhere but POST /v1/cluster/join. Every call of a node
@@ -140,6 +142,10 @@ class Router {
   // route answers 409 "live updates are not served here". Set before serving; it must
   // outlive the router (and every request it deferred).
   void SetChangeFeed(ChangeFeed* feed) { feed_ = feed; }
+  // The CDI spec keeper (manager/api/cdi_hooks.h); null: the /v1/node/cdi routes answer
+  // 409 kCdiNotServedMessage. On a worker they answer 409 kCdiOnWorkerMessage. Set
+  // before serving; it must outlive the router.
+  void SetCdiHooks(CdiHooks* cdi) { cdi_ = cdi; }
 
  private:
   using Params = std::vector<std::string>;
@@ -161,6 +167,7 @@ class Router {
     Handler handler;
     bool unix_only = false;   // refused to a TLS caller: it needs a caller on this machine
     bool anonymous = false;   // admits the anonymous TLS peer (the join)
+    std::string on_worker;    // its 409 message on a worker; empty: the general one
   };
 
   Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
@@ -227,6 +234,8 @@ class Router {
   Response RemoveNodeHandler(Context& c);
   Response RotateKeyHandler(Context& c);
   Response KeyStatusHandler(Context& c);
+  // GET, PUT and DELETE /v1/node/cdi (cdi_route.cc).
+  Response CdiHandler(Context& c);
 
   Registry* registry_;
   AuditSink* audit_;
@@ -236,6 +245,7 @@ class Router {
   LockHooks* lock_ = nullptr;
   NodeHooks* node_ = nullptr;
   ChangeFeed* feed_ = nullptr;
+  CdiHooks* cdi_ = nullptr;
   RouterOptions options_;
   Metrics metrics_;
   std::vector<Route> routes_;

@@ -6,6 +6,8 @@
 
 #include "manager/cli/cli.h"
 #include "manager/cli/install/install.h"
+#include "manager/cli/install_cdi.h"
+#include "shared/cdi_client.h"
 #include "shared/names.h"
 
 namespace ocisecrets {
@@ -14,7 +16,18 @@ namespace {
 struct InstallArgs {
   std::string engine;
   InstallOptions options;
+  const CliContext* ctx = nullptr;                      // cdi: the daemon
+  std::string cdi_dir = std::string(kDefaultCdiSpecDir);  // cdi: --cdi-dir
 };
+
+// cdi goes to the daemon (install_cdi.h); every other engine is files (install/install.h).
+Result<InstallReport> Apply(Engine engine, const InstallArgs& args, bool install) {
+  if (engine == Engine::kCdi) {
+    return install ? InstallCdi(*args.ctx, args.options, args.cdi_dir)
+                   : UninstallCdi(*args.ctx, args.options);
+  }
+  return install ? Install(engine, args.options) : Uninstall(engine, args.options);
+}
 
 void PrintReport(const InstallReport& report, bool dry_run) {
   for (const std::string& line : report.lines) std::printf("%s\n", line.c_str());
@@ -32,16 +45,14 @@ void Run(const InstallArgs& args, bool install) {
   RunOrFail([&]() -> Status {
     const char* verb = install ? "install" : "uninstall";
     ASSIGN_OR_RETURN(Engine engine, ParseEngine(args.engine), verb);
-    ASSIGN_OR_RETURN(InstallReport report,
-                     install ? Install(engine, args.options) : Uninstall(engine, args.options),
-                     "");
+    ASSIGN_OR_RETURN(InstallReport report, Apply(engine, args, install), "");
     PrintReport(report, args.options.dry_run);
     return Status::Ok();
   });
 }
 
 void AddCommonOptions(CLI::App* cmd, InstallArgs* args) {
-  cmd->add_option("engine", args->engine, "docker, containerd, podman, crio or runc")
+  cmd->add_option("engine", args->engine, "docker, containerd, podman, crio, runc or cdi")
       ->required();
   cmd->add_option("--root", args->options.root,
                   "Prefix for every file touched (an image or test tree); default /");
@@ -52,8 +63,9 @@ void AddCommonOptions(CLI::App* cmd, InstallArgs* args) {
 
 }  // namespace
 
-void RegisterInstallCommands(CLI::App& app) {
+void RegisterInstallCommands(CLI::App& app, const CliContext& ctx) {
   auto install_args = std::make_shared<InstallArgs>();
+  install_args->ctx = &ctx;
   CLI::App* install = app.add_subcommand(
       "install",
       "Configure an engine to run the oci-secrets hook.\n"
@@ -66,6 +78,10 @@ void RegisterInstallCommands(CLI::App& app) {
       "  podman,crio write the hooks.d files oci-secrets-{prestart,poststop}.json in\n"
       "              /usr/share/containers/oci/hooks.d\n"
       "  runc        adds hook entries to BUNDLE/config.json (--bundle)\n"
+      "  cdi         makes the daemon (--host) keep " + std::string(kDefaultCdiSpecDir) +
+          "/oci-secrets.json current, a device\n"
+      "              per service (Podman 4.1+, Docker 25+, containerd 2; --cdi-dir DIR):\n"
+      "              podman run --device oci-secrets.io/service=S (recorded by the daemon)\n"
       "What was written is recorded in " + std::string(kInstallManifestPath) + ";\n"
       "running it again changes nothing.");
   AddCommonOptions(install, install_args.get());
@@ -82,9 +98,13 @@ void RegisterInstallCommands(CLI::App& app) {
   install->add_option("--service", install_args->options.services,
                       "docker: also a runtime oci-secrets-NAME bound to service NAME "
                       "(repeatable)");
+  install->add_option("--cdi-dir", install_args->cdi_dir,
+                      "cdi: the spec dir the daemon keeps oci-secrets.json in")
+      ->capture_default_str();
   install->callback([install_args] { Run(*install_args, /*install=*/true); });
 
   auto uninstall_args = std::make_shared<InstallArgs>();
+  uninstall_args->ctx = &ctx;
   CLI::App* uninstall = app.add_subcommand(
       "uninstall",
       "Remove exactly what \"install ENGINE\" wrote (keys and files changed since are\n"

@@ -31,6 +31,7 @@
 #include "manager/cluster/cluster_manager.h"
 #include "manager/daemon/migrate_command.h"
 #include "manager/live/change_feed.h"
+#include "manager/node/cdi_keeper.h"
 #include "manager/node/launcher.h"
 #include "manager/node/node_role.h"
 #include "manager/registry/registry.h"
@@ -437,6 +438,15 @@ int RunDaemon(const DaemonOptions& options) {
   auto node_role = NodeRole::Open(std::move(node_options));
   if (!node_role.ok()) return fail(node_role.status());
   router.SetNodeHooks(node_role->get());
+  // The CDI spec (`oci-secrets install cdi`): kept current from the registry's services.
+  CdiKeeperOptions cdi_options;
+  cdi_options.state_file = (*state)->File("cdi.json");
+  cdi_options.registry = &registry;
+  cdi_options.feed = &feed;
+  cdi_options.log = [](const std::string& line) { Log(line); };
+  auto cdi = CdiKeeper::Open(std::move(cdi_options));
+  if (!cdi.ok()) return fail(cdi.status());
+  router.SetCdiHooks(cdi->get());
   ServerOptions server_options;
   server_options.threads = options.threads;
   Server server(&router, &*authorizer, server_options);  // handles SIGTERM/SIGINT from here
@@ -468,6 +478,8 @@ int RunDaemon(const DaemonOptions& options) {
   }
   rotation.StartBackground();
   (*node_role)->Start();
+  // A worker's registry does not hold the cluster's services: its CDI spec is a manager's.
+  if (!(*worker)->active()) (*cdi)->Start();
   if (!live_updates_off.empty()) Log("live updates off: " + live_updates_off);
   {
     Maintainer maintainer(&registry, &cluster, &autolock);
@@ -484,6 +496,7 @@ int RunDaemon(const DaemonOptions& options) {
     server.Run();
     maintainer.Stop();
   }
+  (*cdi)->Stop();
   (*node_role)->Stop();
   rotation.Stop();
   unlink(options.socket.c_str());

@@ -460,8 +460,8 @@ TEST(ShippedHooksDTest, RuncExampleEntriesAgreeWithTheSharedBuilder) {
   }
 }
 
-TEST(ParseEngineTest, KnowsTheFiveEnginesAndRejectsOthers) {
-  for (const char* name : {"docker", "containerd", "podman", "crio", "runc"}) {
+TEST(ParseEngineTest, KnowsTheSixEnginesAndRejectsOthers) {
+  for (const char* name : {"docker", "containerd", "podman", "crio", "runc", "cdi"}) {
     Result<Engine> e = ParseEngine(name);
     ASSERT_TRUE(e.ok()) << name;
     EXPECT_EQ(EngineName(*e), name);
@@ -480,7 +480,8 @@ TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {
   auto run = [](std::vector<std::string> args) {
     CLI::App app("oci-secrets");
     app.require_subcommand(1);
-    RegisterInstallCommands(app);
+    CliContext ctx;
+    RegisterInstallCommands(app, ctx);
     std::vector<const char*> argv{"oci-secrets"};
     for (const std::string& a : args) argv.push_back(a.c_str());
     try {

@@ -100,6 +100,19 @@ TEST_F(RouterWorkerTest, EveryManagerRouteAnswersNotAManager) {
   }
 }
 
+// A worker's registry does not hold the cluster's services: the CDI spec is a manager's.
+TEST_F(RouterWorkerTest, CdiRoutesSayTheSpecIsKeptByAManagersDaemon) {
+  worker_.joined = true;
+  for (const char* method : {"GET", "PUT", "DELETE"}) {
+    SCOPED_TRACE(method);
+    Response r = Call(method, "/v1/node/cdi", R"({"SpecDir":"/var/run/cdi"})");
+    EXPECT_EQ(r.status, 409);
+    EXPECT_EQ(Field(r, "code"), "FailedPrecondition");
+    EXPECT_EQ(Field(r, "message"), kCdiOnWorkerMessage);
+    EXPECT_NE(Field(r, "message").find("kept by a manager's daemon"), std::string::npos);
+  }
+}
+
 TEST_F(RouterWorkerTest, ManagerRoutesServeWhileNotJoined) {
   EXPECT_EQ(Call("GET", "/v1/services").status, 200);
   EXPECT_EQ(Field(Call("GET", "/v1/cluster"), "code"), "FailedPrecondition");

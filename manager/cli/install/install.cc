@@ -72,8 +72,9 @@ Result<Engine> ParseEngine(std::string_view name) {
   if (name == "podman") return Engine::kPodman;
   if (name == "crio" || name == "cri-o") return Engine::kCrio;
   if (name == "runc") return Engine::kRunc;
+  if (name == "cdi") return Engine::kCdi;
   return Status::InvalidArgument("unknown engine \"" + std::string(name) +
-                                 "\" (docker, containerd, podman, crio, runc)");
+                                 "\" (docker, containerd, podman, crio, runc, cdi)");
 }
 
 std::string_view EngineName(Engine engine) {
@@ -88,6 +89,8 @@ std::string_view EngineName(Engine engine) {
       return "crio";
     case Engine::kRunc:
       return "runc";
+    case Engine::kCdi:
+      return "cdi";
   }
   return "unknown";
 }
@@ -156,6 +159,9 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& o) {
                       context);
       break;
     }
+    case Engine::kCdi:
+      return Status::InvalidArgument(context + ": the daemon keeps the CDI spec, not a file "
+                                               "written here (InstallCdi)");
   }
   RETURN_IF_ERROR(s.SaveManifest(), context + ": manifest");
   return std::move(s.report());

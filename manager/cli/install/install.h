@@ -13,11 +13,13 @@
 
 namespace ocisecrets {
 
-enum class Engine { kDocker, kContainerd, kPodman, kCrio, kRunc };
+// kCdi is not written here: the daemon keeps the CDI spec (manager/cli/install_cdi.h);
+// Install refuses it.
+enum class Engine { kDocker, kContainerd, kPodman, kCrio, kRunc, kCdi };
 
 // The manifest is kInstallManifestPath (shared/names.h) under the root prefix.
 
-// "docker", "containerd", "podman", "crio", "runc"; anything else is InvalidArgument.
+// "docker", "containerd", "podman", "crio", "runc", "cdi"; anything else is InvalidArgument.
 Result<Engine> ParseEngine(std::string_view name);
 std::string_view EngineName(Engine engine);
 
