@@ -152,7 +152,7 @@ int RunCli(int argc, char** argv) {
   RegisterClusterJoinCommands(app, ctx);
   RegisterClusterLockCommands(app, ctx);
   RegisterNodeCommands(app, ctx);
-  RegisterInstallCommands(app);
+  RegisterInstallCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -555,10 +555,12 @@ TEST(ParseEngineTest, KnowsTheFiveEnginesAndRejectsOthers) {
 }
 
 TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {
-  auto run = [](std::vector<std::string> args) {
+  CliContext ctx;
+  ctx.host = "unix://" + root_ + "/none.sock";  // no manager: --no-check is needed
+  auto run = [&ctx](std::vector<std::string> args) {
     CLI::App app("oci-secrets");
     app.require_subcommand(1);
-    RegisterInstallCommands(app);
+    RegisterInstallCommands(app, ctx);
     std::vector<const char*> argv{"oci-secrets"};
     for (const std::string& a : args) argv.push_back(a.c_str());
     try {
@@ -568,8 +570,22 @@ TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {
       return e.get_exit_code();
     }
   };
-  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis"}), 0);
-  EXPECT_TRUE(Json::parse(Read(kDaemonJson))["runtimes"].contains("oci-secrets-redis"));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis"}), 1);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("Error: install docker: cannot check that service redis exists; start "
+                     "oci-secretsd (or give --host), or pass --no-check to install without "
+                     "checking: cannot reach the manager at unix://" + root_ +
+                     "/none.sock"),
+            std::string::npos)
+      << err;
+  EXPECT_TRUE(Files().empty()) << "refused before anything is written";
+  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis", "--no-check",
+                 "--default-runtime"}),
+            0);
+  Json doc = Json::parse(Read(kDaemonJson));
+  EXPECT_TRUE(doc["runtimes"].contains("oci-secrets-redis"));
+  EXPECT_EQ(doc["default-runtime"], "oci-secrets");
   EXPECT_EQ(run({"install", "nosuch", "--root", root_}), 1);
   EXPECT_EQ(run({"uninstall", "docker", "--root", root_}), 0);
   EXPECT_TRUE(Files().empty());
