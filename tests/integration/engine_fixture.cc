@@ -138,6 +138,34 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   return containerd;
 }
 
+std::unique_ptr<Background> StartDockerd(const EngineWorld& world, const std::string& config_path) {
+  const std::string log = world.dir.File("dockerd.log");
+  auto dockerd = std::make_unique<Background>(
+      std::vector<std::string>{kDockerdTool.path, "--config-file", config_path, "--data-root",
+                               world.dir.File("dk-root"), "--exec-root", world.dir.File("dk-exec"),
+                               "--pidfile", world.dir.File("dk.pid"), "-H",
+                               "unix://" + world.dir.File("dk.sock"), "--containerd",
+                               ContainerdSocket(world)},
+      log);
+  if (!WaitUntilAnswers({kDockerTool.path, "-H", "unix://" + world.dir.File("dk.sock"), "version"},
+                        60)) {
+    ADD_FAILURE() << "dockerd did not answer: " << world.ReadFile(log);
+    return nullptr;
+  }
+  CommandResult imported = RunDocker(world, {"import", world.rootfs_tar, kDockerImage});
+  if (imported.exit_code != 0) {
+    ADD_FAILURE() << "docker import: " << imported.err;
+    return nullptr;
+  }
+  return dockerd;
+}
+
+CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kDockerTool.path, "-H", "unix://" + world.dir.File("dk.sock")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, {}, std::chrono::seconds(120));
+}
+
 std::vector<std::string> PodmanArgv(const EngineWorld& world,
                                     const std::vector<std::string>& args,
                                     const std::string& hooks_dir) {

@@ -115,6 +115,18 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world);
 inline constexpr char kCtr[] = "/usr/bin/ctr";
 std::string ContainerdSocket(const EngineWorld& world);
 
+inline const Tool kDockerdTool{"/usr/sbin/dockerd", "docker.io"};
+inline const Tool kDockerTool{"/usr/bin/docker", "docker.io"};  // the 20.10 client that matches dockerd
+// The image StartDockerd imports from world.rootfs_tar.
+inline constexpr char kDockerImage[] = "ocs-busybox";
+// dockerd on the world's containerd (StartContainerd), reading `config_path` as its
+// daemon.json, with its data root, exec root, pid file and socket in world.dir (dk-*);
+// waits until it answers and imports kDockerImage. Null (after failing the test) when it
+// does not start or the import fails.
+std::unique_ptr<Background> StartDockerd(const EngineWorld& world, const std::string& config_path);
+// The /usr/bin/docker client against that dockerd (a 120 s bound).
+CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args);
+
 // Podman on the world's own storage (world.dir/podman: root, runroot, tmpdir; vfs,
 // cgroupfs, events to a file), with `--hooks-dir hooks_dir` when it is not empty.
 inline constexpr char kPodman[] = "/usr/bin/podman";

@@ -192,7 +192,8 @@ TEST_F(InstallTest, DockerUninstallSaysRestartNotReload) {
   EXPECT_EQ(u->restart.rfind("restart dockerd to drop the runtime: systemctl restart docker", 0),
             0u)
       << u->restart;
-  EXPECT_NE(u->restart.find("a reload does not drop a runtime"), std::string::npos)
+  EXPECT_NE(u->restart.find("a reload drops neither a runtime nor the default-runtime"),
+            std::string::npos)
       << u->restart;
 }
 

@@ -184,10 +184,12 @@ Result<InstallReport> Uninstall(Engine engine, const InstallOptions& o) {
   if (s.report().changed) {
     switch (engine) {
       case Engine::kDocker:
-        // A SIGHUP reload of dockerd 20.10 adds runtimes but never drops one.
+        // A SIGHUP reload of dockerd 20.10 applies the keys daemon.json has: it adds
+        // runtimes but never drops one, nor resets a default-runtime no longer there.
         s.report().restart =
-            "restart dockerd to drop the runtime: systemctl restart docker (a reload does not "
-            "drop a runtime; containers stop unless live-restore is on)";
+            "restart dockerd to drop the runtime: systemctl restart docker (a reload drops "
+            "neither a runtime nor the default-runtime; containers stop unless live-restore "
+            "is on)";
         break;
       case Engine::kContainerd:
         s.report().restart = "restart containerd: systemctl restart containerd";

@@ -62,7 +62,8 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& options);
 // replaced default-runtime gets its previous value back), files it created (if
 // unchanged, and not also recorded for another engine), the backup when the file is back
 // to its original JSON. Nothing recorded: nothing done. Docker's report says to restart
-// dockerd: a reload (SIGHUP) adds runtimes but does not drop one (Docker 20.10).
+// dockerd: a reload (SIGHUP) of Docker 20.10 drops neither a runtime nor the
+// default-runtime.
 Result<InstallReport> Uninstall(Engine engine, const InstallOptions& options);
 
 // The hooks.d JSON (Podman, CRI-O) for one stage ("prestart" or "poststop"): the
