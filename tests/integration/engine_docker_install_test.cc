@@ -20,38 +20,20 @@
 namespace ocisecrets::itest {
 namespace {
 
-class EngineDockerInstallTest : public EngineTest {
+class EngineDockerInstallTest : public DockerEngineTest {
  protected:
-  void ArrangeSuite() override {
-    if (!StartWorld({kDockerdTool, kDockerTool, kContainerdTool, kCtrTool, kRuncTool})) return;
-    containerd_ = StartContainerd(*world_).release();
-    ASSERT_NE(containerd_, nullptr);
-    // The user's own daemon.json (hermetic settings), which install merges into.
+  // The user's own daemon.json (the hermetic settings), which install then merges into.
+  std::string WriteDaemonJson(const nlohmann::json& hermetic) override {
     std::filesystem::create_directories(world_->dir.File("root/etc/docker"));
-    world_->dir.WriteFile("root/etc/docker/daemon.json",
-                          nlohmann::json{{"iptables", false},
-                                         {"bridge", "none"},
-                                         {"ip-forward", false},
-                                         {"ip-masq", false},
-                                         {"storage-driver", "vfs"}}
-                              .dump(1),
-                          0644);
+    world_->dir.WriteFile("root/etc/docker/daemon.json", hermetic.dump(1), 0644);
     CommandResult install = Install({"install", "docker", "--default-runtime", "--service",
                                      "redis", "--shim", BinPath("oci-secrets-runtime")});
-    ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
-    ASSERT_NE(install.out.find("added runtimes.oci-secrets, runtimes.oci-secrets-redis, "
+    EXPECT_EQ(install.exit_code, 0) << install.out << install.err;
+    EXPECT_NE(install.out.find("added runtimes.oci-secrets, runtimes.oci-secrets-redis, "
                                "default-runtime"),
               std::string::npos)
         << install.out;
-    dockerd_ = StartDockerd(*world_, DaemonJson()).release();
-    ASSERT_NE(dockerd_, nullptr);
-  }
-  static void TearDownTestSuite() {
-    delete dockerd_;
-    dockerd_ = nullptr;
-    delete containerd_;
-    containerd_ = nullptr;
-    StopWorld();
+    return install.exit_code == 0 ? DaemonJson() : "";
   }
   static std::string DaemonJson() { return world_->dir.File("root/etc/docker/daemon.json"); }
   // The CLI against the world's manager, install's --root in the world's dir.
@@ -59,19 +41,13 @@ class EngineDockerInstallTest : public EngineTest {
     args.insert(args.end(), {"--root", world_->dir.File("root")});
     return world_->daemon.Cli(args);
   }
-  static CommandResult Docker(std::vector<std::string> args) { return RunDocker(*world_, args); }
   // `docker info` field by Go template, e.g. "{{.DefaultRuntime}}".
   static std::string Info(const std::string& format) {
     CommandResult r = Docker({"info", "--format", format});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
-
-  static Background* containerd_;
-  static Background* dockerd_;
 };
-Background* EngineDockerInstallTest::containerd_ = nullptr;
-Background* EngineDockerInstallTest::dockerd_ = nullptr;
 
 TEST_F(EngineDockerInstallTest, DefaultRuntimeIsOursAndAContainerWithoutOptInIsUntouched) {
   EXPECT_EQ(Info("{{.DefaultRuntime}}"), "oci-secrets\n");

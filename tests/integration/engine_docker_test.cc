@@ -18,44 +18,26 @@
 namespace ocisecrets::itest {
 namespace {
 
-class EngineDockerTest : public EngineTest {
+class EngineDockerTest : public DockerEngineTest {
  protected:
-  void ArrangeSuite() override {
-    if (!StartWorld({kDockerdTool, kDockerTool, kContainerdTool, kCtrTool, kRuncTool})) return;
-    containerd_ = StartContainerd(*world_).release();
-    ASSERT_NE(containerd_, nullptr);
-    // The shipped daemon.json, with the built shim and settings for a hermetic dockerd.
+  // The shipped daemon.json, with the built shim and settings for a hermetic dockerd.
+  std::string WriteDaemonJson(const nlohmann::json& hermetic) override {
     std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/docker/daemon.json");
     nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(config.is_discarded()) << "runtime-config/docker/daemon.json";
-    ASSERT_TRUE(config["runtimes"].contains("oci-secrets-redis"));
+    EXPECT_FALSE(config.is_discarded()) << "runtime-config/docker/daemon.json";
+    EXPECT_TRUE(config["runtimes"].contains("oci-secrets-redis"));
+    if (config.is_discarded() || !config["runtimes"].contains("oci-secrets-redis")) return "";
     for (auto& [name, runtime] : config["runtimes"].items()) {
       runtime["path"] = BinPath("oci-secrets-runtime");
     }
-    config.update(nlohmann::json{{"iptables", false}, {"bridge", "none"}, {"ip-forward", false},
-                                 {"ip-masq", false}, {"storage-driver", "vfs"}});
-    std::string config_path = world_->dir.WriteFile("daemon.json", config.dump(1), 0644);
-    dockerd_ = StartDockerd(*world_, config_path).release();
-    ASSERT_NE(dockerd_, nullptr);
+    config.update(hermetic);
+    return world_->dir.WriteFile("daemon.json", config.dump(1), 0644);
   }
-  static void TearDownTestSuite() {
-    delete dockerd_;
-    dockerd_ = nullptr;
-    delete containerd_;
-    containerd_ = nullptr;
-    StopWorld();
-  }
-  static CommandResult Docker(std::vector<std::string> args) { return RunDocker(*world_, args); }
   static CommandResult Run(const std::string& runtime, const std::string& script) {
     return Docker({"run", "--rm", "--network", "none", "--runtime", runtime, "ocs-busybox", "sh",
                    "-c", script});
   }
-
-  static Background* containerd_;
-  static Background* dockerd_;
 };
-Background* EngineDockerTest::containerd_ = nullptr;
-Background* EngineDockerTest::dockerd_ = nullptr;
 
 TEST_F(EngineDockerTest, PerServiceRuntimeContainerReadsSecretWithItsMode) {
   EXPECT_TRUE(ReadsTheSecretWithItsMode(Run("oci-secrets-redis", ReadSecretScript()), *world_));

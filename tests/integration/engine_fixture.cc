@@ -259,6 +259,35 @@ void EngineTest::StopWorld() {
   world_ = nullptr;
 }
 
+Background* DockerEngineTest::containerd_ = nullptr;
+Background* DockerEngineTest::dockerd_ = nullptr;
+
+void DockerEngineTest::ArrangeSuite() {
+  if (!StartWorld({kDockerdTool, kDockerTool, kContainerdTool, kCtrTool, kRuncTool})) return;
+  containerd_ = StartContainerd(*world_).release();
+  ASSERT_NE(containerd_, nullptr);
+  std::string config_path = WriteDaemonJson(nlohmann::json{{"iptables", false},
+                                                           {"bridge", "none"},
+                                                           {"ip-forward", false},
+                                                           {"ip-masq", false},
+                                                           {"storage-driver", "vfs"}});
+  ASSERT_FALSE(config_path.empty());
+  dockerd_ = StartDockerd(*world_, config_path).release();
+  ASSERT_NE(dockerd_, nullptr);
+}
+
+CommandResult DockerEngineTest::Docker(const std::vector<std::string>& args) {
+  return RunDocker(*world_, args);
+}
+
+void DockerEngineTest::TearDownTestSuite() {
+  delete dockerd_;
+  dockerd_ = nullptr;
+  delete containerd_;
+  containerd_ = nullptr;
+  StopWorld();
+}
+
 ::testing::AssertionResult ReadsTheSecretWithItsMode(const CommandResult& r,
                                                      const EngineWorld& world) {
   if (r.exit_code != 0 || r.out != world.payload + "\n444 0 0\n") {

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,23 @@ class EngineTest : public ::testing::Test {
  private:
   static bool arranged_;
   static bool ready_;
+};
+
+// The base of the Docker suites: the world, its containerd (StartContainerd) and a dockerd
+// (StartDockerd) reading the daemon.json that the derived suite's WriteDaemonJson writes,
+// all stopped after the suite.
+class DockerEngineTest : public EngineTest {
+ protected:
+  // Writes the daemon.json, with `hermetic` (no iptables, no bridge, vfs) merged in, and
+  // returns its path; fails the test and returns "" on error.
+  virtual std::string WriteDaemonJson(const nlohmann::json& hermetic) = 0;
+  void ArrangeSuite() override;
+  static void TearDownTestSuite();
+  // RunDocker against the suite's dockerd.
+  static CommandResult Docker(const std::vector<std::string>& args);
+
+  static Background* containerd_;
+  static Background* dockerd_;
 };
 
 // What every engine must show, as assertions on the run of a container:
