@@ -49,6 +49,10 @@ Status ValidateUnixId(std::uint64_t id, std::string_view what);
 // target rules, or a Windows path (see ValidateWindowsPath below).
 Status ValidateSecretsDir(std::string_view dir);
 
+// Where a service's files go when it names no secrets dir (the hook's default, which a
+// node's hook.json may change).
+inline constexpr std::string_view kDefaultSecretsDir = "/run/secrets";
+
 // --- Windows paths -------------------------------------------------------------------
 // Docker's default secrets dir in a Windows container.
 inline constexpr std::string_view kWindowsDefaultSecretsDir = "C:\\ProgramData\\Docker\\secrets";

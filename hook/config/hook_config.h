@@ -22,7 +22,7 @@ struct HookConfig {
   // Bound on the lease request. Runtimes kill a hook at its `timeout` (10 s as installed).
   std::chrono::milliseconds deadline{5000};
   // Where secrets go when the service names no secrets dir.
-  std::string secrets_dir = "/run/secrets";
+  std::string secrets_dir{kDefaultSecretsDir};
   // The same for Windows containers (validated; this Linux hook refuses them).
   std::string windows_secrets_dir{kWindowsDefaultSecretsDir};
   // Size limit of the secrets tmpfs.

@@ -5,6 +5,8 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "shared/validation.h"
+
 namespace ocisecrets {
 namespace {
 
@@ -66,6 +68,12 @@ ordered_json ServiceJson(const Service& s) {
                       {"CreatedAt", FormatTime(s.created_at)},
                       {"UpdatedAt", FormatTime(s.updated_at)},
                       {"Spec", std::move(spec)},
+                      // The dir the files actually go to: Spec.SecretsDir, or the
+                      // hook's default when the service names none.
+                      {"EffectiveSecretsDir", s.spec.secrets_dir.empty()
+                                                  ? std::string(kDefaultSecretsDir)
+                                                  : s.spec.secrets_dir},
+                      {"SecretsDirIsDefault", s.spec.secrets_dir.empty()},
                       {"Leases", leases}};
 }
 

@@ -49,7 +49,9 @@ std::string ServicesTable(const std::vector<Service>& services, TimePoint now);
 // `service ls --format json`: one object per line.
 std::string ServicesJsonLines(const std::vector<Service>& services);
 // `service inspect`: a JSON array like Docker's, 4-space indent; Spec.Placement.Constraints
-// only for a service that has constraints.
+// only for a service that has constraints. Beside Spec, "EffectiveSecretsDir" is where the
+// files go (Spec.SecretsDir, else the default /run/secrets) and "SecretsDirIsDefault" says
+// which (a node's hook.json may change the default there).
 std::string InspectServicesJson(const std::vector<Service>& services);
 
 }  // namespace ocisecrets

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "manager/cli/cli.h"
 #include "manager/cli/install/install.h"
@@ -16,17 +17,38 @@ namespace {
 struct InstallArgs {
   std::string engine;
   InstallOptions options;
-  const CliContext* ctx = nullptr;                      // cdi: the daemon
   std::string cdi_dir = std::string(kDefaultCdiSpecDir);  // cdi: --cdi-dir
+  bool no_check = false;  // install: --service names are not checked with the manager
 };
 
 // cdi goes to the daemon (install_cdi.h); every other engine is files (install/install.h).
-Result<InstallReport> Apply(Engine engine, const InstallArgs& args, bool install) {
+Result<InstallReport> Apply(const CliContext& ctx, Engine engine, const InstallArgs& args,
+                            bool install) {
   if (engine == Engine::kCdi) {
-    return install ? InstallCdi(*args.ctx, args.options, args.cdi_dir)
-                   : UninstallCdi(*args.ctx, args.options);
+    return install ? InstallCdi(ctx, args.options, args.cdi_dir)
+                   : UninstallCdi(ctx, args.options);
   }
   return install ? Install(engine, args.options) : Uninstall(engine, args.options);
+}
+
+// Every --service must name an existing service: a runtime bound to a name the manager
+// does not know only fails later, at each container start. The name must be the
+// service's own (not its ID), since the runtime passes it on as the opt-in.
+Status CheckServicesExist(const CliContext& ctx, const std::vector<std::string>& services) {
+  if (services.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
+  for (const std::string& name : services) {
+    Result<Service> svc = client.InspectService(name);
+    if (svc.ok() && svc->spec.name == name) continue;
+    if (svc.ok() || svc.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound("service " + name + " not found: create it first (oci-secrets "
+                              "service create --name " + name + " --secret ...)");
+    }
+    return svc.status().WithContext(
+        "cannot check that service " + name + " exists; start oci-secretsd (or give --host), "
+        "or pass --no-check to install without checking");
+  }
+  return Status::Ok();
 }
 
 void PrintReport(const InstallReport& report, bool dry_run) {
@@ -41,11 +63,14 @@ void PrintReport(const InstallReport& report, bool dry_run) {
   std::fflush(stdout);
 }
 
-void Run(const InstallArgs& args, bool install) {
+void Run(const CliContext& ctx, const InstallArgs& args, bool install) {
   RunOrFail([&]() -> Status {
     const char* verb = install ? "install" : "uninstall";
     ASSIGN_OR_RETURN(Engine engine, ParseEngine(args.engine), verb);
-    ASSIGN_OR_RETURN(InstallReport report, Apply(engine, args, install), "");
+    if (install && engine == Engine::kDocker && !args.no_check) {
+      RETURN_IF_ERROR(CheckServicesExist(ctx, args.options.services), "install docker");
+    }
+    ASSIGN_OR_RETURN(InstallReport report, Apply(ctx, engine, args, install), "");
     PrintReport(report, args.options.dry_run);
     return Status::Ok();
   });
@@ -63,16 +88,20 @@ void AddCommonOptions(CLI::App* cmd, InstallArgs* args) {
 
 }  // namespace
 
-void RegisterInstallCommands(CLI::App& app, const CliContext& ctx) {
+void RegisterInstallCommands(CLI::App& app, CliContext& ctx) {
   auto install_args = std::make_shared<InstallArgs>();
-  install_args->ctx = &ctx;
   CLI::App* install = app.add_subcommand(
       "install",
       "Configure an engine to run the oci-secrets hook.\n"
-      "  docker      adds runtimes.oci-secrets to /etc/docker/daemon.json (backup kept);\n"
-      "              run: docker run --runtime oci-secrets --annotation " +
-          std::string(kServiceAnnotation) + "=S\n"
-      "              (--service S also adds runtime oci-secrets-S, for Docker < 24)\n"
+      "  docker      adds the runtime oci-secrets to /etc/docker/daemon.json (backup kept);\n"
+      "              then, on any Docker (20.10 too) and in Compose files:\n"
+      "                docker run --runtime oci-secrets -e " + std::string(kServiceEnv) +
+          "=S IMAGE\n"
+      "              Docker 24+ also passes annotations:\n"
+      "                docker run --runtime oci-secrets --annotation " +
+          std::string(kServiceAnnotation) + "=S IMAGE\n"
+      "              --default-runtime makes it dockerd's default (no --runtime needed);\n"
+      "              --service S adds a runtime oci-secrets-S bound to S (older setups)\n"
       "  containerd  appends the CRI runtime \"oci-secrets\" (and runc, when no runtime\n"
       "              is declared) to /etc/containerd/config.toml (backup kept)\n"
       "  podman,crio write the hooks.d files oci-secrets-{prestart,poststop}.json in\n"
@@ -96,21 +125,31 @@ void RegisterInstallCommands(CLI::App& app, const CliContext& ctx) {
                       "Seconds the runtime allows the hook")
       ->capture_default_str();
   install->add_option("--service", install_args->options.services,
-                      "docker: also a runtime oci-secrets-NAME bound to service NAME "
-                      "(repeatable)");
+                      "docker: also a runtime oci-secrets-NAME bound to service NAME, which "
+                      "must exist (repeatable)");
   install->add_option("--cdi-dir", install_args->cdi_dir,
                       "cdi: the spec dir the daemon keeps oci-secrets.json in")
       ->capture_default_str();
-  install->callback([install_args] { Run(*install_args, /*install=*/true); });
+  install->add_flag("--default-runtime", install_args->options.default_runtime,
+                    "docker: also make oci-secrets dockerd's default-runtime (replaces only "
+                    "runc; uninstall puts it back)");
+  install->add_flag("--no-check", install_args->no_check,
+                    "docker: do not ask the manager that each --service exists (e.g. before "
+                    "oci-secretsd runs)");
+  install->footer(
+      "Examples:\n"
+      "  oci-secrets install docker && systemctl reload docker\n"
+      "  oci-secrets install docker --default-runtime\n"
+      "  oci-secrets install podman");
+  install->callback([&ctx, install_args] { Run(ctx, *install_args, /*install=*/true); });
 
   auto uninstall_args = std::make_shared<InstallArgs>();
-  uninstall_args->ctx = &ctx;
   CLI::App* uninstall = app.add_subcommand(
       "uninstall",
       "Remove exactly what \"install ENGINE\" wrote (keys and files changed since are\n"
       "kept and named); restores daemon.json and config.toml to their original JSON/lines.");
   AddCommonOptions(uninstall, uninstall_args.get());
-  uninstall->callback([uninstall_args] { Run(*uninstall_args, /*install=*/false); });
+  uninstall->callback([&ctx, uninstall_args] { Run(ctx, *uninstall_args, /*install=*/false); });
 }
 
 }  // namespace ocisecrets

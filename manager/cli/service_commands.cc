@@ -183,8 +183,9 @@ void RegisterServiceCommands(CLI::App& app, CliContext& ctx) {
       "org.oci-secrets.service=NAME receive, each as a file in the service's secrets dir.");
 
   const char* kSpecHelp =
-      "Secret to grant: NAME, or source=NAME,target=FILE,uid=UID,gid=GID,mode=OCTAL "
-      "(defaults: target NAME, uid 0, gid 0, mode 0444)";
+      "Secret to grant: NAME, or source=NAME,target=FILE,uid=UID,gid=GID,mode=OCTAL, or "
+      "Podman's NAME,type=mount,target=FILE,... (defaults: target NAME, uid 0, gid 0, mode "
+      "0444; type=env is refused: the environment leaks)";
   const char* kSignalHelp =
       "Signal sent to each running container's init after a live change of its secrets "
       "(SIGHUP, SIGUSR1, ... or a number), e.g. to reload them";

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -226,6 +227,55 @@ TEST_F(CliTest, ServicesCreateUpdateAndRemove) {
   EXPECT_EQ(Ok({"service", "rm", "redis"}), "redis\n");
   EXPECT_EQ(Ok({"service", "ls", "-q"}), "");
   EXPECT_EQ(Ok({"secret", "rm", "tls_cert", "api_key"}), "tls_cert\napi_key\n");
+}
+
+// Podman's --secret form is accepted, its type=env refused saying why; inspect shows
+// where the files go, the default too.
+TEST_F(CliTest, ServiceTakesPodmansSecretSyntaxAndInspectShowsTheSecretsDir) {
+  CreateSecret("tls_cert", "cert");
+  Ok({"service", "create", "--name", "web", "--secret",
+      "tls_cert,type=mount,target=server.pem,uid=999,gid=998,mode=0400"});
+  json svc = json::parse(Ok({"service", "inspect", "web"}))[0];
+  EXPECT_EQ(svc["Spec"]["Secrets"][0]["SecretName"], "tls_cert");
+  EXPECT_EQ(svc["Spec"]["Secrets"][0]["File"]["Name"], "server.pem");
+  EXPECT_EQ(svc["Spec"]["Secrets"][0]["File"]["GID"], "998");
+  EXPECT_EQ(svc["Spec"]["Secrets"][0]["File"]["Mode"], 0400);
+  EXPECT_EQ(svc["Spec"]["SecretsDir"], "");
+  EXPECT_EQ(svc["EffectiveSecretsDir"], "/run/secrets");
+  EXPECT_EQ(svc["SecretsDirIsDefault"], true);
+  Ok({"service", "update", "--secrets-dir", "/etc/web", "web"});
+  svc = json::parse(Ok({"service", "inspect", "web"}))[0];
+  EXPECT_EQ(svc["EffectiveSecretsDir"], "/etc/web");
+  EXPECT_EQ(svc["SecretsDirIsDefault"], false);
+
+  const std::string before = State();
+  ExpectError(d_.Cli({"service", "create", "--name", "db", "--secret", "tls_cert,type=env"}),
+              "type=env is not supported: a secret in the environment leaks into inspect "
+              "output, logs and every child process (Docker refused it too, moby#31422)",
+              "type=env");
+  EXPECT_EQ(State(), before);
+}
+
+// A runtime bound to a service the manager does not know would fail at every start:
+// install refuses it at once, and writes nothing.
+TEST_F(CliTest, InstallDockerRefusesAnUnknownService) {
+  itest::TempDir root;
+  ExpectError(d_.Cli({"install", "docker", "--root", root.path(), "--service", "redis"}),
+              "install docker: service redis not found: create it first (oci-secrets service "
+              "create --name redis --secret ...)",
+              "unknown service");
+  EXPECT_TRUE(std::filesystem::is_empty(root.path()));
+  std::string id = Ok({"service", "create", "--name", "redis"}).substr(0, 25);
+  ExpectError(d_.Cli({"install", "docker", "--root", root.path(), "--service", id}),
+              "service " + id + " not found", "a service's ID is not its name");
+  std::string out = Ok({"install", "docker", "--root", root.path(), "--service", "redis"});
+  EXPECT_NE(out.find("added runtimes.oci-secrets, runtimes.oci-secrets-redis"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(Ok({"install", "docker", "--root", root.path(), "--service", "redis"}),
+            "nothing changed\n");
+  out = Ok({"uninstall", "docker", "--root", root.path()});
+  EXPECT_NE(out.find("next: restart dockerd to drop the runtime"), std::string::npos) << out;
 }
 
 TEST_F(CliTest, BadServiceInputIsRefusedAndChangesNothing) {
@@ -475,6 +525,24 @@ TEST_F(CliTest, EveryCommandHasHelpWithAnExample) {
               std::string::npos)
         << r.out;
   }
+}
+
+// What works on any Docker comes first: the environment opt-in, then annotations, then
+// the default runtime.
+TEST(CliHelpTest, InstallHelpLeadsWithWhatWorksOnAnyDocker) {
+  CommandResult r = RunCommand({BinPath("oci-secrets"), "install", "--help"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  std::size_t env = r.out.find("docker run --runtime oci-secrets -e OCI_SECRETS_SERVICE=S IMAGE");
+  std::size_t annotation =
+      r.out.find("docker run --runtime oci-secrets --annotation org.oci-secrets.service=S");
+  std::size_t dflt = r.out.find("--default-runtime makes it dockerd's default");
+  ASSERT_NE(env, std::string::npos) << r.out;
+  ASSERT_NE(annotation, std::string::npos) << r.out;
+  ASSERT_NE(dflt, std::string::npos) << r.out;
+  EXPECT_LT(env, annotation) << r.out;
+  EXPECT_LT(annotation, dflt) << r.out;
+  EXPECT_NE(r.out.find("any Docker (20.10 too) and in Compose files"), std::string::npos)
+      << r.out;
 }
 
 TEST(CliHostTest, UnreachableManagerIsAClearError) {

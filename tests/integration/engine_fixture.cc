@@ -91,6 +91,25 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   return containerd;
 }
 
+std::unique_ptr<Background> StartDockerd(const EngineWorld& world, const std::string& config_path) {
+  const ::ocisecrets::testing::DockerEngineLayout layout = EngineLayout(world);
+  auto dockerd = std::make_unique<Background>(layout.DockerdArgv(config_path), layout.DockerdLog());
+  if (!WaitUntilAnswers(layout.DockerArgv({"version"}), 60)) {
+    ADD_FAILURE() << "dockerd did not answer: " << world.ReadFile(layout.DockerdLog());
+    return nullptr;
+  }
+  CommandResult imported = RunDocker(world, {"import", world.rootfs_tar, kDockerImage});
+  if (imported.exit_code != 0) {
+    ADD_FAILURE() << "docker import: " << imported.err;
+    return nullptr;
+  }
+  return dockerd;
+}
+
+CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args) {
+  return RunCommand(EngineLayout(world).DockerArgv(args), {}, {}, std::chrono::seconds(120));
+}
+
 std::vector<std::string> PodmanArgv(const EngineWorld& world,
                                     const std::vector<std::string>& args,
                                     const std::string& hooks_dir) {
@@ -182,6 +201,32 @@ void EngineTest::StopWorld() {
   ready_ = false;
   delete world_;
   world_ = nullptr;
+}
+
+Background* DockerEngineTest::containerd_ = nullptr;
+Background* DockerEngineTest::dockerd_ = nullptr;
+
+void DockerEngineTest::ArrangeSuite() {
+  if (!StartWorld({kDockerdTool, kDockerTool, kContainerdTool, kCtrTool, kRuncTool})) return;
+  containerd_ = StartContainerd(*world_).release();
+  ASSERT_NE(containerd_, nullptr);
+  std::string config_path =
+      WriteDaemonJson(::ocisecrets::testing::DockerEngineLayout::Hermetic(nlohmann::json::object()));
+  ASSERT_FALSE(config_path.empty());
+  dockerd_ = StartDockerd(*world_, config_path).release();
+  ASSERT_NE(dockerd_, nullptr);
+}
+
+CommandResult DockerEngineTest::Docker(const std::vector<std::string>& args) {
+  return RunDocker(*world_, args);
+}
+
+void DockerEngineTest::TearDownTestSuite() {
+  delete dockerd_;
+  dockerd_ = nullptr;
+  delete containerd_;
+  containerd_ = nullptr;
+  StopWorld();
 }
 
 ::testing::AssertionResult ReadsTheSecretWithItsMode(const CommandResult& r,

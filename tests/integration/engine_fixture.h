@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,23 @@ class EngineTest : public ::testing::Test {
   static bool ready_;
 };
 
+// The base of the Docker suites: the world, its containerd (StartContainerd) and a dockerd
+// (StartDockerd) reading the daemon.json that the derived suite's WriteDaemonJson writes,
+// all stopped after the suite.
+class DockerEngineTest : public EngineTest {
+ protected:
+  // Writes the daemon.json, with `hermetic` (no iptables, no bridge, vfs) merged in, and
+  // returns its path; fails the test and returns "" on error.
+  virtual std::string WriteDaemonJson(const nlohmann::json& hermetic) = 0;
+  void ArrangeSuite() override;
+  static void TearDownTestSuite();
+  // RunDocker against the suite's dockerd.
+  static CommandResult Docker(const std::vector<std::string>& args);
+
+  static Background* containerd_;
+  static Background* dockerd_;
+};
+
 // What every engine must show, as assertions on the run of a container:
 // ReadSecretScript() in an opted-in container prints the payload and "444 0 0" and exits 0.
 ::testing::AssertionResult ReadsTheSecretWithItsMode(const CommandResult& r,
@@ -107,6 +125,18 @@ inline ::ocisecrets::testing::DockerEngineLayout EngineLayout(const EngineWorld&
 }
 inline constexpr char kCtr[] = "/usr/bin/ctr";
 std::string ContainerdSocket(const EngineWorld& world);
+
+inline const Tool kDockerdTool{::ocisecrets::testing::kDockerdPath, "docker.io"};
+inline const Tool kDockerTool{::ocisecrets::testing::kDockerClientPath, "docker.io"};
+// The image StartDockerd imports from world.rootfs_tar.
+inline constexpr char kDockerImage[] = "ocs-busybox";
+// dockerd on the world's containerd (StartContainerd), reading `config_path` as its
+// daemon.json, with its data root, exec root, pid file and socket in world.dir (dk-*);
+// waits until it answers and imports kDockerImage. Null (after failing the test) when it
+// does not start or the import fails.
+std::unique_ptr<Background> StartDockerd(const EngineWorld& world, const std::string& config_path);
+// The /usr/bin/docker client against that dockerd (a 120 s bound).
+CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args);
 
 // Podman on the world's own storage (world.dir/podman: root, runroot, tmpdir; vfs,
 // cgroupfs, events to a file), with `--hooks-dir hooks_dir` when it is not empty.

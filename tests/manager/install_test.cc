@@ -16,12 +16,14 @@
 
 #include "manager/cli/install_commands.h"
 #include "shared/hook_entry.h"
+#include "tests/testing/status_assert.h"
 #include "tests/testing/temp_dir.h"
 
 namespace ocisecrets {
 namespace {
 
 using Json = nlohmann::ordered_json;
+using ::ocisecrets::testing::IsError;
 namespace fs = std::filesystem;
 
 // Each test gets its own root tree under /tmp, removed afterwards.
@@ -116,6 +118,83 @@ TEST_F(InstallTest, DockerServiceRuntimesAreBoundToTheirService) {
   EXPECT_EQ(Json::parse(Read(kDaemonJson))["runtimes"].size(), 4u);
   ASSERT_TRUE(Uninstall(Engine::kDocker, options_).ok());
   EXPECT_TRUE(Files().empty());
+}
+
+TEST_F(InstallTest, DockerDefaultRuntimeIsSetAndUninstallRemovesIt) {
+  Write(kDaemonJson, kUserDaemonJson);
+  options_.default_runtime = true;
+  Result<InstallReport> r = Install(Engine::kDocker, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Json doc = Json::parse(Read(kDaemonJson));
+  EXPECT_EQ(doc["default-runtime"], "oci-secrets");
+  EXPECT_TRUE(doc["runtimes"].contains("oci-secrets"));
+  ASSERT_EQ(r->lines.size(), 1u);
+  EXPECT_NE(r->lines[0].find("added runtimes.oci-secrets, default-runtime;"), std::string::npos)
+      << r->lines[0];
+  ASSERT_TRUE(Uninstall(Engine::kDocker, options_).ok());
+  EXPECT_EQ(Json::parse(Read(kDaemonJson)), Json::parse(kUserDaemonJson));
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson});
+}
+
+// "runc" is Docker's own default: replacing it changes nothing else, and uninstall puts
+// it back rather than dropping the user's key.
+TEST_F(InstallTest, DockerDefaultRuntimeReplacesRuncAndUninstallRestoresIt) {
+  const std::string user = R"({"default-runtime": "runc", "debug": true})";
+  Write(kDaemonJson, user);
+  options_.default_runtime = true;
+  Result<InstallReport> r = Install(Engine::kDocker, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Json::parse(Read(kDaemonJson))["default-runtime"], "oci-secrets");
+  EXPECT_NE(r->lines[0].find("default-runtime (was \"runc\")"), std::string::npos)
+      << r->lines[0];
+  ASSERT_TRUE(Uninstall(Engine::kDocker, options_).ok());
+  EXPECT_EQ(Json::parse(Read(kDaemonJson)), Json::parse(user));
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson});
+}
+
+TEST_F(InstallTest, DockerDefaultRuntimeRefusesAnotherDefaultNamingIt) {
+  const std::string user = R"({"default-runtime": "nvidia"})";
+  Write(kDaemonJson, user);
+  options_.default_runtime = true;
+  Result<InstallReport> r = Install(Engine::kDocker, options_);
+  EXPECT_TRUE(IsError(r, StatusCode::kFailedPrecondition,
+                      "default-runtime is already defined differently (\"nvidia\"); not "
+                      "changing it: remove it from daemon.json first, or install without "
+                      "--default-runtime and run containers with --runtime oci-secrets"));
+  EXPECT_EQ(Read(kDaemonJson), user);
+  EXPECT_EQ(Files(), std::vector<std::string>{kDaemonJson});
+}
+
+TEST_F(InstallTest, ASecondInstallReportsOnlyWhatItAdded) {
+  Write(kDaemonJson, kUserDaemonJson);
+  options_.services = {"redis"};
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  options_.services = {"redis", "db"};
+  Result<InstallReport> r = Install(Engine::kDocker, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->lines.size(), 1u);
+  EXPECT_NE(r->lines[0].find(": added runtimes.oci-secrets-db; backup "), std::string::npos)
+      << r->lines[0];
+  for (Engine e : {Engine::kDocker, Engine::kPodman, Engine::kContainerd}) {
+    ASSERT_TRUE(Install(e, options_).ok());
+    Result<InstallReport> again = Install(e, options_);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_FALSE(again->changed) << EngineName(e);
+    EXPECT_TRUE(again->lines.empty()) << EngineName(e) << ": " << again->lines[0];
+  }
+}
+
+// A SIGHUP reload of dockerd 20.10 adds runtimes but does not drop one.
+TEST_F(InstallTest, DockerUninstallSaysRestartNotReload) {
+  ASSERT_TRUE(Install(Engine::kDocker, options_).ok());
+  Result<InstallReport> u = Uninstall(Engine::kDocker, options_);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->restart.rfind("restart dockerd to drop the runtime: systemctl restart docker", 0),
+            0u)
+      << u->restart;
+  EXPECT_NE(u->restart.find("a reload drops neither a runtime nor the default-runtime"),
+            std::string::npos)
+      << u->restart;
 }
 
 TEST_F(InstallTest, DockerRejectsBadServiceName) {
@@ -477,10 +556,11 @@ TEST(ParseEngineTest, KnowsTheSixEnginesAndRejectsOthers) {
 }
 
 TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {
-  auto run = [](std::vector<std::string> args) {
+  CliContext ctx;
+  ctx.host = "unix://" + root_ + "/none.sock";  // no manager: --no-check is needed
+  auto run = [&ctx](std::vector<std::string> args) {
     CLI::App app("oci-secrets");
     app.require_subcommand(1);
-    CliContext ctx;
     RegisterInstallCommands(app, ctx);
     std::vector<const char*> argv{"oci-secrets"};
     for (const std::string& a : args) argv.push_back(a.c_str());
@@ -491,8 +571,22 @@ TEST_F(InstallTest, CommandLineInstallAndUninstallDocker) {
       return e.get_exit_code();
     }
   };
-  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis"}), 0);
-  EXPECT_TRUE(Json::parse(Read(kDaemonJson))["runtimes"].contains("oci-secrets-redis"));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis"}), 1);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("Error: install docker: cannot check that service redis exists; start "
+                     "oci-secretsd (or give --host), or pass --no-check to install without "
+                     "checking: cannot reach the manager at unix://" + root_ +
+                     "/none.sock"),
+            std::string::npos)
+      << err;
+  EXPECT_TRUE(Files().empty()) << "refused before anything is written";
+  EXPECT_EQ(run({"install", "docker", "--root", root_, "--service", "redis", "--no-check",
+                 "--default-runtime"}),
+            0);
+  Json doc = Json::parse(Read(kDaemonJson));
+  EXPECT_TRUE(doc["runtimes"].contains("oci-secrets-redis"));
+  EXPECT_EQ(doc["default-runtime"], "oci-secrets");
   EXPECT_EQ(run({"install", "nosuch", "--root", root_}), 1);
   EXPECT_EQ(run({"uninstall", "docker", "--root", root_}), 0);
   EXPECT_TRUE(Files().empty());

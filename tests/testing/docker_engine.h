@@ -45,9 +45,11 @@ struct DockerEngineLayout {
                                  {"ip-masq", false}, {"storage-driver", "vfs"}});
     return config;
   }
-  // dockerd on DockerdConfig(), its data and exec roots in dir, on our containerd.
-  std::vector<std::string> DockerdArgv() const {
-    return {kDockerdPath, "--config-file", DockerdConfig(), "--data-root", dir + "/dk-root",
+  // dockerd on `config_file` (default DockerdConfig()), its data and exec roots in dir, on
+  // our containerd.
+  std::vector<std::string> DockerdArgv(const std::string& config_file = "") const {
+    return {kDockerdPath, "--config-file", config_file.empty() ? DockerdConfig() : config_file,
+            "--data-root", dir + "/dk-root",
             "--exec-root", dir + "/dk-exec", "--pidfile", dir + "/dk.pid", "-H", Host(),
             "--containerd", ContainerdSocket()};
   }

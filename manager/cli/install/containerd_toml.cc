@@ -146,8 +146,7 @@ Status InstallContainerdBlock(Session& s) {
       bool had_runc = recorded.find(std::string(kCriRuntimes) + "runc]") != std::string::npos;
       if (!recorded.empty() && text->find(recorded) != std::string::npos &&
           recorded == ContainerdBlock(s.options(), had_runc)) {
-        s.Say("unchanged: " + host + " (runtime oci-secrets already there)");
-        return Status::Ok();
+        return Status::Ok();  // already there: a second install says nothing
       }
       return Status::FailedPrecondition(
           host + ": holds an oci-secrets block that differs from this one (another --shim?) "

@@ -29,6 +29,8 @@ using install_internal::UninstallJsonAdds;
 using install_internal::UninstallOwnedFiles;
 
 constexpr std::string_view kDaemonJson = "/etc/docker/daemon.json";
+// The one Docker runtime for every service; "oci-secrets-S" are bound to a service.
+constexpr std::string_view kDockerRuntime = "oci-secrets";
 constexpr std::string_view kHooksDir = "/usr/share/containers/oci/hooks.d";
 
 HookEntryOptions EntryOptions(const InstallOptions& o) {
@@ -107,19 +109,23 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& o) {
   switch (engine) {
     case Engine::kDocker: {
       std::vector<JsonAdd> adds;
-      adds.push_back({"/runtimes", "oci-secrets", Json{{"path", o.shim_path}}});
-      std::string what = "runtimes.oci-secrets";
+      adds.push_back({"/runtimes", std::string(kDockerRuntime), Json{{"path", o.shim_path}}});
       for (const std::string& service : o.services) {
-        adds.push_back({"/runtimes", "oci-secrets-" + service,
+        adds.push_back({"/runtimes", std::string(kDockerRuntime) + "-" + service,
                         Json{{"path", o.shim_path},
                              {"runtimeArgs",
                               Json::array({std::string(kShimServiceFlag), service})}}});
-        what += ", runtimes.oci-secrets-" + service;
       }
-      RETURN_IF_ERROR(InstallJsonAdds(s, std::string(kDaemonJson), adds, what), context);
+      if (o.default_runtime) {
+        adds.push_back({"", "default-runtime", std::string(kDockerRuntime), "runc",
+                        "remove it from daemon.json first, or install without "
+                        "--default-runtime and run containers with --runtime " +
+                            std::string(kDockerRuntime)});
+      }
+      RETURN_IF_ERROR(InstallJsonAdds(s, std::string(kDaemonJson), adds), context);
       if (s.report().changed) {
         s.report().restart =
-            "reload dockerd to load the runtime: systemctl reload docker (or kill -HUP the "
+            "reload dockerd to load the change: systemctl reload docker (or kill -HUP the "
             "dockerd process)";
       }
       break;
@@ -154,8 +160,7 @@ Result<InstallReport> Install(Engine engine, const InstallOptions& o) {
       }
       RETURN_IF_ERROR(InstallJsonAdds(s, BundleConfigPath(o),
                                       {{"/hooks/prestart", "", HookEntry(EntryOptions(o), "prestart")},
-                                       {"/hooks/poststop", "", HookEntry(EntryOptions(o), "poststop")}},
-                                      "hooks.prestart and hooks.poststop entries"),
+                                       {"/hooks/poststop", "", HookEntry(EntryOptions(o), "poststop")}}),
                       context);
       break;
     }
@@ -185,9 +190,12 @@ Result<InstallReport> Uninstall(Engine engine, const InstallOptions& o) {
   if (s.report().changed) {
     switch (engine) {
       case Engine::kDocker:
+        // A SIGHUP reload of dockerd 20.10 applies the keys daemon.json has: it adds
+        // runtimes but never drops one, nor resets a default-runtime no longer there.
         s.report().restart =
-            "reload dockerd: systemctl reload docker (containers using the runtime keep "
-            "running)";
+            "restart dockerd to drop the runtime: systemctl restart docker (a reload drops "
+            "neither a runtime nor the default-runtime; containers stop unless live-restore "
+            "is on)";
         break;
       case Engine::kContainerd:
         s.report().restart = "restart containerd: systemctl restart containerd";

@@ -32,9 +32,14 @@ struct InstallOptions {
   // Passed to the hook as "--config FILE" by the hooks.d files and runc entries.
   std::string hook_config;
   int hook_timeout = kDefaultHookTimeoutSeconds;
-  // docker: also one runtime "oci-secrets-NAME" per service, bound to it, for daemons
-  // older than 24.0 that cannot pass --annotation.
+  // docker: also one runtime "oci-secrets-NAME" per service, bound to it (kept for
+  // existing setups; the one runtime "oci-secrets" with OCI_SECRETS_SERVICE serves every
+  // service). Install checks only the names; the CLI asks the daemon that they exist.
   std::vector<std::string> services;
+  // docker: also "default-runtime": "oci-secrets" in daemon.json, so containers and
+  // Compose services need no --runtime / runtime: key. Replaces only "runc" (Docker's
+  // own default, restored by uninstall); any other default is refused, naming it.
+  bool default_runtime = false;
   // runc: the bundle whose config.json gets the entries (runc has no global config).
   std::string bundle;
   // Say what would change, write nothing.
@@ -47,15 +52,20 @@ struct InstallReport {
   std::string restart;  // what the engine needs to see the change ("" if nothing)
 };
 
-// Writes the engine's configuration (every hook entry from shared/hook_entry.h), merging into files the user owns (daemon.json,
-// containerd's config.toml) with a backup, writing our own drop-in files, and records it
-// in the manifest. Idempotent: a second run changes nothing. Fails, writing nothing
-// more, when a file is malformed or holds a different definition under our names.
+// Writes the engine's configuration (every hook entry from shared/hook_entry.h), merging
+// into files the user owns (daemon.json, containerd's config.toml) with a backup, writing
+// our own drop-in files, and records it in the manifest. The report's lines name only
+// what this run added (none when everything was there). Idempotent: a second run changes
+// nothing. Fails, writing nothing more, when a file is malformed or holds a different
+// definition under our names (or another default-runtime).
 Result<InstallReport> Install(Engine engine, const InstallOptions& options);
 
-// Removes what Install recorded for the engine: keys it added (if still as written),
-// files it created (if unchanged, and not also recorded for another engine), the
-// backup when the file is back to its original JSON. Nothing recorded: nothing done.
+// Removes what Install recorded for the engine: keys it added (if still as written; a
+// replaced default-runtime gets its previous value back), files it created (if
+// unchanged, and not also recorded for another engine), the backup when the file is back
+// to its original JSON. Nothing recorded: nothing done. Docker's report says to restart
+// dockerd: a reload (SIGHUP) of Docker 20.10 drops neither a runtime nor the
+// default-runtime.
 Result<InstallReport> Uninstall(Engine engine, const InstallOptions& options);
 
 // The hooks.d JSON (Podman, CRI-O) for one stage ("prestart" or "poststop"): the

@@ -41,10 +41,17 @@ Status EnsureContainer(Json& doc, const std::string& pointer, bool array,
   return Status::Ok();
 }
 
+// "runtimes.oci-secrets", "default-runtime", "an entry in hooks.prestart".
+std::string Dotted(const std::string& pointer, const std::string& name) {
+  std::string out = pointer.empty() ? "" : pointer.substr(1);
+  std::replace(out.begin(), out.end(), '/', '.');
+  if (name.empty()) return "an entry in " + out;
+  return out.empty() ? name : out + "." + name;
+}
+
 }  // namespace
 
-Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<JsonAdd>& adds,
-                       std::string_view what) {
+Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<JsonAdd>& adds) {
   std::string host = s.Host(path);
   ASSIGN_OR_RETURN(std::optional<std::string> text, s.ReadOptional(path), "read " + host);
   Json doc = Json::object();
@@ -53,26 +60,36 @@ Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<Js
   }
   std::vector<std::string> created;
   std::vector<JsonAdd> done;
+  std::vector<Json> previous;  // per done: the value it replaced, else null
+  std::string what;
   for (const JsonAdd& add : adds) {
     RETURN_IF_ERROR(EnsureContainer(doc, add.pointer, add.name.empty(), created), host);
     Json& container = doc[Pointer(add.pointer)];
+    Json replaced = nullptr;
     if (add.name.empty()) {
       if (std::find(container.begin(), container.end(), add.value) != container.end()) continue;
       container.push_back(add.value);
     } else {
       if (container.contains(add.name)) {
-        if (container[add.name] == add.value) continue;
-        return Status::FailedPrecondition(host + ": " + add.pointer.substr(1) + "." + add.name +
-                                          " is already defined differently; not changing it");
+        const Json& current = container[add.name];
+        if (current == add.value) continue;
+        if (add.replaces.is_null() || current != add.replaces) {
+          std::string message = host + ": " + Dotted(add.pointer, add.name) +
+                                " is already defined differently (" + current.dump() +
+                                "); not changing it";
+          if (!add.if_different.empty()) message += ": " + add.if_different;
+          return Status::FailedPrecondition(message);
+        }
+        replaced = current;
       }
       container[add.name] = add.value;
     }
+    what += (what.empty() ? "" : ", ") + Dotted(add.pointer, add.name);
+    if (!replaced.is_null()) what += " (was " + replaced.dump() + ")";
     done.push_back(add);
+    previous.push_back(std::move(replaced));
   }
-  if (done.empty()) {
-    s.Say("unchanged: " + host + " (" + std::string(what) + " already there)");
-    return Status::Ok();
-  }
+  if (done.empty()) return Status::Ok();  // all there: a second install says nothing
   Json& edits = s.Record()["json_edits"];
   if (edits.is_null()) edits = Json::array();
   Json* edit = nullptr;
@@ -88,7 +105,7 @@ Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<Js
   if (!s.options().dry_run) {
     RETURN_IF_ERROR(s.WriteHostFile(path, doc.dump(2) + "\n", 0644), "");
   }
-  std::string line = s.Verb("updated ", "would update ") + host + ": added " + std::string(what);
+  std::string line = s.Verb("updated ", "would update ") + host + ": added " + what;
   if (!backup.empty()) line += "; backup " + s.Host(backup);
   s.Say(line);
   s.Changed();
@@ -99,8 +116,11 @@ Status InstallJsonAdds(Session& s, const std::string& path, const std::vector<Js
     edit = &edits.back();
   }
   for (const std::string& c : created) (*edit)["created"].push_back(c);
-  for (const JsonAdd& a : done) {
-    (*edit)["adds"].push_back(Json{{"pointer", a.pointer}, {"name", a.name}, {"value", a.value}});
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    const JsonAdd& a = done[i];
+    Json rec{{"pointer", a.pointer}, {"name", a.name}, {"value", a.value}};
+    if (!previous[i].is_null()) rec["previous"] = previous[i];
+    (*edit)["adds"].push_back(std::move(rec));
   }
   s.MarkManifestDirty();
   return Status::Ok();
@@ -137,11 +157,15 @@ Status UninstallJsonAdds(Session& s) {
           }
         } else if (!name.empty() && container.is_object() && container.contains(name) &&
                    container[name] == value) {
-          container.erase(name);
+          if (it->contains("previous")) {
+            container[name] = (*it)["previous"];
+          } else {
+            container.erase(name);
+          }
           removed = true;
         }
       }
-      if (!removed) kept.push_back(pointer.substr(1) + (name.empty() ? "" : "." + name));
+      if (!removed) kept.push_back(Dotted(pointer, name));
     }
     std::vector<std::string> created = edit["created"].get<std::vector<std::string>>();
     std::sort(created.begin(), created.end(),

@@ -73,7 +73,7 @@ Status CheckJsonEdit(const Json& edit, const std::string& at) {
                   "");
   return CheckArray(edit, at, "adds", [](const Json& add, const std::string& where) {
     return CheckFields(add, where, {{"pointer", R::kPointer}, {"name", R::kString},
-                                    {"value", R::kAny}});
+                                    {"value", R::kAny}, {"previous", R::kAny, true}});
   });
 }
 

@@ -34,12 +34,13 @@ Status InstallOwnedFile(Session& s, const std::string& path, const std::string& 
   if (current && *current == content) {
     std::optional<std::string> known = s.RecordedHash(path);
     if (!known) {
-      s.Say("unchanged: " + host + " (already there, not written by install: uninstall leaves it)");
+      s.Say("left alone: " + host +
+            " (already there, not written by install: uninstall leaves it)");
       return Status::Ok();
     }
-    s.Say("unchanged: " + host);
-    if (recorded) return Status::Ok();
+    if (recorded) return Status::Ok();  // a second install says nothing
     // Written for another engine: record it for this one too, so it stays until both go.
+    s.Say("unchanged: " + host + " (installed for another engine; recorded for this one too)");
   } else {
     if (current) {
       std::optional<std::string> known = s.RecordedHash(path);

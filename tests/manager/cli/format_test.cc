@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace ocisecrets {
 namespace {
 
@@ -104,6 +106,23 @@ TEST(InspectJsonTest, ServicesShowFilesWithDockersStringIds) {
   EXPECT_NE(j.find("\"GID\": \"998\""), std::string::npos) << j;
   EXPECT_NE(j.find("\"Mode\": 256"), std::string::npos) << j;
   EXPECT_NE(j.find("\"SecretName\": \"tls_cert\""), std::string::npos) << j;
+}
+
+// Where the files go, also when the service names no dir: the default is shown as such,
+// and Spec keeps exactly what the user gave.
+TEST(InspectJsonTest, ServicesShowTheSecretsDirActuallyUsed) {
+  Service dflt;
+  dflt.spec.name = "redis";
+  Service own;
+  own.spec.name = "web";
+  own.spec.secrets_dir = "/etc/web/secrets";
+  nlohmann::json j = nlohmann::json::parse(InspectServicesJson({dflt, own}));
+  EXPECT_EQ(j[0]["Spec"]["SecretsDir"], "");
+  EXPECT_EQ(j[0]["EffectiveSecretsDir"], "/run/secrets");
+  EXPECT_EQ(j[0]["SecretsDirIsDefault"], true);
+  EXPECT_EQ(j[1]["Spec"]["SecretsDir"], "/etc/web/secrets");
+  EXPECT_EQ(j[1]["EffectiveSecretsDir"], "/etc/web/secrets");
+  EXPECT_EQ(j[1]["SecretsDirIsDefault"], false);
 }
 
 TEST(JsonLinesTest, OneObjectPerSecret) {

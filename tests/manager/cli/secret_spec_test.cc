@@ -37,6 +37,12 @@ TEST(SecretSpecTest, LongSyntaxReadsEveryField) {
       {"absolute target", "source=a,target=/etc/app/key", "a", "/etc/app/key", 0, 0, 0444},
       {"nested relative target", "source=a,target=app/key.pem", "a", "app/key.pem", 0, 0, 0444},
       {"fields in any order", "mode=0,uid=4294967294,source=a", "a", "a", 4294967294u, 0, 0},
+      {"Podman's form: name first, type=mount",
+       "tls_cert,type=mount,target=server.pem,uid=999,gid=998,mode=0400", "tls_cert",
+       "server.pem", 999, 998, 0400},
+      {"Podman's form without type", "tls_cert,target=server.pem", "tls_cert", "server.pem", 0,
+       0, 0444},
+      {"type=mount in the long form", "source=a,type=mount", "a", "a", 0, 0, 0444},
   };
   for (const auto& c : cases) {
     auto r = ParseSecretReference(c.spec);
@@ -74,6 +80,9 @@ TEST(SecretSpecTest, RefusesBadSpecsWithAClearMessage) {
       {"field without =", "source=a,target", "field 'target' must be a key=value pair"},
       {"empty field", "source=a,,target=b", "field '' must be a key=value pair"},
       {"bad source name", "source=-a", "invalid secret name"},
+      {"name first and source= too", "a,source=b", "field 'source' is given twice"},
+      {"bad name first", "-a,target=b", "invalid secret name"},
+      {"unknown type", "a,type=file", "invalid type 'file': want mount"},
   };
   for (const auto& c : cases) {
     auto r = ParseSecretReference(c.spec);
@@ -90,6 +99,21 @@ TEST(SecretSpecTest, ErrorNamesTheWholeSpec) {
   ASSERT_TRUE(IsError(r, StatusCode::kInvalidArgument, "invalid --secret 'source=a,mode=9': "));
   EXPECT_EQ(r.status().message().rfind("invalid --secret 'source=a,mode=9': ", 0), 0u)
       << r.status().message();
+}
+
+// Podman accepts type=env; a secret in the environment leaks, so we refuse it and say so.
+TEST(SecretSpecTest, RefusesTypeEnvSayingWhy) {
+  for (const char* spec : {"db_pw,type=env", "source=db_pw,type=env,target=DB_PW"}) {
+    auto r = ParseSecretReference(spec);
+    EXPECT_TRUE(IsError(r, StatusCode::kInvalidArgument, "type=env is not supported"))
+        << spec;
+    ASSERT_FALSE(r.ok());
+    for (const char* why : {"leaks into inspect output, logs and every child process",
+                            "moby#31422", "use type=mount"}) {
+      EXPECT_NE(r.status().message().find(why), std::string::npos)
+          << spec << ": " << r.status().message();
+    }
+  }
 }
 
 TEST(LabelTest, ParsesKeyValueAndBareKey) {
