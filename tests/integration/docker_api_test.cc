@@ -100,15 +100,14 @@ TEST_F(DockerApiTest, DockerCliCreatesListsInspectsAndRemovesSecrets) {
   CommandResult by_id = Docker({"secret", "inspect", "--format", "{{.Spec.Name}}", id});
   EXPECT_EQ(by_id.exit_code, 0) << Describe(by_id);
   EXPECT_EQ(by_id.out, "db_password\n");
-  for (const CommandResult* r : {&from_file, &from_stdin, &ls, &by_name, &by_id}) {
-    ExpectNoPayload(*r, payload, payload_base64, "docker secret");
-  }
-
   CommandResult taken = Docker({"secret", "create", "DB_PASSWORD", file});
   EXPECT_EQ(taken.exit_code, 1) << Describe(taken);
   EXPECT_NE(taken.err.find("Error response from daemon: secret DB_PASSWORD already exists"),
             std::string::npos)
       << Describe(taken);
+  for (const CommandResult* r : {&from_file, &from_stdin, &ls, &by_name, &by_id, &taken}) {
+    ExpectNoPayload(*r, payload, payload_base64, "docker secret");
+  }
 
   ASSERT_EQ(daemon_.Cli({"service", "create", "--name", "web", "--secret", "api_key"}).exit_code, 0);
   CommandResult in_use = Docker({"secret", "rm", "api_key"});
