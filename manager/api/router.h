@@ -118,7 +118,8 @@ class Router {
   // certificate counts as the node seen (ClusterHooks::Seen). Every call, refused or not,
   // of an audited route is audited with the peer's identity, and so is every TLS call
   // (reads as action "call"). While LockHooks say the manager is locked, every route but
-  // GET /v1/health (which then says "Locked":true), POST /v1/cluster/unlock and, for a
+  // GET /v1/health (which then says "Locked":true), Docker's /_ping, POST
+  // /v1/cluster/unlock and, for a
   // manager that has not joined, the local POST /v1/cluster/join answers 503 with
   // kLockedMessage or kNotJoinedMessage (audited as denied). On the unix socket, every
   // path outside our own API ("/v1/...", "/metrics") is Docker's (docker_shapes.h
