@@ -29,6 +29,9 @@ OCI_TEST_PACKAGES=(
   podman containerd docker.io
 )
 
+# docker_api_test drives Docker's Python SDK against the daemon's socket.
+OCI_TEST_PACKAGES+=(python3-docker)
+
 # engine_containerd_test speaks CRI's gRPC (HTTP/2 over containerd's socket) through curl.
 OCI_TEST_PACKAGES+=(curl)
 

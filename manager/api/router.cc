@@ -7,6 +7,7 @@
 #include <utility>
 #include <nlohmann/json.hpp>
 
+#include "manager/api/docker/docker_shapes.h"
 #include "shared/cluster_models.h"
 #include "shared/http_client.h"
 #include "shared/secure_buffer.h"
@@ -131,21 +132,7 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
     : registry_(registry), audit_(audit), options_(std::move(options)) {
   auto add = [this](std::string method, std::string path, std::string action,
                     std::initializer_list<Role> roles, Handler h) {
-    Route r;
-    r.method = std::move(method);
-    r.name = r.method + " " + path;
-    std::string_view rest(path);
-    rest.remove_prefix(1);
-    while (!rest.empty()) {
-      auto slash = rest.find('/');
-      r.pattern.emplace_back(rest.substr(0, slash));
-      if (slash == std::string_view::npos) break;
-      rest.remove_prefix(slash + 1);
-    }
-    r.action = std::move(action);
-    for (Role role : roles) r.roles |= RoleBit(role);
-    r.handler = std::move(h);
-    routes_.push_back(std::move(r));
+    AddRoute(std::move(method), std::move(path), std::move(action), roles, std::move(h));
   };
   // Who may call what (DESIGN.md "Who is calling"): the one place it is decided. A manager
   // may call the admin routes for now (another manager will call them later).
@@ -219,6 +206,27 @@ Router::Router(Registry* registry, AuditSink* audit, RouterOptions options)
     routes_.back().unix_only = true;
     routes_.back().on_worker = std::string(kCdiOnWorkerMessage);
   }
+  AddDockerRoutes();
+}
+
+Router::Route& Router::AddRoute(std::string method, std::string path, std::string action,
+                                std::initializer_list<Role> roles, Handler handler) {
+  Route r;
+  r.method = std::move(method);
+  r.name = r.method + " " + path;
+  std::string_view rest(path);
+  rest.remove_prefix(1);
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    r.pattern.emplace_back(rest.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  r.action = std::move(action);
+  for (Role role : roles) r.roles |= RoleBit(role);
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+  return routes_.back();
 }
 
 void Router::RecordTransportError(int status) { metrics_.Record("(transport)", status, 0); }
@@ -232,6 +240,11 @@ Response Router::Handle(const Request& request, const Identity& peer) {
   } catch (const std::exception& e) {
     // A bug (or bad_alloc): contained to this request.
     r = ErrorResponse(500, std::string("internal error: ") + e.what());
+  }
+  if (r.status >= 400 && peer.transport == Identity::Transport::kUnix) {
+    std::string_view path(request.target);
+    path = path.substr(0, path.find('?'));
+    if (docker::DockerPath(path)) r.body = docker::ErrorBody(docker::MessageOf(r.body));
   }
   metrics_.Record(route_name, r.status, SecondsSince(start));
   if (r.status >= 500) {
@@ -268,19 +281,30 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
     }
   }
 
-  std::vector<std::string_view> segments;
-  std::string_view rest = path.substr(1);
-  while (!rest.empty()) {
-    auto slash = rest.find('/');
-    segments.push_back(rest.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
+  auto split = [](std::string_view p) {
+    std::vector<std::string_view> out;
+    std::string_view rest = p.substr(1);
+    while (!rest.empty()) {
+      auto slash = rest.find('/');
+      out.push_back(rest.substr(0, slash));
+      if (slash == std::string_view::npos) break;
+      rest.remove_prefix(slash + 1);
+    }
+    return out;
+  };
+  const std::vector<std::string_view> our_segments = split(path);
+  // Docker's routes see the path without its /vX.Y; ours never match a Docker path.
+  const std::optional<std::string_view> docker_path =
+      peer.transport == Identity::Transport::kUnix ? docker::DockerPath(path) : std::nullopt;
+  const std::vector<std::string_view> docker_segments =
+      docker_path ? split(*docker_path) : std::vector<std::string_view>{};
 
   const Route* route = nullptr;
   std::string allow;
   Params params;
   for (const Route& r : routes_) {
+    if (r.docker && !docker_path) continue;
+    const std::vector<std::string_view>& segments = r.docker ? docker_segments : our_segments;
     if (r.pattern.size() != segments.size()) continue;
     Params p;
     bool match = true;
@@ -326,6 +350,9 @@ Response Router::Dispatch(const Request& request, const Identity& peer,
   }
   if (request.body.size() > options_.body_limit) {
     return ErrorResponse(413, "request body is larger than 1 MiB");
+  }
+  if (route == nullptr && allow.empty() && docker_path) {
+    return ErrorResponse(404, docker::kNotServedMessage);
   }
   if (route == nullptr && allow.empty()) {
     return ErrorResponse(404, "no such API route: " + std::string(path.substr(0, 256)));
@@ -384,7 +411,8 @@ std::optional<Response> Router::LockGate(const Route& route, const Identity& pee
   if (lock_ == nullptr) return std::nullopt;
   const LockReason reason = lock_->reason();
   if (reason == LockReason::kUnlocked) return std::nullopt;
-  if (route.name == "GET /v1/health" || route.name == "POST /v1/cluster/unlock") {
+  if (route.name == "GET /v1/health" || route.name == "POST /v1/cluster/unlock" ||
+      route.name == "GET /_ping" || route.name == "HEAD /_ping") {
     return std::nullopt;
   }
   if (reason == LockReason::kNotJoined && route.name == "POST /v1/cluster/join" &&
@@ -473,9 +501,15 @@ Response Router::UpdateSecretHandler(Context& c) {
   return JsonResponse(200, ToJson(*secret));
 }
 
-Response Router::RemoveSecretHandler(Context& c) {
+Response Router::RemoveSecretHandler(Context& c) { return RemoveSecretAnswer(c, 409); }
+
+Response Router::RemoveSecretAnswer(Context& c, int in_use_status) {
   c.audit->name = c.params[0];
   auto secret = registry_->RemoveSecret(c.params[0]);
+  if (!secret.ok() && secret.status().code() == StatusCode::kFailedPrecondition &&
+      in_use_status != HttpStatusOf(secret.status())) {
+    return ErrorResponse(in_use_status, secret.status().message());
+  }
   if (!secret.ok()) return FromStatus(secret.status());
   c.audit->name = secret->spec.name;
   c.audit->id = secret->id;

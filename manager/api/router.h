@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "manager/api/audit.h"
@@ -57,6 +59,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::string allow;       // 405: the methods the path accepts
+  // Further response headers, e.g. those of Docker's /_ping (API-Version, Swarm, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
   bool sensitive = false;  // the body holds payloads: the server wipes it after sending
   // Non-null: the answer comes later (a long-poll); status and body are unused. The
   // server awaits it (session.h); an in-process caller uses AwaitAnswer.
@@ -116,9 +120,14 @@ class Router {
   // certificate counts as the node seen (ClusterHooks::Seen). Every call, refused or not,
   // of an audited route is audited with the peer's identity, and so is every TLS call
   // (reads as action "call"). While LockHooks say the manager is locked, every route but
-  // GET /v1/health (which then says "Locked":true), POST /v1/cluster/unlock and, for a
+  // GET /v1/health (which then says "Locked":true), Docker's /_ping, POST
+  // /v1/cluster/unlock and, for a
   // manager that has not joined, the local POST /v1/cluster/join answers 503 with
-  // kLockedMessage or kNotJoinedMessage (audited as denied). Safe from many threads.
+  // kLockedMessage or kNotJoinedMessage (audited as denied). On the unix socket, every
+  // path outside our own API ("/v1/...", "/metrics") is Docker's (docker_shapes.h
+  // DockerPath): the secrets part of Docker's Engine API is served there, anything else
+  // is 404 with docker::kNotServedMessage, and every error on such a path has Docker's
+  // body {"message": ...} (no "code"). Safe from many threads.
   Response Handle(const Request& request, const Identity& peer);
 
   // Counts a request the server answered itself (malformed HTTP, too large, ...).
@@ -168,6 +177,7 @@ class Router {
     bool unix_only = false;   // refused to a TLS caller: it needs a caller on this machine
     bool anonymous = false;   // admits the anonymous TLS peer (the join)
     std::string on_worker;    // its 409 message on a worker; empty: the general one
+    bool docker = false;      // a Docker Engine API route: matched without /vX.Y
   };
 
   Response Dispatch(const Request& request, const Identity& peer, std::string* route_name);
@@ -236,6 +246,24 @@ class Router {
   Response KeyStatusHandler(Context& c);
   // GET, PUT and DELETE /v1/node/cdi (cdi_route.cc).
   Response CdiHandler(Context& c);
+  // Docker's Engine API, the secrets part (manager/api/docker/docker_routes.cc): admins
+  // on the unix socket only; the shapes are docker_shapes.h's.
+  void AddDockerRoutes();
+  Response DockerPingHandler(Context& c);
+  Response DockerVersionHandler(Context& c);
+  Response DockerInfoHandler(Context& c);
+  Response DockerListSecretsHandler(Context& c);
+  Response DockerCreateSecretHandler(Context& c);
+  Response DockerInspectSecretHandler(Context& c);
+  Response DockerUpdateSecretHandler(Context& c);
+  Response DockerRemoveSecretHandler(Context& c);
+  // DELETE of a secret: 204, or the registry's error with a secret in use answered as
+  // `in_use_status` (ours 409, Docker's 400).
+  Response RemoveSecretAnswer(Context& c, int in_use_status);
+  // Adds a route: METHOD PATH ("{}" one segment), its audit action (empty: none), the
+  // roles allowed.
+  Route& AddRoute(std::string method, std::string path, std::string action,
+                  std::initializer_list<Role> roles, Handler handler);
 
   Registry* registry_;
   AuditSink* audit_;

@@ -31,6 +31,12 @@ std::string ResponseHead(const Response& r, unsigned version, bool keep_alive,
     h += r.allow;
     h += "\r\n";
   }
+  for (const auto& [name, value] : r.headers) {
+    h += name;
+    h += ": ";
+    h += value;
+    h += "\r\n";
+  }
   h += "Cache-Control: no-store\r\n";
   if (version >= 11 && !keep_alive) h += "Connection: close\r\n";
   if (version < 11 && keep_alive) h += "Connection: keep-alive\r\n";

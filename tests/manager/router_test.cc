@@ -555,7 +555,7 @@ TEST_F(RouterTest, MetricsCountRequestsByRouteAndCode) {
 
 TEST_F(RouterTest, RoutingAndPermissionErrorsNameTheirCode) {
   EXPECT_EQ(CodeOf(Call("GET", "/v1/secrets", "", &user_)), "PermissionDenied");
-  EXPECT_EQ(CodeOf(Call("GET", "/v2/nothing")), "NotFound");
+  EXPECT_EQ(CodeOf(Call("GET", "/v1/nothing")), "NotFound");
   EXPECT_EQ(CodeOf(Call("PUT", "/v1/secrets")), "InvalidArgument");
   EXPECT_EQ(CodeOf(Call("GET", "http://x/v1/health")), "InvalidArgument");
   EXPECT_EQ(CodeOf(Call("POST", "/v1/secrets", std::string(1024 * 1024 + 1, ' '))),
@@ -699,6 +699,134 @@ TEST_F(RouterTest, TheHooksLocalFieldsNeverReachTheRegistry) {
   std::vector<LeaseInfo> leases = LeasesOfRedis();
   ASSERT_EQ(leases.size(), 1u);
   EXPECT_EQ(leases[0].container_id, "c1");
+}
+
+}  // namespace
+}  // namespace ocisecrets
+
+namespace ocisecrets {
+namespace {
+
+// Docker's Engine API on the unix socket (manager/api/docker/docker_routes.cc).
+class DockerRoutesTest : public RouterTest {};
+
+TEST_F(DockerRoutesTest, PingAnswersTheHeadersTheCliReads) {
+  for (const char* method : {"GET", "HEAD"}) {
+    Response r = Call(method, "/_ping");
+    EXPECT_EQ(r.status, 200) << method;
+    EXPECT_EQ(r.body, std::string(method) == "HEAD" ? "" : "OK") << method;
+    bool swarm = false;
+    for (const auto& [name, value] : r.headers) swarm |= name == "Swarm" && value == "active/manager";
+    EXPECT_TRUE(swarm) << method;
+  }
+  EXPECT_EQ(Call("GET", "/v1.41/_ping").status, 200);
+  EXPECT_EQ(Call("GET", "/v1.41/version").status, 200);
+  EXPECT_NE(Call("GET", "/info").body.find(R"("LocalNodeState":"active")"), std::string::npos);
+}
+
+TEST_F(DockerRoutesTest, CreateListInspectUpdateRemoveInDockersShapes) {
+  const std::string payload_base64 = "VGhpcyBpcyBhIHNlY3JldA==";  // "This is a secret"
+  Response created = Call("POST", "/v1.41/secrets/create",
+                          R"({"Name":"my_secret","Labels":{},"Data":")" + payload_base64 + R"("})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = nlohmann::json::parse(created.body)["ID"];
+
+  Response list = Call("GET", "/v1.41/secrets?filters=%7B%22name%22%3A%7B%22my_%22%3Atrue%7D%7D");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto secrets = nlohmann::json::parse(list.body);
+  ASSERT_EQ(secrets.size(), 1u);
+  EXPECT_EQ(secrets[0]["Spec"]["Name"], "my_secret");
+  EXPECT_FALSE(secrets[0].contains("DataVersion"));
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/secrets?filters=%7B%22name%22%3A%5B%22x%22%5D%7D")
+                                      .body)
+                .size(),
+            0u);
+
+  for (const std::string& name_or_id : {std::string("my_secret"), id}) {
+    Response inspect = Call("GET", "/v1.41/secrets/" + name_or_id);
+    ASSERT_EQ(inspect.status, 200) << inspect.body;
+    EXPECT_EQ(nlohmann::json::parse(inspect.body)["ID"], id);
+    EXPECT_EQ(inspect.body.find(payload_base64), std::string::npos);
+    EXPECT_EQ(inspect.body.find("This is a secret"), std::string::npos);
+  }
+
+  const auto index = nlohmann::json::parse(Call("GET", "/secrets/" + id).body)["Version"]["Index"];
+  Response updated = Call("POST", "/v1.41/secrets/" + id + "/update?version=" + index.dump(),
+                          R"({"Name":"my_secret","Labels":{"env":"prod"}})");
+  EXPECT_EQ(updated.status, 200) << updated.body;
+  EXPECT_EQ(updated.body, "");
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/secrets/my_secret").body)["Spec"]["Labels"]["env"],
+            "prod");
+
+  EXPECT_EQ(Call("DELETE", "/v1.41/secrets/my_secret").status, 204);
+  Response gone = Call("GET", "/v1.41/secrets/my_secret");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(gone.body, R"({"message":"secret my_secret not found"})");
+  bool audited_create = false;
+  for (const auto& line : audit_.lines) {
+    audited_create |= line.find(R"("action":"secret.create")") != std::string::npos;
+  }
+  EXPECT_TRUE(audited_create);
+}
+
+TEST_F(DockerRoutesTest, RefusalsHaveDockersStatusAndBody) {
+  CreateSecret("pw", "aGk=");
+  ASSERT_EQ(Call("POST", "/v1/services", R"({"Name":"redis","Secrets":[{"SecretName":"pw"}]})")
+                .status,
+            201);
+  struct Case {
+    const char* description;
+    std::string method;
+    std::string target;
+    std::string body;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"name taken", "POST", "/v1.41/secrets/create", R"({"Name":"PW","Data":"aGk="})", 409,
+       "secret PW already exists"},
+      {"bad data", "POST", "/v1.41/secrets/create", R"({"Name":"x","Data":"!!"})", 400,
+       "invalid base64"},
+      {"a driver", "POST", "/secrets/create", R"({"Name":"x","Data":"aGk=","Driver":{"Name":"d"}})",
+       400, "Driver is not supported"},
+      {"in use", "DELETE", "/v1.41/secrets/pw", "", 400,
+       "secret 'pw' is in use by the following service: redis"},
+      {"data on update", "POST", "/secrets/pw/update?version=1", R"({"Name":"pw","Data":"aGk="})",
+       400, "only updates to Labels are allowed"},
+      {"unknown filter", "GET", "/secrets?filters=%7B%22driver%22%3A%5B%5D%7D", "", 400,
+       "invalid filter 'driver'"},
+      {"containers", "GET", "/v1.41/containers/json", "", 404,
+       "use the oci-secrets CLI for services, containers and the rest"},
+      {"unversioned other", "GET", "/images/json", "", 404, "oci-secrets --help"},
+      {"wrong method", "PUT", "/v1.41/secrets", "", 405, "not allowed"},
+  };
+  for (const auto& c : cases) {
+    Response r = Call(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.description << ": " << r.body;
+    EXPECT_NE(Message(r).find(c.message), std::string::npos) << c.description << ": " << r.body;
+    EXPECT_EQ(CodeOf(r), "(no code)") << c.description << ": Docker's body has the message only";
+    EXPECT_EQ(r.body.find("aGk="), std::string::npos) << c.description;
+  }
+  // Our own API keeps its shape and its 409 for a secret in use.
+  Response ours = Call("DELETE", "/v1/secrets/pw");
+  EXPECT_EQ(ours.status, 409);
+  EXPECT_EQ(CodeOf(ours), "FailedPrecondition");
+}
+
+TEST_F(DockerRoutesTest, OnlyAdminsOnTheUnixSocket) {
+  Response user = Call("GET", "/v1.41/secrets", "", &user_);
+  EXPECT_EQ(user.status, 403);
+  EXPECT_NE(Message(user).find("is not root"), std::string::npos);
+  EXPECT_EQ(CodeOf(user), "(no code)");
+  Identity tls = CertificateOf(Role::kAdmin, "n1");
+  tls.transport = Identity::Transport::kTls;
+  Response over_tls = Call("GET", "/v1.41/secrets", "", &tls);
+  EXPECT_EQ(over_tls.status, 404);
+  EXPECT_NE(Message(over_tls).find("no such API route"), std::string::npos) << over_tls.body;
+  Response manager = Call("GET", "/v1.41/secrets", "", nullptr);
+  EXPECT_EQ(manager.status, 200);
+  Identity cert_manager = CertificateOf(Role::kManager, "n2");
+  EXPECT_EQ(Call("GET", "/v1.41/secrets", "", &cert_manager).status, 403);
 }
 
 }  // namespace
