@@ -18,36 +18,14 @@
 namespace ocisecrets::itest {
 namespace {
 
-const Tool kDockerdTool{"/usr/sbin/dockerd", "docker.io"};
-const Tool kDockerTool{"/usr/bin/docker", "docker.io"};  // the 20.10 client that matches dockerd
-
 class EngineDockerTest : public EngineTest {
  protected:
   void ArrangeSuite() override {
     if (!StartWorld({kDockerdTool, kDockerTool, kContainerdTool, kCtrTool, kRuncTool})) return;
     containerd_ = StartContainerd(*world_).release();
     ASSERT_NE(containerd_, nullptr);
-    // The shipped daemon.json, with the built shim and settings for a hermetic dockerd.
-    std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/docker/daemon.json");
-    nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(config.is_discarded()) << "runtime-config/docker/daemon.json";
-    ASSERT_TRUE(config["runtimes"].contains("oci-secrets-redis"));
-    for (auto& [name, runtime] : config["runtimes"].items()) {
-      runtime["path"] = BinPath("oci-secrets-runtime");
-    }
-    config.update(nlohmann::json{{"iptables", false}, {"bridge", "none"}, {"ip-forward", false},
-                                 {"ip-masq", false}, {"storage-driver", "vfs"}});
-    std::string config_path = world_->dir.WriteFile("daemon.json", config.dump(1), 0644);
-    dockerd_ = new Background(
-        {kDockerdTool.path, "--config-file", config_path, "--data-root",
-         world_->dir.File("dk-root"), "--exec-root", world_->dir.File("dk-exec"), "--pidfile",
-         world_->dir.File("dk.pid"), "-H", "unix://" + world_->dir.File("dk.sock"), "--containerd",
-         ContainerdSocket(*world_)},
-        world_->dir.File("dockerd.log"));
-    ASSERT_TRUE(WaitUntilAnswers({kDockerTool.path, "-H", Host(), "version"}, 60))
-        << world_->ReadFile(world_->dir.File("dockerd.log"));
-    CommandResult imported = Docker({"import", world_->rootfs_tar, "ocs-busybox"});
-    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    dockerd_ = StartDockerd(*world_).release();
+    ASSERT_NE(dockerd_, nullptr);
   }
   static void TearDownTestSuite() {
     delete dockerd_;
@@ -56,12 +34,7 @@ class EngineDockerTest : public EngineTest {
     containerd_ = nullptr;
     StopWorld();
   }
-  static std::string Host() { return "unix://" + world_->dir.File("dk.sock"); }
-  static CommandResult Docker(std::vector<std::string> args) {
-    std::vector<std::string> argv = {kDockerTool.path, "-H", Host()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, {}, {}, std::chrono::seconds(120));
-  }
+  static CommandResult Docker(std::vector<std::string> args) { return RunDocker(*world_, args); }
   static CommandResult Run(const std::string& runtime, const std::string& script) {
     return Docker({"run", "--rm", "--network", "none", "--runtime", runtime, "ocs-busybox", "sh",
                    "-c", script});

@@ -138,6 +138,45 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   return containerd;
 }
 
+std::string DockerHost(const EngineWorld& world) { return "unix://" + world.dir.File("dk.sock"); }
+
+CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kDockerTool.path, "-H", DockerHost(world)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {}, {}, std::chrono::seconds(120));
+}
+
+std::unique_ptr<Background> StartDockerd(const EngineWorld& world) {
+  std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/docker/daemon.json");
+  nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config["runtimes"].contains("oci-secrets")) {
+    ADD_FAILURE() << "runtime-config/docker/daemon.json does not parse or lacks oci-secrets";
+    return nullptr;
+  }
+  for (auto& [name, runtime] : config["runtimes"].items()) {
+    runtime["path"] = BinPath("oci-secrets-runtime");
+  }
+  config.update(nlohmann::json{{"iptables", false}, {"bridge", "none"}, {"ip-forward", false},
+                               {"ip-masq", false}, {"storage-driver", "vfs"}});
+  std::string config_path = world.dir.WriteFile("daemon.json", config.dump(1), 0644);
+  auto dockerd = std::make_unique<Background>(
+      std::vector<std::string>{kDockerdTool.path, "--config-file", config_path, "--data-root",
+                               world.dir.File("dk-root"), "--exec-root", world.dir.File("dk-exec"),
+                               "--pidfile", world.dir.File("dk.pid"), "-H", DockerHost(world),
+                               "--containerd", ContainerdSocket(world)},
+      world.dir.File("dockerd.log"));
+  if (!WaitUntilAnswers({kDockerTool.path, "-H", DockerHost(world), "version"}, 60)) {
+    ADD_FAILURE() << "dockerd did not answer: " << world.ReadFile(world.dir.File("dockerd.log"));
+    return nullptr;
+  }
+  CommandResult imported = RunDocker(world, {"import", world.rootfs_tar, "ocs-busybox"});
+  if (imported.exit_code != 0) {
+    ADD_FAILURE() << "docker import: " << imported.err;
+    return nullptr;
+  }
+  return dockerd;
+}
+
 std::vector<std::string> PodmanArgv(const EngineWorld& world,
                                     const std::vector<std::string>& args,
                                     const std::string& hooks_dir) {

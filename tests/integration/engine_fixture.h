@@ -115,6 +115,19 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world);
 inline constexpr char kCtr[] = "/usr/bin/ctr";
 std::string ContainerdSocket(const EngineWorld& world);
 
+// dockerd (Docker 20.10, /usr/sbin/dockerd) in world.dir (data-root dk-root, exec-root
+// dk-exec, socket dk.sock) on StartContainerd's containerd, with the runtimes of the shipped
+// runtime-config/docker/daemon.json pointed at the built shim, no networking of its own
+// (no bridge, no iptables) and world.rootfs_tar imported as the image ocs-busybox. Waits
+// until it answers; returns null (and fails the test) otherwise.
+inline const Tool kDockerdTool{"/usr/sbin/dockerd", "docker.io"};
+inline const Tool kDockerTool{"/usr/bin/docker", "docker.io"};  // the 20.10 client that matches
+std::unique_ptr<Background> StartDockerd(const EngineWorld& world);
+// Its address, for `docker -H` and $DOCKER_HOST.
+std::string DockerHost(const EngineWorld& world);
+// `docker -H DockerHost(world) args...` (the 20.10 client), up to 120 s.
+CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args);
+
 // Podman on the world's own storage (world.dir/podman: root, runroot, tmpdir; vfs,
 // cgroupfs, events to a file), with `--hooks-dir hooks_dir` when it is not empty.
 inline constexpr char kPodman[] = "/usr/bin/podman";
