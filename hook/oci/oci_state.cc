@@ -40,6 +40,23 @@ Status GetAnnotations(const json& j, Annotations* out, bool* present) {
   return Status::Ok();
 }
 
+// process.env, for the one variable that opts in; the rest of the environment is not kept.
+Status GetEnvService(const json& j, std::optional<std::string>* out) {
+  auto process = j.find("process");
+  if (process == j.end() || !process->is_object()) return Status::Ok();
+  auto env = process->find("env");
+  if (env == process->end() || env->is_null()) return Status::Ok();
+  if (!env->is_array()) return WrongType("process.env", "an array of strings");
+  std::vector<std::string> ours;
+  for (const auto& e : *env) {
+    if (!e.is_string()) return WrongType("process.env", "an array of strings");
+    const std::string& entry = e.get_ref<const std::string&>();
+    if (entry.compare(0, kServiceEnv.size(), kServiceEnv) == 0) ours.push_back(entry);
+  }
+  ASSIGN_OR_RETURN(*out, ServiceFromEnv(ours), "");
+  return Status::Ok();
+}
+
 Status GetUint32(const json& j, const char* field, std::string_view where, std::uint32_t* out) {
   auto it = j.find(field);
   if (it == j.end() || !it->is_number_unsigned()) {
@@ -160,6 +177,7 @@ Result<BundleConfig> ParseBundleConfig(std::string_view text, std::string_view b
     c.root_readonly = ro->get<bool>();
   }
   RETURN_IF_ERROR(GetAnnotations(j, &c.annotations, nullptr), "config.json");
+  RETURN_IF_ERROR(GetEnvService(j, &c.env_service), "config.json");
   auto linux_section = j.find("linux");
   if (linux_section != j.end() && linux_section->is_object()) {
     auto ns = linux_section->find("namespaces");
@@ -200,6 +218,7 @@ Result<BundleConfig> LoadBundleConfig(std::string_view bundle) {
 
 bool MayNameService(std::string_view config_json) {
   return config_json.find(kServiceAnnotation) != std::string_view::npos ||
+         config_json.find(kServiceEnv) != std::string_view::npos ||
          config_json.find("\\u") != std::string_view::npos;
 }
 
@@ -212,6 +231,12 @@ std::optional<std::string> ServiceAnnotation(const ContainerState& state,
     if (c != config->annotations.end()) return c->second;
   }
   return std::nullopt;
+}
+
+Result<std::optional<OptIn>> ServiceOptIn(const ContainerState& state,
+                                          const BundleConfig* config) {
+  return ChooseOptIn(ServiceAnnotation(state, config),
+                     config != nullptr ? config->env_service : std::nullopt);
 }
 
 }  // namespace ocisecrets::hook

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shared/names.h"
+#include "shared/opt_in.h"
 #include "shared/status.h"
 
 namespace ocisecrets::hook {
@@ -47,6 +48,8 @@ struct BundleConfig {
   std::string root_path;     // absolute: root.path, joined to the bundle when relative
   bool root_readonly = false;
   Annotations annotations;
+  // kServiceEnv's value in process.env (shared/opt_in.h ServiceFromEnv), when set.
+  std::optional<std::string> env_service;
   bool has_user_namespace = false;  // linux.namespaces has a "user" entry
   std::vector<IdMapping> uid_mappings;
   std::vector<IdMapping> gid_mappings;
@@ -58,7 +61,8 @@ struct BundleConfig {
 Result<ContainerState> ParseState(std::string_view json);
 
 // Parses config.json. `bundle` (absolute) anchors a relative root.path. A missing
-// root.path is InvalidArgument. Mappings with size 0 or that overflow 32 bits are refused.
+// root.path is InvalidArgument, so is a process.env that is not an array of strings or
+// sets kServiceEnv badly (ServiceFromEnv). Mappings with size 0 or that overflow 32 bits are refused.
 Result<BundleConfig> ParseBundleConfig(std::string_view json, std::string_view bundle);
 
 // Reads BUNDLE/config.json (at most kMaxDocumentBytes) and parses it.
@@ -68,8 +72,9 @@ Result<BundleConfig> LoadBundleConfig(std::string_view bundle);
 // The text of BUNDLE/config.json, at most kMaxDocumentBytes; errors as LoadBundleConfig's.
 Result<std::string> ReadBundleConfigText(std::string_view bundle);
 
-// False only when `config_json` cannot hold kServiceAnnotation anywhere: the key's bytes
-// are absent and no \u escape could spell them (its characters have no other escape). A
+// False only when `config_json` cannot hold kServiceAnnotation or kServiceEnv anywhere:
+// neither name's bytes are there and no \u escape could spell them (their characters have
+// no other escape). A
 // container that did not opt in then passes without its config.json being parsed: Docker's
 // and Podman's hold a seccomp profile, about 17 KB of JSON and 0.35 ms of parsing a stage.
 bool MayNameService(std::string_view config_json);
@@ -81,5 +86,10 @@ Result<std::string> ReadAllBounded(int fd, std::size_t limit);
 // config.json (`config` may be null when not yet read). nullopt: not opted in.
 std::optional<std::string> ServiceAnnotation(const ContainerState& state,
                                              const BundleConfig* config);
+
+// The container's opt-in (shared/opt_in.h ChooseOptIn): ServiceAnnotation, and
+// kServiceEnv from config.json's process.env (`config` null: only the annotation).
+// The two naming different services is InvalidArgument.
+Result<std::optional<OptIn>> ServiceOptIn(const ContainerState& state, const BundleConfig* config);
 
 }  // namespace ocisecrets::hook

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "shared/file_util.h"
+#include "shared/opt_in.h"
 
 namespace ocisecrets {
 namespace {
@@ -28,6 +29,21 @@ bool HasEntry(const Json& list, const ShimConfig& config, const std::string& sta
   return false;
 }
 
+// kServiceEnv's value in doc's process.env (shared/opt_in.h ServiceFromEnv).
+Result<std::optional<std::string>> EnvService(const Json& doc) {
+  auto process = doc.find("process");
+  if (process == doc.end() || !process->is_object()) return std::optional<std::string>();
+  auto env = process->find("env");
+  if (env == process->end() || env->is_null()) return std::optional<std::string>();
+  if (!env->is_array()) return Status::InvalidArgument("not an array of strings");
+  std::vector<std::string> entries;
+  for (const Json& e : *env) {
+    if (!e.is_string()) return Status::InvalidArgument("not an array of strings");
+    entries.push_back(e.get<std::string>());
+  }
+  return ServiceFromEnv(entries);
+}
+
 }  // namespace
 
 Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig& config,
@@ -44,21 +60,27 @@ Result<ConfigEdit> AddHookEntries(std::string_view config_json, const ShimConfig
   }
   bool annotated = annotations != doc.end() && annotations->is_object() &&
                    annotations->contains(key);
+  std::optional<std::string> annotation;
+  if (annotated) {
+    const Json& value = (*annotations)[key];
+    if (!value.is_string()) return Status::InvalidArgument("annotation " + key + ": not a string");
+    annotation = value.get<std::string>();
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> env_service, EnvService(doc), "process.env");
+  ASSIGN_OR_RETURN(std::optional<OptIn> opt_in, ChooseOptIn(annotation, env_service), "");
   if (!service.empty()) {
-    if (annotated) {
-      const Json& current = (*annotations)[key];
-      if (!current.is_string() || current.get<std::string>() != service) {
-        return Status::InvalidArgument("annotation " + key +
-                                       " differs from this runtime's service " +
-                                       std::string(service));
-      }
-    } else {
+    if (opt_in && opt_in->service != service) {
+      return Status::InvalidArgument(std::string(opt_in->source) + " (" + opt_in->service +
+                                     ") differs from this runtime's service " +
+                                     std::string(service));
+    }
+    if (!annotated) {
       Json& list = doc["annotations"];
       if (list.is_null()) list = Json::object();
       list[key] = std::string(service);
       changed = true;
     }
-  } else if (!annotated) {
+  } else if (!opt_in) {
     return edit;
   }
 

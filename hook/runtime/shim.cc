@@ -133,7 +133,7 @@ int RunShim(int argc, char** argv) {
     std::string context = inv.subcommand + ": bundle " + bundle;
     Result<EditOutcome> outcome = InjectHooksIntoBundle(bundle, *config, service);
     if (!outcome.ok()) return Fail(inv, outcome.status().WithContext(context), 1);
-    if (*outcome != EditOutcome::kNoAnnotation && access(config->hook_path.c_str(), X_OK) != 0) {
+    if (*outcome != EditOutcome::kNotOptedIn && access(config->hook_path.c_str(), X_OK) != 0) {
       return Fail(inv, PosixError("hook " + config->hook_path, errno).WithContext(context), 1);
     }
   }

@@ -34,6 +34,7 @@ struct StageContext {
   std::string container_id;
   std::string service;
   std::size_t files = 0;
+  std::string_view service_source = kAnnotationSource;  // which opt-in named the service
 };
 
 Result<ContainerState> ReadState(int fd) {
@@ -41,18 +42,16 @@ Result<ContainerState> ReadState(int fd) {
   return ParseState(text);
 }
 
-// The service the container opted in to, reading config.json only when the state carries
-// no annotations at all, and parsing it only when it may name one. `config` receives
-// config.json when it was parsed.
-Result<std::optional<std::string>> FindService(const ContainerState& state,
-                                               std::optional<BundleConfig>* config) {
-  if (state.has_annotations) return ServiceAnnotation(state, nullptr);
+// The service the container opted in to (annotation or environment variable), parsing
+// config.json only when it may name one. `config` receives config.json when it was parsed.
+Result<std::optional<OptIn>> FindService(const ContainerState& state,
+                                         std::optional<BundleConfig>* config) {
   ASSIGN_OR_RETURN(std::string text, ReadBundleConfigText(state.bundle), "bundle");
-  if (!MayNameService(text)) return std::optional<std::string>();
+  if (!MayNameService(text)) return ServiceOptIn(state, nullptr);
   ASSIGN_OR_RETURN(BundleConfig c, ParseBundleConfig(text, state.bundle), "bundle");
-  std::optional<std::string> service = ServiceAnnotation(state, &c);
+  ASSIGN_OR_RETURN(std::optional<OptIn> opt_in, ServiceOptIn(state, &c), "service");
   *config = std::move(c);
-  return service;
+  return opt_in;
 }
 
 // Builds the tmpfs from `grant`, enters the container's mount namespace and attaches it.
@@ -99,7 +98,7 @@ Status Create(StageContext& ctx, const ContainerState& state,
                                       "\", want creating or created");
   }
   if (ctx.service.empty()) {
-    return Status::InvalidArgument("annotation " + std::string(kServiceAnnotation) +
+    return Status::InvalidArgument(std::string(ctx.service_source) +
                                    " is empty: name a service");
   }
   if (!bundle) {
@@ -224,13 +223,16 @@ int RunStage(Stage stage, int state_fd, const ConfigSource& source,
     }
   }
   std::optional<BundleConfig> bundle;
-  Result<std::optional<std::string>> service = FindService(*state, &bundle);
+  Result<std::optional<OptIn>> service = FindService(*state, &bundle);
   if (!service.ok()) {
-    if (poststop) return 0;  // the bundle may already be gone: nothing to end then
-    return fail_early(service.status());
+    if (!poststop) return fail_early(service.status());
+    // The bundle may already be gone: the state's annotation still names the lease to end.
+    service = ServiceOptIn(*state, nullptr);
+    if (!service.ok()) return 0;
   }
   if (!service->has_value()) return 0;  // not opted in: nothing to do, nothing to ask
-  ctx.service = **service;
+  ctx.service = (*service)->service;
+  ctx.service_source = (*service)->source;
 
   Result<HookConfig> config = LoadConfig(source);
   if (!config.ok()) return fail_early(config.status());

@@ -93,6 +93,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The hook skips parsing a config.json that cannot name the service: never one that does.
     FUZZ_CHECK(!service.has_value() || MayNameService(in),
                "a config.json naming the service is never skipped unparsed");
+    FUZZ_CHECK(!config->env_service.has_value() || MayNameService(in),
+               "a config.json whose environment names the service is never skipped unparsed");
   } else {
     FUZZ_CHECK(config.status().message().starts_with("config.json"),
                "a refusal is prefixed 'config.json'");

@@ -74,11 +74,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (edit->outcome != EditOutcome::kAdded) {
     FUZZ_CHECK(edit->new_config.empty(), "no new text when nothing changes");
   }
-  if (edit->outcome == EditOutcome::kNoAnnotation) {
-    FUZZ_CHECK(service.empty() && !annotated, "left alone only when not opted in");
+  bool env_opt_in = false;  // OCI_SECRETS_SERVICE=... among process.env's strings
+  if (before.contains("process") && before["process"].is_object() &&
+      before["process"].contains("env") && before["process"]["env"].is_array()) {
+    for (const Json& e : before["process"]["env"]) {
+      if (e.is_string() && e.get<std::string>().rfind(std::string(kServiceEnv) + "=", 0) == 0) {
+        env_opt_in = true;
+      }
+    }
+  }
+  if (edit->outcome == EditOutcome::kNotOptedIn) {
+    FUZZ_CHECK(service.empty() && !annotated && !env_opt_in, "left alone only when not opted in");
     return 0;
   }
-  FUZZ_CHECK(annotated || !service.empty(), "edited only when opted in");
+  FUZZ_CHECK(annotated || env_opt_in || !service.empty(), "edited only when opted in");
   if (edit->outcome == EditOutcome::kAlreadyPresent) return 0;
 
   Json after = Json::parse(edit->new_config, nullptr, /*allow_exceptions=*/false);
@@ -92,8 +101,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(before.contains(it.key()) || it.key() == "hooks" || it.key() == "annotations",
                "no member but hooks and annotations added");
   }
-  FUZZ_CHECK(after["annotations"].is_object() && after["annotations"].contains(key),
-             "the edited config has the annotation");
+  FUZZ_CHECK(env_opt_in || (after["annotations"].is_object() && after["annotations"].contains(key)),
+             "the edited config has the annotation, or opted in by its environment");
   if (!service.empty()) {
     FUZZ_CHECK(after["annotations"][key] == service, "the bound service is the annotation");
   }

@@ -132,6 +132,41 @@ TEST(OciStateTest, AnnotationComesFromStateElseConfig) {
   EXPECT_EQ(ServiceAnnotation(other, nullptr), std::nullopt);
 }
 
+TEST(OciStateTest, TheEnvironmentVariableOptsInWhenNoAnnotationDoes) {
+  Result<BundleConfig> b = ParseBundleConfig(
+      R"({"root":{"path":"r"},"process":{"env":["PATH=/bin","OCI_SECRETS_SERVICE=redis"]}})", "/b");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->env_service, "redis");
+  Result<std::optional<OptIn>> opt_in = ServiceOptIn(ContainerState{}, &*b);
+  ASSERT_TRUE(opt_in.ok() && opt_in->has_value()) << opt_in.status().ToString();
+  EXPECT_EQ((*opt_in)->service, "redis");
+  EXPECT_EQ((*opt_in)->source, kEnvSource);
+  EXPECT_TRUE(MayNameService(R"({"process":{"env":["OCI_SECRETS_SERVICE=redis"]}})"));
+}
+
+TEST(OciStateTest, AnnotationAndVariableNamingDifferentServicesAreRefused) {
+  Result<BundleConfig> b = ParseBundleConfig(
+      R"({"root":{"path":"r"},"annotations":{"org.oci-secrets.service":"redis"},)"
+      R"("process":{"env":["OCI_SECRETS_SERVICE=web"]}})",
+      "/b");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_TRUE(IsError(ServiceOptIn(ContainerState{}, &*b), StatusCode::kInvalidArgument,
+                      "name different services"));
+}
+
+TEST(OciStateTest, AnEnvThatIsNotAnArrayOfStringsIsRefused) {
+  for (const char* json : {R"({"root":{"path":"r"},"process":{"env":"OCI_SECRETS_SERVICE=a"}})",
+                           R"({"root":{"path":"r"},"process":{"env":[1]}})"}) {
+    EXPECT_TRUE(IsError(ParseBundleConfig(json, "/b"), StatusCode::kInvalidArgument,
+                        "process.env: must be an array of strings"))
+        << json;
+  }
+  EXPECT_TRUE(IsError(
+      ParseBundleConfig(R"({"root":{"path":"r"},"process":{"env":["OCI_SECRETS_SERVICE=a/b"]}})",
+                        "/b"),
+      StatusCode::kInvalidArgument, "OCI_SECRETS_SERVICE in the container's environment"));
+}
+
 // A config.json that cannot hold the annotation is not parsed at all; every spelling the
 // parser would read as the key must count as "may".
 TEST(OciStateTest, OnlyAConfigThatCannotNameTheServiceIsLeftUnparsed) {

@@ -191,6 +191,33 @@ TEST_F(StagesTest, FileTargetOutsideTheSecretsDirIsRefused) {
   EXPECT_EQ(err_.find("hunter2"), std::string::npos);
 }
 
+TEST_F(StagesTest, TheEnvironmentVariableOptsInWithoutAnAnnotation) {
+  WriteConfig(R"({"other":"x"})", R"(,"process":{"env":["OCI_SECRETS_SERVICE=web"]})");
+  grant_ = Status::NotFound("service web not found");
+  EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), R"({"other":"x"})")), 1);
+  EXPECT_EQ(calls_.last.service, "web");
+  EXPECT_EQ(err_, "oci-secrets-hook: prestart: lease: service web not found\n");
+}
+
+TEST_F(StagesTest, AnnotationAndVariableNamingDifferentServicesFailClosedWithoutALease) {
+  WriteConfig(R"({"org.oci-secrets.service":"redis"})",
+              R"(,"process":{"env":["OCI_SECRETS_SERVICE=web"]})");
+  EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), R"({"org.oci-secrets.service":"redis"})")),
+            1);
+  EXPECT_EQ(calls_.factory_calls, 0);
+  EXPECT_EQ(err_,
+            "oci-secrets-hook: prestart: service: annotation org.oci-secrets.service=redis and "
+            "OCI_SECRETS_SERVICE=web in the container's environment name different services\n");
+}
+
+TEST_F(StagesTest, AnEmptyVariableIsRefusedNamingIt) {
+  WriteConfig("{}", R"(,"process":{"env":["OCI_SECRETS_SERVICE="]})");
+  EXPECT_EQ(Run(Stage::kPrestart, State("created", getpid(), "")), 1);
+  EXPECT_NE(err_.find("OCI_SECRETS_SERVICE in the container's environment"), std::string::npos)
+      << err_;
+  EXPECT_EQ(calls_.factory_calls, 0);
+}
+
 TEST_F(StagesTest, EmptyServiceAnnotationIsRefused) {
   EXPECT_EQ(Run(Stage::kPrestart, State("created", 1, R"({"org.oci-secrets.service":""})")), 1);
   EXPECT_NE(err_.find("is empty"), std::string::npos) << err_;

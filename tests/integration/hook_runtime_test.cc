@@ -108,6 +108,28 @@ TEST_P(HookRuntimeTest, ContainerReadsItsSecretFromAReadOnlyTmpfs) {
   ExpectSecretMounted(b.Run(GetParam(), Id()), payload_);
 }
 
+// Docker 20.10 and Compose cannot pass annotations: OCI_SECRETS_SERVICE in process.env
+// opts in the same way; the annotation naming another service makes the start fail.
+TEST_P(HookRuntimeTest, TheEnvironmentVariableOptsInAndADisagreeingAnnotationFailsClosed) {
+  Bundle b(dir_, hook_config_);
+  b.SetScript(kProbe);
+  b.SetUser(1000, 1000);
+  b.config()["process"]["env"].push_back(std::string("OCI_SECRETS_SERVICE=") + kService);
+  b.InstallHook();
+  ExpectSecretMounted(b.Run(GetParam(), Id()), payload_);
+
+  b.SetAnnotation("org.oci-secrets.service", "other");
+  CommandResult refused = b.Run(GetParam(), Id() + "-x");
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.err.find("oci-secrets-hook: prestart: service: annotation "
+                             "org.oci-secrets.service=other and OCI_SECRETS_SERVICE=" +
+                             std::string(kService) +
+                             " in the container's environment name different services"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.out.find("CONTENT"), std::string::npos) << refused.out;
+}
+
 TEST_P(HookRuntimeTest, WorksWithAWritableRootAndAnExistingRun) {
   Bundle b = OptedIn(kProbe);
   b.config()["root"]["readonly"] = false;

@@ -1,5 +1,6 @@
 #include "hook/runtime/bundle_edit.h"
 #include "shared/file_util.h"
+#include "tests/testing/status_assert.h"
 
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -19,7 +20,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 // A temporary bundle directory, removed with its files at the end of the test.
-class BundleEditTest : public testing::Test {
+class BundleEditTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/ocs-XXXXXX";
@@ -80,7 +81,7 @@ TEST_F(BundleEditTest, LeavesConfigByteIdenticalWithoutAnnotation) {
   ASSERT_EQ(stat(ConfigPath().c_str(), &before), 0);
   Result<EditOutcome> r = InjectHooksIntoBundle(dir_, config_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(*r, EditOutcome::kNoAnnotation);
+  EXPECT_EQ(*r, EditOutcome::kNotOptedIn);
   EXPECT_EQ(ReadConfig(), original);
   struct stat after{};
   ASSERT_EQ(stat(ConfigPath().c_str(), &after), 0);
@@ -92,7 +93,7 @@ TEST_F(BundleEditTest, LeavesConfigWithoutAnnotationsMemberUntouched) {
   WriteConfig(original);
   Result<EditOutcome> r = InjectHooksIntoBundle(dir_, config_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(*r, EditOutcome::kNoAnnotation);
+  EXPECT_EQ(*r, EditOutcome::kNotOptedIn);
   EXPECT_EQ(ReadConfig(), original);
 }
 
@@ -181,12 +182,39 @@ TEST_F(BundleEditTest, RuntimeBoundToServiceRefusesAnotherServiceAnnotation) {
   EXPECT_NE(e.status().message().find("differs"), std::string::npos);
 }
 
+TEST_F(BundleEditTest, TheEnvironmentVariableAloneAddsTheHooks) {
+  const std::string with_env =
+      R"({"ociVersion":"1.0.2","process":{"env":["PATH=/bin","OCI_SECRETS_SERVICE=redis"]}})";
+  Result<ConfigEdit> e = AddHookEntries(with_env, config_);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  ASSERT_EQ(e->outcome, EditOutcome::kAdded);
+  nlohmann::json doc = nlohmann::json::parse(e->new_config);
+  EXPECT_EQ(doc["hooks"]["prestart"].size(), 1u);
+  EXPECT_EQ(doc["hooks"]["poststop"].size(), 1u);
+}
+
+TEST_F(BundleEditTest, AnnotationAndVariableNamingDifferentServicesAreRefused) {
+  const std::string both =
+      R"({"annotations":{"org.oci-secrets.service":"redis"},)"
+      R"("process":{"env":["OCI_SECRETS_SERVICE=web"]}})";
+  EXPECT_TRUE(testing::IsError(AddHookEntries(both, config_), StatusCode::kInvalidArgument,
+                               "name different services"));
+}
+
+TEST_F(BundleEditTest, RuntimeBoundToServiceRefusesAnotherServiceVariable) {
+  const std::string with_env = R"({"process":{"env":["OCI_SECRETS_SERVICE=web"]}})";
+  Result<ConfigEdit> e = AddHookEntries(with_env, config_, "redis");
+  EXPECT_TRUE(testing::IsError(e, StatusCode::kInvalidArgument,
+                               "OCI_SECRETS_SERVICE in the container's environment (web) differs "
+                               "from this runtime's service redis"));
+}
+
 struct BadBundle {
   std::string description;
   std::string json;
 };
 
-class BundleEditRejectTest : public testing::TestWithParam<BadBundle> {};
+class BundleEditRejectTest : public ::testing::TestWithParam<BadBundle> {};
 
 TEST_P(BundleEditRejectTest, RejectsMalformedConfig) {
   ShimConfig config;
@@ -197,7 +225,7 @@ TEST_P(BundleEditRejectTest, RejectsMalformedConfig) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BundleEditRejectTest,
-    testing::Values(
+    ::testing::Values(
         BadBundle{"not JSON", "{\"annotations\":"},
         BadBundle{"not an object", "[1]"},
         BadBundle{"annotations not an object", R"({"annotations":["x"]})"},
@@ -207,7 +235,7 @@ INSTANTIATE_TEST_SUITE_P(
                   R"({"annotations":{"org.oci-secrets.service":"s"},"hooks":{"prestart":{}}})"},
         BadBundle{"invalid UTF-8 would be mangled",
                   "{\"annotations\":{\"org.oci-secrets.service\":\"s\"},\"x\":\"\xff\"}"}),
-    [](const testing::TestParamInfo<BadBundle>& info) {
+    [](const ::testing::TestParamInfo<BadBundle>& info) {
       return "Case" + std::to_string(info.index);
     });
 
