@@ -165,6 +165,9 @@ Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner own
   }
   RETURN_IF_ERROR(RefusePseudoFs(cur.get(), path), "");
   RETURN_IF_ERROR(RefuseMountPoint(cur.get()), std::string(path));
+  // A directory made just now holds nothing; one that was there may hold the container's
+  // own mounts (Compose's bind-mounted secret files), which our tmpfs would cover.
+  if (!creating) RETURN_IF_ERROR(RefuseHiddenMounts(cur.get(), path), "");
   return cur;
 }
 
@@ -219,20 +222,30 @@ Result<std::uint64_t> MountId(int fd) {
 // The host's /proc, when UseHostProc named it (see there); -1: "/proc" by path.
 int g_host_proc = -1;
 
-Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
-  int fd = g_host_proc >= 0 ? openat(g_host_proc, "thread-self/mountinfo", O_RDONLY | O_CLOEXEC)
-                            : open("/proc/thread-self/mountinfo", O_RDONLY | O_CLOEXEC);
+// Opens /proc/thread-self/RELATIVE through the host's /proc when UseHostProc named it.
+int OpenThreadSelf(const std::string& relative, int flags) {
+  return g_host_proc >= 0 ? openat(g_host_proc, ("thread-self/" + relative).c_str(), flags)
+                          : open(("/proc/thread-self/" + relative).c_str(), flags);
+}
+
+Result<std::string> ReadMountInfo() {
+  int fd = OpenThreadSelf("mountinfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return PosixError("open /proc/thread-self/mountinfo", errno);
   Result<std::string> text = ReadAllBounded(fd, 64 << 20);
   close(fd);
   if (!text.ok()) return text.status().WithContext("read /proc/thread-self/mountinfo");
+  return text;
+}
+
+Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
+  ASSIGN_OR_RETURN(std::string text, ReadMountInfo(), "");
   std::string want = std::to_string(mnt_id) + " ";
   std::size_t pos = 0;
-  while (pos < text->size()) {
-    std::size_t eol = text->find('\n', pos);
-    if (eol == std::string::npos) eol = text->size();
-    if (std::string_view(text->data() + pos, eol - pos).starts_with(want)) {
-      return text->substr(pos, eol - pos);
+  while (pos < text.size()) {
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    if (std::string_view(text.data() + pos, eol - pos).starts_with(want)) {
+      return text.substr(pos, eol - pos);
     }
     pos = eol + 1;
   }
@@ -242,6 +255,66 @@ Result<std::string> MountInfoLine(std::uint64_t mnt_id) {
 }  // namespace
 
 void UseHostProc(int proc_dir_fd) { g_host_proc = proc_dir_fd; }
+
+namespace {
+
+// A mountinfo path field with its octal escapes (\040 for a space, ...) undone.
+std::string UnescapeMountInfo(std::string_view field) {
+  std::string out;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() &&
+        field.substr(i + 1, 3).find_first_not_of("01234567") == std::string_view::npos) {
+      out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                               (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+// Where `fd` is, as this thread's mountinfo names paths (relative to our root).
+Result<std::string> FdPath(int fd) {
+  char buf[4096];
+  std::string link = "fd/" + std::to_string(fd);
+  ssize_t n = g_host_proc >= 0 ? readlinkat(g_host_proc, ("thread-self/" + link).c_str(), buf,
+                                            sizeof buf)
+                               : readlink(("/proc/thread-self/" + link).c_str(), buf, sizeof buf);
+  if (n < 0) return PosixError("readlink /proc/thread-self/" + link, errno);
+  if (static_cast<std::size_t>(n) == sizeof buf) return Status::FailedPrecondition("its path is too long");
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+Status RefuseHiddenMounts(int dir_fd, std::string_view shown_as) {
+  ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "hidden mounts check");
+  ASSIGN_OR_RETURN(std::string dir, FdPath(dir_fd), "hidden mounts check");
+  ASSIGN_OR_RETURN(std::string text, ReadMountInfo(), "hidden mounts check");
+  // "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": a mount on the dir's own mount (PARENT is
+  // its ID) whose mount point lies beneath the dir is hidden by anything mounted on it.
+  const std::string parent = std::to_string(id);
+  const std::string prefix = dir == "/" ? "/" : dir + "/";
+  std::vector<std::string> hidden;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string mount_id, parent_id, dev, root, mount_point;
+    if (!(fields >> mount_id >> parent_id >> dev >> root >> mount_point)) continue;
+    if (parent_id != parent) continue;
+    std::string path = UnescapeMountInfo(mount_point);
+    if (!path.starts_with(prefix)) continue;
+    hidden.push_back(std::string(shown_as) + "/" + path.substr(prefix.size()));
+  }
+  if (hidden.empty()) return Status::Ok();
+  std::string list;
+  for (const std::string& h : hidden) list += (list.empty() ? "" : ", ") + h;
+  return Status::FailedPrecondition(
+      "already holds mounts (" + list +
+      "): they would be hidden; remove the container's own secrets (a Compose service's "
+      "\"secrets:\", docker -v) or use another target dir");
+}
 
 Status RefuseSharedMount(int dir_fd) {
   ASSIGN_OR_RETURN(std::uint64_t id, MountId(dir_fd), "propagation check");

@@ -34,7 +34,8 @@ Result<ScopedFd> OpenRootDir(const std::string& root_path);
 // with RESOLVE_NO_SYMLINKS, so a dangling symlink is refused, never followed. Refused with
 // FailedPrecondition: a component that is not a directory, a target that is already a
 // mount point, a pseudo file system (proc, sysfs, cgroup, ...) on the way, a missing
-// component whose parent is on a bind mount of another directory (RefuseBindOfAnotherDir).
+// component whose parent is on a bind mount of another directory (RefuseBindOfAnotherDir),
+// an existing target that already holds mounts beneath it (RefuseHiddenMounts).
 Result<ScopedFd> OpenSecretsDir(int root_fd, std::string_view path, DirOwner owner);
 
 // Returns an O_PATH fd on the existing directory `path` (absolute, as the container sees
@@ -52,6 +53,14 @@ Status RefuseMountPoint(int dir_fd);
 // not the secrets tmpfs" (TYPE and SOURCE from /proc/thread-self/mountinfo), "a writable
 // tmpfs (SOURCE), not the secrets tmpfs".
 Status RequireSecretsTmpfs(int dir_fd);
+
+// FailedPrecondition "already holds mounts (P1, P2): they would be hidden; ..." when
+// mounts sit beneath the directory `dir_fd` on its own mount (their parent is the dir's
+// mount, found by statx STATX_MNT_ID; their mount point is under the dir's path as this
+// thread's mountinfo shows it): a tmpfs mounted on the dir would hide them. Each Pn is
+// `shown_as` (the dir as the container names it) plus the mount point's path below the
+// dir. Reads /proc/thread-self/mountinfo and fd links (through UseHostProc's /proc).
+Status RefuseHiddenMounts(int dir_fd, std::string_view shown_as);
 
 // FailedPrecondition when `dir_fd` is on a mount other than `root_fd`'s whose root is not
 // the root of its file system: a bind mount of some other directory (config.json binding

@@ -33,19 +33,21 @@ std::string NowRfc3339() {
   return buf;
 }
 
-// Appends the error to the runtime's log file in its format: containerd reads the last
-// error line of that file into the message the user sees.
-void AppendToRuntimeLog(const RuntimeInvocation& inv, const std::string& message) {
+// Appends a line at `level` ("error", "info") to the runtime's log file in its format:
+// containerd reads the last error line of that file into the message the user sees, and
+// passes over the others.
+void AppendToRuntimeLog(const RuntimeInvocation& inv, std::string_view level,
+                        const std::string& message) {
   if (!inv.log_path || inv.log_path->empty()) return;
   int fd = open(inv.log_path->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
                 0600);
   if (fd < 0) return;
   std::string line;
   if (inv.log_format == "json") {
-    nlohmann::json j = {{"level", "error"}, {"msg", message}, {"time", NowRfc3339()}};
+    nlohmann::json j = {{"level", level}, {"msg", message}, {"time", NowRfc3339()}};
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    line = "time=\"" + NowRfc3339() + "\" level=error msg=" +
+    line = "time=\"" + NowRfc3339() + "\" level=" + std::string(level) + " msg=" +
            nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   line += '\n';
@@ -57,7 +59,7 @@ void AppendToRuntimeLog(const RuntimeInvocation& inv, const std::string& message
 int Fail(const RuntimeInvocation& inv, const Status& status, int code) {
   std::string message = std::string(kProgram) + ": " + status.message();
   std::fprintf(stderr, "%s\n", message.c_str());
-  AppendToRuntimeLog(inv, message);
+  AppendToRuntimeLog(inv, "error", message);
   return code;
 }
 
@@ -133,6 +135,14 @@ int RunShim(int argc, char** argv) {
     std::string context = inv.subcommand + ": bundle " + bundle;
     Result<EditOutcome> outcome = InjectHooksIntoBundle(bundle, *config, service);
     if (!outcome.ok()) return Fail(inv, outcome.status().WithContext(context), 1);
+    if (*outcome == EditOutcome::kNotOptedIn) {
+      // Why a container on our runtime got nothing, where the engine keeps the runtime's log.
+      AppendToRuntimeLog(inv, "info",
+                         std::string(kProgram) + ": " + inv.subcommand + ": no " +
+                             std::string(kServiceAnnotation) + " annotation and no " +
+                             std::string(kServiceEnv) +
+                             " in the container's environment: no secrets added");
+    }
     if (*outcome != EditOutcome::kNotOptedIn && access(config->hook_path.c_str(), X_OK) != 0) {
       return Fail(inv, PosixError("hook " + config->hook_path, errno).WithContext(context), 1);
     }

@@ -277,6 +277,54 @@ TEST_F(SafePathTest, FreshTmpfsAtRunGetsTheDirectory) {
   EXPECT_FALSE(IsDir(root_ + "/run/secrets"));  // it was in the tmpfs, gone with it
 }
 
+// Compose binds each `file:` secret at /run/secrets/NAME (docker -v does the same): our
+// tmpfs on /run/secrets would hide them, so the dir is refused naming each of them.
+TEST_F(SafePathTest, DirHoldingMountsIsRefusedNamingEachOne) {
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
+  ASSERT_EQ(mkdir((root_ + "/run").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root_ + "/run/secrets").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root_ + "/run/secrets/sub").c_str(), 0755), 0);
+  for (const char* f : {"/run/secrets/my secret", "/run/secrets/sub/b"}) {
+    ASSERT_EQ(close(open((root_ + f).c_str(), O_CREAT | O_WRONLY, 0644)), 0);
+  }
+  dir_.WriteFile("host_file", "x", 0644);
+  int code = InPrivateMountNamespace([&] {
+    for (const char* f : {"/run/secrets/my secret", "/run/secrets/sub/b"}) {
+      if (mount(dir_.File("host_file").c_str(), (root_ + f).c_str(), nullptr, MS_BIND,
+                nullptr) != 0) {
+        return 2;
+      }
+    }
+    Result<ScopedFd> fd = OpenFresh();
+    if (fd.ok()) return 3;
+    if (fd.status().code() != StatusCode::kFailedPrecondition) return 4;
+    const std::string m = fd.status().message();
+    if (m.find("already holds mounts (/run/secrets/my secret, /run/secrets/sub/b)") ==
+        std::string::npos) {
+      return 5;
+    }
+    if (m.find("they would be hidden") == std::string::npos) return 6;
+    return 0;
+  });
+  EXPECT_EQ(code, 0) << "the step that failed, by its return code in the test";
+}
+
+// Mounts beside the dir, even one whose name starts with the dir's, hide nothing.
+TEST_F(SafePathTest, MountsBesideTheDirAreNotHidden) {
+  ASSERT_TRUE(::ocisecrets::testing::IsRoot("mounting (tmpfs, move_mount)"));
+  for (const char* d : {"/run", "/run/secrets", "/run/secrets2", "/run/other"}) {
+    ASSERT_EQ(mkdir((root_ + d).c_str(), 0755), 0) << d;
+  }
+  int code = InPrivateMountNamespace([&] {
+    for (const char* d : {"/run/secrets2", "/run/other"}) {
+      if (mount("tmpfs", (root_ + d).c_str(), "tmpfs", 0, "size=64k") != 0) return 2;
+    }
+    Result<ScopedFd> fd = OpenFresh();
+    return fd.ok() ? 0 : 3;
+  });
+  EXPECT_EQ(code, 0);
+}
+
 // The detached tmpfs, checked through its mount fd without attaching it.
 class TmpfsBuilderTest : public ::testing::Test {
  protected:

@@ -19,48 +19,6 @@
 
 namespace ocisecrets::itest {
 
-Background::Background(const std::vector<std::string>& argv, const std::string& log_path,
-                       const std::vector<std::string>& env) {
-  std::vector<std::string> owned_env = env;
-  pid_ = fork();
-  if (pid_ == 0) {
-    setsid();
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    if (null_fd >= 0) dup2(null_fd, 0);
-    for (const std::string& kv : owned_env) putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  EXPECT_GT(pid_, 0) << "fork " << argv[0];
-}
-
-Background::~Background() { Stop(); }
-
-void Background::Stop() {
-  if (pid_ <= 0) return;
-  kill(-pid_, SIGTERM);
-  for (int i = 0; i < 200; ++i) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      kill(-pid_, SIGKILL);  // anything it left behind in its group
-      pid_ = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(-pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
-  pid_ = -1;
-}
-
 std::string WriteHooksDir(const EngineWorld& world, const std::string& name, bool shipped_args) {
   std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/hooks.d/oci-secrets.json");
   nlohmann::json hook = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -115,38 +73,32 @@ bool EngineWorld::Init() {
   return !::testing::Test::HasFailure();
 }
 
-std::string ContainerdSocket(const EngineWorld& world) { return world.dir.File("c.sock"); }
+std::string ContainerdSocket(const EngineWorld& world) {
+  return EngineLayout(world).ContainerdSocket();
+}
 
 std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
-  std::string base = world.dir.File("containerd");
-  mkdir(base.c_str(), 0700);
-  std::string config = world.dir.WriteFile(
-      "containerd.toml",
-      "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\nroot = \"" + base + "/root\"\nstate = \"" + base + "/state\"\n" +
-          "[grpc]\n  address = \"" + ContainerdSocket(world) + "\"\n",
-      0644);
+  const ::ocisecrets::testing::DockerEngineLayout layout = EngineLayout(world);
+  world.dir.WriteFile("containerd.toml", layout.ContainerdToml(), 0644);
   std::string shim_config = WriteShimConfig(world, kRuncTool);
   auto containerd = std::make_unique<Background>(
-      std::vector<std::string>{"/usr/bin/containerd", "--config", config},
-      world.dir.File("containerd.log"),
+      layout.ContainerdArgv(), layout.ContainerdLog(),
       std::vector<std::string>{"OCI_SECRETS_RUNTIME_CONFIG=" + shim_config});
   if (!WaitUntilAnswers({kCtr, "-a", ContainerdSocket(world), "version"}, 30)) {
-    ADD_FAILURE() << "containerd did not answer: "
-                  << world.ReadFile(world.dir.File("containerd.log"));
+    ADD_FAILURE() << "containerd did not answer: " << world.ReadFile(layout.ContainerdLog());
     return nullptr;
   }
   return containerd;
 }
 
-std::string DockerHost(const EngineWorld& world) { return "unix://" + world.dir.File("dk.sock"); }
+std::string DockerHost(const EngineWorld& world) { return EngineLayout(world).Host(); }
 
 CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {kDockerTool.path, "-H", DockerHost(world)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, {}, {}, std::chrono::seconds(120));
+  return RunCommand(EngineLayout(world).DockerArgv(args), {}, {}, std::chrono::seconds(120));
 }
 
 std::unique_ptr<Background> StartDockerd(const EngineWorld& world) {
+  // The shipped daemon.json, with the built shim and settings for a hermetic dockerd.
   std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/docker/daemon.json");
   nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (config.is_discarded() || !config["runtimes"].contains("oci-secrets")) {
@@ -156,17 +108,11 @@ std::unique_ptr<Background> StartDockerd(const EngineWorld& world) {
   for (auto& [name, runtime] : config["runtimes"].items()) {
     runtime["path"] = BinPath("oci-secrets-runtime");
   }
-  config.update(nlohmann::json{{"iptables", false}, {"bridge", "none"}, {"ip-forward", false},
-                               {"ip-masq", false}, {"storage-driver", "vfs"}});
-  std::string config_path = world.dir.WriteFile("daemon.json", config.dump(1), 0644);
-  auto dockerd = std::make_unique<Background>(
-      std::vector<std::string>{kDockerdTool.path, "--config-file", config_path, "--data-root",
-                               world.dir.File("dk-root"), "--exec-root", world.dir.File("dk-exec"),
-                               "--pidfile", world.dir.File("dk.pid"), "-H", DockerHost(world),
-                               "--containerd", ContainerdSocket(world)},
-      world.dir.File("dockerd.log"));
-  if (!WaitUntilAnswers({kDockerTool.path, "-H", DockerHost(world), "version"}, 60)) {
-    ADD_FAILURE() << "dockerd did not answer: " << world.ReadFile(world.dir.File("dockerd.log"));
+  const ::ocisecrets::testing::DockerEngineLayout layout = EngineLayout(world);
+  world.dir.WriteFile("daemon.json", layout.Hermetic(config).dump(1), 0644);
+  auto dockerd = std::make_unique<Background>(layout.DockerdArgv(), layout.DockerdLog());
+  if (!WaitUntilAnswers(layout.DockerArgv({"version"}), 60)) {
+    ADD_FAILURE() << "dockerd did not answer: " << world.ReadFile(layout.DockerdLog());
     return nullptr;
   }
   CommandResult imported = RunDocker(world, {"import", world.rootfs_tar, "ocs-busybox"});

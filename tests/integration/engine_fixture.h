@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "tests/integration/harness.h"
+#include "tests/testing/background.h"
+#include "tests/testing/docker_engine.h"
 
 namespace ocisecrets::itest {
 
@@ -19,22 +21,9 @@ inline constexpr char kEngineService[] = "redis";
 inline constexpr char kEngineSecret[] = "pw";
 inline constexpr char kEngineAnnotation[] = "org.oci-secrets.service";
 
-// A daemon process (containerd, dockerd) in its own session, output to `log_path`.
-// The destructor sends SIGTERM to its process group, waits up to 20 s, then SIGKILLs.
-class Background {
- public:
-  Background(const std::vector<std::string>& argv, const std::string& log_path,
-             const std::vector<std::string>& env = {});
-  ~Background();
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-  bool running() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
-  void Stop();
-
- private:
-  pid_t pid_ = -1;
-};
+// Daemons (containerd, dockerd) run as testing::Background: own session, log file,
+// stopped with their process group.
+using ::ocisecrets::testing::Background;
 
 // The suite's manager and files: a running oci-secretsd holding secret "pw" (a unique
 // payload, mode 0444, uid/gid 0) granted to service "redis", and hook.json pointing at it.
@@ -112,6 +101,10 @@ std::string WriteShimConfig(const EngineWorld& world, const Tool& runtime);
 // world's hook.json) in its environment, so every shim containerd's runc.v2 starts reads
 // it. Waits until `ctr version` answers; returns null (and fails the test) otherwise.
 std::unique_ptr<Background> StartContainerd(const EngineWorld& world);
+// The files and command lines of the world's Docker Engine (containerd's among them).
+inline ::ocisecrets::testing::DockerEngineLayout EngineLayout(const EngineWorld& world) {
+  return {world.dir.path()};
+}
 inline constexpr char kCtr[] = "/usr/bin/ctr";
 std::string ContainerdSocket(const EngineWorld& world);
 
@@ -120,8 +113,8 @@ std::string ContainerdSocket(const EngineWorld& world);
 // runtime-config/docker/daemon.json pointed at the built shim, no networking of its own
 // (no bridge, no iptables) and world.rootfs_tar imported as the image ocs-busybox. Waits
 // until it answers; returns null (and fails the test) otherwise.
-inline const Tool kDockerdTool{"/usr/sbin/dockerd", "docker.io"};
-inline const Tool kDockerTool{"/usr/bin/docker", "docker.io"};  // the 20.10 client that matches
+inline const Tool kDockerdTool{::ocisecrets::testing::kDockerdPath, "docker.io"};
+inline const Tool kDockerTool{::ocisecrets::testing::kDockerClientPath, "docker.io"};
 std::unique_ptr<Background> StartDockerd(const EngineWorld& world);
 // Its address, for `docker -H` and $DOCKER_HOST.
 std::string DockerHost(const EngineWorld& world);

@@ -226,6 +226,23 @@ TEST_P(HookHostileImageTest, TargetAlreadyABindMountFailsClosed) {
   ExpectFailedClosed(Run(), "already a mount point");
 }
 
+// config.json binds a host file at /run/secrets/x (what Compose does with a `file:` secret,
+// and `docker run -v f:/run/secrets/x`): our tmpfs would hide it, so the container fails
+// closed naming it; the host file is left as it was.
+TEST_P(HookHostileImageTest, SecretsDirHoldingABindMountFailsClosedNamingIt) {
+  const std::string host_file = decoy_.File("x");
+  {
+    std::ofstream(host_file) << "the operator's own file";
+  }
+  decoy_entries_.push_back("x");
+  std::sort(decoy_entries_.begin(), decoy_entries_.end());
+  AddMount({{"destination", "/run/secrets/x"},
+            {"type", "bind"},
+            {"source", host_file},
+            {"options", {"rbind", "ro"}}});
+  ExpectFailedClosed(Run(), "already holds mounts (/run/secrets/x): they would be hidden");
+}
+
 // /run is a read-only bind of a host dir without "secrets": the hook makes nothing in a
 // bound host dir (crun makes the bind read-only only after the prestart hooks, so the
 // read-only flag alone would not stop a mkdir there).
