@@ -122,9 +122,10 @@ Result<Secret> FindSecret(ApiClient& client, const std::string& name) {
   return s;
 }
 
-// Creates or rotates one secret of the project (or checks an external one); its ID.
+// Creates or rotates one secret of the project with `data` (or checks an external one, whose
+// data is empty); its ID.
 Result<std::string> ImportSecret(ApiClient& client, const Project& p, const ComposeSecret& s,
-                                 Report* report) {
+                                 SecretBytes data, Report* report) {
   const std::string name = compose::SecretName(p.name, s);
   auto found = FindSecret(client, s.source == ComposeSecret::Source::kExternal
                                       ? (s.name.empty() ? s.key : s.name)
@@ -140,7 +141,6 @@ Result<std::string> ImportSecret(ApiClient& client, const Project& p, const Comp
     report->Say("external", "secret", external, false, " (exists)");
     return found->id;
   }
-  ASSIGN_OR_RETURN(SecretBytes data, ReadComposePayload(s), "");
   if (!found.ok()) {
     SecretCreateRequest req;
     req.spec.name = name;
@@ -236,16 +236,18 @@ Status Import(const CliContext& ctx, const ComposeOptions& o) {
   ASSIGN_OR_RETURN(Project p, OpenProject(o), "");
   // Everything that can be refused without the manager is refused before any change.
   ASSIGN_OR_RETURN(std::string text, compose::RenderRuntimeFile(p.compose, p.name, p.source), "");
+  std::map<std::string, SecretBytes> payloads;  // wiped when they go
   for (const auto& [key, s] : p.compose.secrets) {
-    if (s.source != ComposeSecret::Source::kExternal) {
-      RETURN_IF_ERROR(ValidateSecretName(compose::SecretName(p.name, s)), s.where + ": secrets." + key);
-    }
+    if (s.source == ComposeSecret::Source::kExternal) continue;
+    RETURN_IF_ERROR(ValidateSecretName(compose::SecretName(p.name, s)), s.where + ": secrets." + key);
+    ASSIGN_OR_RETURN(payloads[key], ReadComposePayload(s), "");
   }
   ASSIGN_OR_RETURN(ApiClient client, Connect(ctx), "");
   Report report;
   std::map<std::string, std::string> secret_ids;
   for (const auto& [key, s] : p.compose.secrets) {
-    ASSIGN_OR_RETURN(secret_ids[key], ImportSecret(client, p, s, &report), "");
+    ASSIGN_OR_RETURN(secret_ids[key], ImportSecret(client, p, s, std::move(payloads[key]), &report),
+                     "");
   }
   for (const auto& [name, service] : p.compose.services) {
     RETURN_IF_ERROR(ImportService(client, p, service, secret_ids, &report), "");

@@ -31,11 +31,11 @@ constexpr char kReadScript[] =
     "grep ' /run/secrets ' /proc/mounts | cut -d' ' -f3,4 | cut -d, -f1";
 
 // A Compose file of one service `redis` (busybox in place of redis, no network: the
-// suite's dockerd has none) running kReadScript, with `service_keys` (indented for the
+// suite's dockerd has none; rlimits crun may set here) running kReadScript, with `service_keys` (indented for the
 // service) and the top-level secret my_secret from `file: ./my_secret.txt`.
 std::string ComposeFile(const std::string& service_keys) {
   return std::string("version: \"3.8\"\nservices:\n  redis:\n    image: ocs-busybox\n"
-                     "    network_mode: none\n    command: [\"sh\", \"-c\", \"") +
+                     "    network_mode: none\n    ulimits: {nofile: 1024, nproc: 1024}\n    command: [\"sh\", \"-c\", \"") +
          kReadScript + "\"]\n" + service_keys + "secrets:\n  my_secret:\n    file: ./my_secret.txt\n";
 }
 // The seed's Compose file: the short syntax.
@@ -65,10 +65,21 @@ class ComposeTest : public EngineTest {
     nlohmann::json hook = nlohmann::json::parse(world_->ReadFile(hooks + "/oci-secrets.json"));
     hook["when"] = {{"always", true}};
     world_->dir.WriteFile("hooks-always/oci-secrets.json", hook.dump(1), 0644);
-    // podman-compose runs `podman`: this one is Podman on the suite's storage and hooks.
+    // podman-compose runs `podman`: this one is Podman on the suite's storage, hooks and
+    // network config dir (its `network create` never reaches the machine's). podman-compose
+    // 1.0.3 adds `--net PROJECT_default --network-alias S` even to `network_mode: none`,
+    // which Podman refuses; the suite has no network, so the wrapper drops those two.
+    fs::create_directories(world_->dir.File("podman/net"));
     std::string argv;
-    for (const std::string& a : PodmanArgv(*world_, {}, hooks)) argv += "'" + a + "' ";
-    podman_ = world_->dir.WriteFile("podman", "#!/bin/sh\nexec " + argv + "\"$@\"\n", 0755);
+    for (const std::string& a : PodmanArgv(*world_, {"--network-config-dir", world_->dir.File("podman/net")}, hooks)) {
+      argv += "'" + a + "' ";
+    }
+    podman_ = world_->dir.WriteFile(
+        "podman-wrapper",
+        "#!/bin/sh\nskip=0\nfor a do\n  shift\n  if [ $skip = 1 ]; then skip=0; continue; fi\n"
+        "  case \"$a\" in --net|--network-alias) skip=1; continue;; esac\n  set -- \"$@\" \"$a\"\n"
+        "done\nexec " + argv + "\"$@\"\n",
+        0755);
   }
   static void TearDownTestSuite() {
     delete dockerd_;

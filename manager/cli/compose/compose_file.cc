@@ -142,7 +142,7 @@ Status FileReader::ReadLabels(const std::string& key, const YAML::Node& node, La
 
 Status FileReader::ReadSecrets(const YAML::Node& secrets,
                                std::map<std::string, ComposeSecret>* out) const {
-  if (secrets.IsNull()) return Status::Ok();
+  if (!secrets.IsDefined() || secrets.IsNull()) return Status::Ok();
   if (!secrets.IsMap()) return Error(secrets, "secrets", "want a mapping");
   for (auto it = secrets.begin(); it != secrets.end(); ++it) {
     ASSIGN_OR_RETURN(std::string key, Scalar(it->first, "secrets"), "");
@@ -238,7 +238,7 @@ Result<ComposeGrant> FileReader::ReadGrant(const std::string& key, const YAML::N
 
 Status FileReader::ReadServices(const YAML::Node& services,
                                 std::map<std::string, ComposeService>* out) const {
-  if (services.IsNull()) return Status::Ok();
+  if (!services.IsDefined() || services.IsNull()) return Status::Ok();
   if (!services.IsMap()) return Error(services, "services", "want a mapping");
   for (auto it = services.begin(); it != services.end(); ++it) {
     ASSIGN_OR_RETURN(std::string name, Scalar(it->first, "services"), "");
@@ -391,8 +391,8 @@ std::string LastDirName(std::string_view dir) {
   return base;
 }
 
-// Writes node to out, keeping each scalar quoted when it was quoted in the source (or is
-// ours): "3.8" must stay a string for Compose.
+// Writes node to out, keeping each scalar quoted when it was quoted in the source: "3.8"
+// must stay a string for Compose.
 void Emit(YAML::Emitter& out, const YAML::Node& node) {
   if (node.IsMap()) {
     out << YAML::BeginMap;
@@ -408,10 +408,10 @@ void Emit(YAML::Emitter& out, const YAML::Node& node) {
     for (const YAML::Node& item : node) Emit(out, item);
     out << YAML::EndSeq;
   } else if (node.IsScalar()) {
-    if (node.Tag() == "?") {
-      out << node.Scalar();
-    } else {
+    if (node.Tag() == "!") {
       out << YAML::DoubleQuoted << node.Scalar();
+    } else {
+      out << node.Scalar();  // plain in the source, or ours: the emitter quotes when it must
     }
   } else {
     out << YAML::Null;
