@@ -1,5 +1,6 @@
 // compose import | rm: a Compose project's secrets and grants into the manager, and the
 // Compose file Docker runs instead (manager/cli/compose/compose_file.h).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -54,6 +55,8 @@ struct Project {
   std::string name;
   std::string out;
   std::string source;  // the file names, for OUT's first line
+  uid_t owner = 0;     // OUT's owner: the first file's (the import often runs under sudo)
+  gid_t group = 0;
 };
 
 Result<Project> OpenProject(const ComposeOptions& o) {
@@ -83,6 +86,10 @@ Result<Project> OpenProject(const ComposeOptions& o) {
   for (const std::string& f : files) {
     p.source += (p.source.empty() ? "" : " + ") + fs::path(f).filename().string();
   }
+  struct stat st{};
+  if (::stat(files.front().c_str(), &st) != 0) return PosixError("stat " + files.front(), errno);
+  p.owner = st.st_uid;
+  p.group = st.st_gid;
   return p;
 }
 
@@ -227,7 +234,7 @@ Status WriteOut(const Project& p, const std::string& text, Report* report) {
     report->Say("unchanged", "file", p.out, false);
     return Status::Ok();
   }
-  RETURN_IF_ERROR(ReplaceFileAtomically(p.out, text, 0644, geteuid(), getegid()), "write " + p.out);
+  RETURN_IF_ERROR(ReplaceFileAtomically(p.out, text, 0644, p.owner, p.group), "write " + p.out);
   report->Say("wrote", "file", p.out, true);
   return Status::Ok();
 }

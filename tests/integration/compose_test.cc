@@ -5,6 +5,7 @@
 // variable, which hooks.d cannot match). Each test has its own project directory.
 // Needs root.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -163,6 +164,8 @@ Background* ComposeTest::dockerd_ = nullptr;
 
 TEST_F(ComposeTest, SeedFileRunsUnderDockerComposeAndPodmanComposeWithARealTmpfs) {
   MakeProject("seed", SeedCompose());
+  // A user's file, imported under sudo: OUT is the user's too.
+  ASSERT_EQ(chown((dir_ + "/docker-compose.yml").c_str(), 1000, 1000), 0);
   CommandResult imported = Import();
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
   EXPECT_NE(imported.out.find("created secret seed_my_secret"), std::string::npos) << imported.out;
@@ -170,6 +173,7 @@ TEST_F(ComposeTest, SeedFileRunsUnderDockerComposeAndPodmanComposeWithARealTmpfs
   struct stat st{};
   ASSERT_EQ(stat((dir_ + "/" + kOut).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
+  EXPECT_EQ(st.st_uid, 1000u) << "owned as the Compose file is";
 
   EXPECT_TRUE(ReadsFromAReadOnlyTmpfs(RunWithDockerCompose(), "444 0 0"));
   EXPECT_TRUE(ReadsFromAReadOnlyTmpfs(RunWithPodmanCompose(), "444 0 0"));
