@@ -80,7 +80,7 @@ Result<ComposeSecret> FileReader::ReadSecret(const std::string& key, const YAML:
   int sources = 0;
   for (auto it = node.begin(); it != node.end(); ++it) {
     ASSIGN_OR_RETURN(std::string k, Scalar(it->first, at), "");
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: the iterator's pair is a temporary
     const std::string kat = at + "." + k;
     if (k == "file") {
       ASSIGN_OR_RETURN(std::string file, Scalar(v, kat), "");
@@ -242,17 +242,18 @@ Status FileReader::ReadServices(const YAML::Node& services,
   if (!services.IsMap()) return Error(services, "services", "want a mapping");
   for (auto it = services.begin(); it != services.end(); ++it) {
     ASSIGN_OR_RETURN(std::string name, Scalar(it->first, "services"), "");
-    const YAML::Node& body = it->second;
+    const YAML::Node body = it->second;  // a copy: the iterator's pair is a temporary
     if (!body.IsMap()) continue;  // Compose's own business
     for (auto k = body.begin(); k != body.end(); ++k) {
       if (!k->first.IsScalar() || k->first.Scalar() != "secrets") continue;
       const std::string at = "services." + name + ".secrets";
-      if (!k->second.IsSequence()) return Error(k->second, at, "want a list");
+      const YAML::Node list = k->second;  // a copy: a range-for over k->second would dangle
+      if (!list.IsSequence()) return Error(list, at, "want a list");
       ComposeService& service = (*out)[name];
       service.name = name;
       service.where = Where(k->first);
       std::size_t index = 0;
-      for (const YAML::Node& item : k->second) {
+      for (const YAML::Node& item : list) {
         ASSIGN_OR_RETURN(ComposeGrant g,
                          ReadGrant(at + "[" + std::to_string(index++) + "]", item), "");
         // By source: a later file's entry replaces the earlier one.
@@ -269,7 +270,8 @@ Status FileReader::ReadServices(const YAML::Node& services,
   return Status::Ok();
 }
 
-// Counts the nodes under node (every alias use counted again), refusing a deep or huge one.
+// Counts the nodes under node (every alias use counted again), refusing a deep or huge one,
+// and a mapping that has a key twice (which value Compose would take is not ours to guess).
 Status CountNodes(const YAML::Node& node, int depth, std::size_t* count) {
   if (++*count > kMaxComposeNodes) {
     return Status::InvalidArgument("more than " + std::to_string(kMaxComposeNodes) +
@@ -279,7 +281,14 @@ Status CountNodes(const YAML::Node& node, int depth, std::size_t* count) {
     return Status::InvalidArgument("nested deeper than " + std::to_string(kMaxDepth));
   }
   if (node.IsMap()) {
+    std::set<std::string> keys;
     for (auto it = node.begin(); it != node.end(); ++it) {
+      if (it->first.IsScalar() && !keys.insert(it->first.Scalar()).second) {
+        const YAML::Mark mark = it->first.Mark();
+        return Status::InvalidArgument(
+            (mark.is_null() ? std::string() : "line " + std::to_string(mark.line + 1) + ": ") + "key " +
+            QuoteForMessage(it->first.Scalar()) + " given twice in one mapping");
+      }
       RETURN_IF_ERROR(CountNodes(it->first, depth + 1, count), "");
       RETURN_IF_ERROR(CountNodes(it->second, depth + 1, count), "");
     }
@@ -312,10 +321,11 @@ YAML::Node ResolveMergeKeys(const YAML::Node& node, int depth) {
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (it->first.IsScalar() && it->first.Scalar() == "<<" && it->first.Tag() == "?") {
       changed = true;
-      if (it->second.IsSequence()) {
-        for (const YAML::Node& m : it->second) merges.push_back(ResolveMergeKeys(m, depth + 1));
+      const YAML::Node value = it->second;  // a copy: a range-for over it->second would dangle
+      if (value.IsSequence()) {
+        for (const YAML::Node& m : value) merges.push_back(ResolveMergeKeys(m, depth + 1));
       } else {
-        merges.push_back(ResolveMergeKeys(it->second, depth + 1));
+        merges.push_back(ResolveMergeKeys(value, depth + 1));
       }
       continue;
     }

@@ -109,6 +109,8 @@ TEST(ComposeFileTest, WhatComposeAcceptsButWeCannotHonourIsAnErrorNamingTheKeyAn
       {"a target given twice", head + "      - a\n      - source: b\n        target: a\nsecrets:\n  a:\n    file: ./a\n  b:\n    file: ./b\n",
        "target \"a\" given twice"},
       {"broken YAML", "services: [\n", "docker-compose.yml:2:"},
+      {"a key given twice", "services: {}\nsecrets: {}\nservices: x\n",
+       "docker-compose.yml: line 3: key \"services\" given twice in one mapping"},
   };
   for (const Case& c : cases) {
     EXPECT_TRUE(IsError(Parse(c.text), StatusCode::kInvalidArgument, c.words)) << c.description;
