@@ -21,6 +21,7 @@ OCI_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libsqlite3-dev libboost-dev libboost-system-dev nlohmann-json3-dev
   libcli11-dev libseccomp-dev libgtest-dev libgmock-dev libtomlplusplus-dev
+  libyaml-cpp-dev
 )
 
 # What the integration tests drive.
@@ -31,6 +32,8 @@ OCI_TEST_PACKAGES=(
 
 # docker_api_test drives Docker's Python SDK against the daemon's socket.
 OCI_TEST_PACKAGES+=(python3-docker)
+# compose_test drives both Compose implementations against the test's own engines.
+OCI_TEST_PACKAGES+=(docker-compose podman-compose)
 
 # engine_containerd_test speaks CRI's gRPC (HTTP/2 over containerd's socket) through curl.
 OCI_TEST_PACKAGES+=(curl)

@@ -134,6 +134,17 @@ Result<Secret> ApiClient::SecretCall(std::string_view name_or_id, std::string_vi
 Result<Secret> ApiClient::RotateSecret(std::string_view name_or_id, const SecretRotateRequest& req) {
   return SecretCall(name_or_id, "rotate", ToJson(req));  // Call wipes the body
 }
+Result<SecretRotateResult> ApiClient::RotateSecretIfChanged(std::string_view name_or_id,
+                                                            SecretRotateRequest req) {
+  req.if_changed = true;
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Call("POST", "/v1/secrets/" + EscapePathSegment(name_or_id) + "/rotate",
+                        ToJson(req)),  // Call wipes the body
+                   "");
+  auto result = ParseSecretRotateResult(r.body);
+  if (!result.ok()) return DataLoss(result.status());
+  return result;
+}
 Result<Secret> ApiClient::RollbackSecret(std::string_view name_or_id) {
   return SecretCall(name_or_id, "rollback", "");
 }

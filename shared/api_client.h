@@ -43,6 +43,9 @@ class ApiClient {
   // Live secrets: POST /v1/secrets/ID/rotate (the payload is wiped from this call's
   // buffers), /rollback and /revoke; each returns the secret as it is then.
   Result<Secret> RotateSecret(std::string_view name_or_id, const SecretRotateRequest& req);
+  // The same with "IfChanged": the secret as it is then and whether a version was added.
+  Result<SecretRotateResult> RotateSecretIfChanged(std::string_view name_or_id,
+                                                   SecretRotateRequest req);
   Result<Secret> RollbackSecret(std::string_view name_or_id);
   Result<Secret> RevokeSecret(std::string_view name_or_id);
   // GET /v1/secrets/ID/holders, GET /v1/services/ID/holders: who holds what now.

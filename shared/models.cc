@@ -581,6 +581,7 @@ Result<std::vector<SecretHolder>> ParseSecretHolders(std::string_view text) {
 std::string ToJson(const SecretRotateRequest& r) {
   json j{{"Data", Base64Encode(r.data.data(), r.data.size())}};
   if (r.overlap_seconds != 0) j["OverlapSeconds"] = r.overlap_seconds;
+  if (r.if_changed) j["IfChanged"] = true;
   std::string out = j.dump();
   WipeDataFields(j);
   return out;
@@ -593,6 +594,7 @@ Result<SecretRotateRequest> ParseSecretRotateRequest(std::string_view text) {
     SecretRotateRequest r;
     RETURN_IF_ERROR(GetUint(j, "OverlapSeconds", kMaxOverlapSeconds, &r.overlap_seconds),
                     "secret rotate");
+    RETURN_IF_ERROR(GetBool(j, "IfChanged", &r.if_changed), "secret rotate");
     auto data = j.find("Data");
     if (data == j.end() || !data->is_string()) {
       return WrongType("Data", "a base64 string").WithContext("secret rotate");
@@ -604,6 +606,21 @@ Result<SecretRotateRequest> ParseSecretRotateRequest(std::string_view text) {
   auto result = parse();
   WipeDataFields(j);
   return result;
+}
+
+std::string ToJson(const SecretRotateResult& r) {
+  std::string out = ToJson(r.secret);
+  out.pop_back();  // the secret object's closing brace
+  out += r.changed ? ",\"Changed\":true}" : ",\"Changed\":false}";
+  return out;
+}
+
+Result<SecretRotateResult> ParseSecretRotateResult(std::string_view text) {
+  ASSIGN_OR_RETURN(json j, ParseDocument(text, "secret rotate result"), "");
+  SecretRotateResult r;
+  ASSIGN_OR_RETURN(r.secret, SecretFrom(j), "");
+  RETURN_IF_ERROR(GetBool(j, "Changed", &r.changed), "secret rotate result");
+  return r;
 }
 
 std::string ToJson(const HeldReport& r) {

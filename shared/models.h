@@ -165,11 +165,21 @@ struct SecretHolder {
 };
 
 // POST /v1/secrets/{id}/rotate: {"Data": base64 payload, "OverlapSeconds": N (absent: 0),
-// at most kMaxOverlapSeconds}.
+// at most kMaxOverlapSeconds, "IfChanged": true (absent: false)}.
 inline constexpr std::uint64_t kMaxOverlapSeconds = 366ULL * 24 * 3600;
 struct SecretRotateRequest {
   SecretBytes data;
   std::uint64_t overlap_seconds = 0;
+  // "IfChanged": a new data version only when data differs from the current payload
+  // (compared in constant time); equal, the secret stays as it is and the answer says
+  // "Changed": false (`compose import` run again).
+  bool if_changed = false;
+};
+
+// The answer of a rotate with "IfChanged": the secret's JSON with "Changed": true|false.
+struct SecretRotateResult {
+  Secret secret;
+  bool changed = true;
 };
 
 // POST /v1/leases/held: what a node applied. {"NodeID": ID (empty: the caller's node),
@@ -252,11 +262,13 @@ void AppendLeasedFilesJson(std::string& out, const std::vector<LeasedFile>& file
 // wiped by the caller; the parser wipes its intermediate copies.
 std::string ToJson(const std::vector<SecretHolder>& v);
 std::string ToJson(const SecretRotateRequest& r);
+std::string ToJson(const SecretRotateResult& r);
 std::string ToJson(const HeldReport& r);
 std::string ToJson(const ChangesRequest& r);
 std::string ToJson(const ChangesResponse& r);
 Result<std::vector<SecretHolder>> ParseSecretHolders(std::string_view json);
 Result<SecretRotateRequest> ParseSecretRotateRequest(std::string_view json);
+Result<SecretRotateResult> ParseSecretRotateResult(std::string_view json);
 Result<HeldReport> ParseHeldReport(std::string_view json);
 Result<ChangesRequest> ParseChangesRequest(std::string_view json);
 Result<ChangesResponse> ParseChangesResponse(std::string_view json);

@@ -574,6 +574,14 @@ Response Router::RotateSecretHandler(Context& c) {
   c.audit->name = c.params[0];
   auto req = ParseSecretRotateRequest(c.request.body);
   if (!req.ok()) return FromStatus(req.status());
+  if (req->if_changed) {
+    auto result = registry_->RotateSecretIfChanged(c.params[0], req->data,
+                                                   std::chrono::seconds(req->overlap_seconds));
+    if (!result.ok()) return FromStatus(result.status());
+    c.audit->name = result->secret.spec.name;
+    c.audit->id = result->secret.id;
+    return JsonResponse(200, ToJson(*result));
+  }
   return SecretChangeResponse(
       c, registry_->RotateSecret(c.params[0], req->data,
                                  std::chrono::seconds(req->overlap_seconds)));

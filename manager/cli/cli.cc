@@ -152,6 +152,7 @@ int RunCli(int argc, char** argv) {
   RegisterClusterJoinCommands(app, ctx);
   RegisterClusterLockCommands(app, ctx);
   RegisterNodeCommands(app, ctx);
+  RegisterComposeCommands(app, ctx);
   RegisterInstallCommands(app, ctx);
 
   try {

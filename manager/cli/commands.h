@@ -31,4 +31,7 @@ std::string UnlockKeyInstructions(std::string_view key);
 // `node ls|inspect|update|rm`. ctx must outlive app's parse.
 void RegisterNodeCommands(CLI::App& app, CliContext& ctx);
 
+// `compose import|rm` (a Compose file's secrets and grants). ctx must outlive app's parse.
+void RegisterComposeCommands(CLI::App& app, CliContext& ctx);
+
 }  // namespace ocisecrets

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "shared/crypto.h"
 #include "shared/signal_name.h"
 #include "shared/validation.h"
 
@@ -815,6 +816,28 @@ Result<Secret> Registry::RotateSecret(std::string_view name_or_id, const SecretB
     s->data = next;
     return Status::Ok();
   });
+}
+
+Result<SecretRotateResult> Registry::RotateSecretIfChanged(std::string_view name_or_id,
+                                                           const SecretBytes& data,
+                                                           std::chrono::seconds overlap) {
+  ASSIGN_OR_RETURN(std::string id, ResolveId("secret", name_or_id), "");
+  auto secret = LoadSecret(id, nullptr);
+  if (!secret.ok() && secret.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("secret " + std::string(name_or_id) + " not found");
+  }
+  if (!secret.ok()) return secret.status();
+  if (secret->data.revoked_at == TimePoint{}) {
+    const std::uint64_t index = secret->data.index;
+    ASSIGN_OR_RETURN(KeyValue sealed, store_->Get(PayloadKey(id, index)), "secret rotate: payload");
+    ASSIGN_OR_RETURN(SecretBytes current,
+                     sealer_->Open(PayloadKey(id, index), PayloadSealId(id, index),
+                                   kPayloadVersion, sealed.value),
+                     "secret rotate: payload");
+    if (ConstantTimeEquals(current, data)) return SecretRotateResult{*std::move(secret), false};
+  }
+  ASSIGN_OR_RETURN(Secret rotated, RotateSecret(id, data, overlap), "");
+  return SecretRotateResult{std::move(rotated), true};
 }
 
 Result<Secret> Registry::RollbackSecret(std::string_view name_or_id) {

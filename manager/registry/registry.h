@@ -1,7 +1,8 @@
 // The registry: secrets, services and leases over a KvStore. Every read-modify-write is
 // one Txn that compares the mod_revision of what it read, retried a bounded number of
 // times on conflict, so several managers may share one store. Payloads are sealed by a
-// PayloadSealer before they reach the store and opened only to answer a lease.
+// PayloadSealer before they reach the store and opened only to answer a lease (and to
+// compare a rotate's new data with the current one, RotateSecretIfChanged).
 //
 // Keys: secrets/ID (metadata JSON), payloads/ID (sealed), names/secret/<lower name> -> ID,
 // services/ID, names/service/<lower name> -> ID, refs/<secretID>/<serviceID> (a service
@@ -183,6 +184,12 @@ class Registry {
   // a revoked secret is restored.
   Result<Secret> RotateSecret(std::string_view name_or_id, const SecretBytes& data,
                               std::chrono::seconds overlap);
+  // RotateSecret only when data differs from the current payload (compared in constant
+  // time; a revoked secret always rotates): equal, nothing is written and the result says
+  // changed == false. Two concurrent calls with the same new data may both rotate.
+  Result<SecretRotateResult> RotateSecretIfChanged(std::string_view name_or_id,
+                                                   const SecretBytes& data,
+                                                   std::chrono::seconds overlap);
   // The previous version current again (FailedPrecondition when there is none).
   Result<Secret> RollbackSecret(std::string_view name_or_id);
   // Marks the secret revoked: new leases that need it are refused, renewals leave it out.

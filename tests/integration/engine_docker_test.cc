@@ -23,16 +23,7 @@ class EngineDockerTest : public DockerEngineTest {
  protected:
   // The shipped daemon.json, with the built shim and settings for a hermetic dockerd.
   std::string WriteDaemonJson(const nlohmann::json& hermetic) override {
-    std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/docker/daemon.json");
-    nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    EXPECT_FALSE(config.is_discarded()) << "runtime-config/docker/daemon.json";
-    EXPECT_TRUE(config["runtimes"].contains("oci-secrets-redis"));
-    if (config.is_discarded() || !config["runtimes"].contains("oci-secrets-redis")) return "";
-    for (auto& [name, runtime] : config["runtimes"].items()) {
-      runtime["path"] = BinPath("oci-secrets-runtime");
-    }
-    config.update(hermetic);
-    return world_->dir.WriteFile("daemon.json", config.dump(1), 0644);
+    return WriteShippedDaemonJson(*world_, hermetic);
   }
   // `docker run --rm --network none --runtime RUNTIME EXTRA... ocs-busybox sh -c SCRIPT`.
   static CommandResult Run(const std::string& runtime, const std::string& script,

@@ -91,6 +91,22 @@ std::unique_ptr<Background> StartContainerd(const EngineWorld& world) {
   return containerd;
 }
 
+std::string DockerHost(const EngineWorld& world) { return EngineLayout(world).Host(); }
+
+std::string WriteShippedDaemonJson(const EngineWorld& world, const nlohmann::json& extra) {
+  std::ifstream in(std::string(OCI_SECRETS_SOURCE_DIR) + "/runtime-config/docker/daemon.json");
+  nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config["runtimes"].is_object()) {
+    ADD_FAILURE() << "runtime-config/docker/daemon.json does not parse or has no runtimes";
+    return "";
+  }
+  for (auto& [name, runtime] : config["runtimes"].items()) {
+    runtime["path"] = BinPath("oci-secrets-runtime");
+  }
+  config.update(extra);
+  return world.dir.WriteFile("daemon.json", config.dump(1), 0644);
+}
+
 std::unique_ptr<Background> StartDockerd(const EngineWorld& world, const std::string& config_path) {
   const ::ocisecrets::testing::DockerEngineLayout layout = EngineLayout(world);
   auto dockerd = std::make_unique<Background>(layout.DockerdArgv(config_path), layout.DockerdLog());

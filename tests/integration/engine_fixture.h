@@ -130,12 +130,19 @@ inline const Tool kDockerdTool{::ocisecrets::testing::kDockerdPath, "docker.io"}
 inline const Tool kDockerTool{::ocisecrets::testing::kDockerClientPath, "docker.io"};
 // The image StartDockerd imports from world.rootfs_tar.
 inline constexpr char kDockerImage[] = "ocs-busybox";
+// The shipped runtime-config/docker/daemon.json, its runtimes pointed at the built shim and
+// `extra` merged in (e.g. DockerEngineLayout::Hermetic's settings), written as
+// world.dir/daemon.json. Returns its path; "" (after failing the test) when it does not
+// parse.
+std::string WriteShippedDaemonJson(const EngineWorld& world, const nlohmann::json& extra);
 // dockerd on the world's containerd (StartContainerd), reading `config_path` as its
 // daemon.json, with its data root, exec root, pid file and socket in world.dir (dk-*);
 // waits until it answers and imports kDockerImage. Null (after failing the test) when it
 // does not start or the import fails.
 std::unique_ptr<Background> StartDockerd(const EngineWorld& world, const std::string& config_path);
-// The /usr/bin/docker client against that dockerd (a 120 s bound).
+// Its address, for `docker -H` and $DOCKER_HOST.
+std::string DockerHost(const EngineWorld& world);
+// `docker -H DockerHost(world) args...` (the 20.10 client), up to 120 s.
 CommandResult RunDocker(const EngineWorld& world, const std::vector<std::string>& args);
 
 // Podman on the world's own storage (world.dir/podman: root, runroot, tmpdir; vfs,

@@ -631,6 +631,27 @@ TEST_F(RegistryTest, RotateKeepsNameAndIdAndGrowsTheDataVersion) {
                       StatusCode::kInvalidArgument, "overlap"));
 }
 
+TEST_F(RegistryTest, RotateIfChangedWritesNothingForTheSameDataAndRotatesOtherData) {
+  const std::string id = CreateSecret("db", "v1");
+  const std::int64_t before = *store_.Revision();
+  auto same = registry_.RotateSecretIfChanged("db", Bytes("v1"), seconds(0));
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  EXPECT_FALSE(same->changed);
+  EXPECT_EQ(same->secret.id, id);
+  EXPECT_EQ(same->secret.data.index, 1u);
+  EXPECT_EQ(*store_.Revision(), before) << "the same data writes nothing";
+
+  auto other = registry_.RotateSecretIfChanged("db", Bytes("v2"), seconds(0));
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  EXPECT_TRUE(other->changed);
+  EXPECT_EQ(other->secret.data.index, 2u);
+  auto again = registry_.RotateSecretIfChanged(id, Bytes("v2"), seconds(0));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_FALSE(again->changed) << "compared with the current version, not the first";
+  EXPECT_TRUE(IsError(registry_.RotateSecretIfChanged("nope", Bytes("x"), seconds(0)),
+                      StatusCode::kNotFound, "secret nope not found"));
+}
+
 TEST_F(RegistryTest, LeaseGrantsTheCurrentVersionWithItsIdAndIndex) {
   const std::string id = CreateSecret("db", "v1");
   ServiceSpec spec;

@@ -582,6 +582,24 @@ TEST_F(RouterTest, ConflictsAreToldApartByTheirCode) {
 
 // ---- live secrets ----------------------------------------------------------------------
 
+TEST_F(RouterTest, RotateIfChangedAnswersChangedFalseForTheSamePayload) {
+  CreateRedis();
+  Response same = Call("POST", "/v1/secrets/pw/rotate", R"({"Data":"aHVudGVyMg==","IfChanged":true})");
+  ASSERT_EQ(same.status, 200) << same.body;
+  auto result = ParseSecretRotateResult(same.body);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_FALSE(result->changed);
+  EXPECT_EQ(result->secret.data.index, 1u);
+  EXPECT_EQ(same.body.find("aHVudGVyMg"), std::string::npos) << "never the data";
+
+  Response other = Call("POST", "/v1/secrets/pw/rotate", R"({"Data":"bmV3","IfChanged":true})");
+  ASSERT_EQ(other.status, 200) << other.body;
+  result = ParseSecretRotateResult(other.body);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_TRUE(result->changed);
+  EXPECT_EQ(result->secret.data.index, 2u);
+}
+
 TEST_F(RouterTest, RotateRollbackAndRevokeAnswerTheSecretAndAreAudited) {
   CreateRedis();
   audit_.lines.clear();
