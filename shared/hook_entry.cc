@@ -29,12 +29,14 @@ nlohmann::ordered_json HookEntry(const HookEntryOptions& options, std::string_vi
               {"timeout", options.timeout_seconds}};
 }
 
-std::string HooksDJson(const HookEntryOptions& options, const std::vector<std::string>& stages) {
+std::string HooksDJson(const HookEntryOptions& options, const std::vector<std::string>& stages,
+                       HooksDWhen when) {
   using Json = nlohmann::ordered_json;
   const std::string condition = "^" + QuoteRegex(kServiceAnnotation) + "$";
   Json doc{{"version", "1.0.0"},
            {"hook", HookEntry(options, stages.size() == 1 ? stages[0] : std::string())},
-           {"when", Json{{"annotations", Json{{condition, ".*"}}}}},
+           {"when", when == HooksDWhen::kAlways ? Json{{"always", true}}
+                                                 : Json{{"annotations", Json{{condition, ".*"}}}}},
            {"stages", stages}};
   return doc.dump(2) + "\n";
 }

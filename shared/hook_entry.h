@@ -35,9 +35,17 @@ struct HookEntryOptions {
 // stages); env is exactly {kHookEnvPath}. Members in that order.
 nlohmann::ordered_json HookEntry(const HookEntryOptions& options, std::string_view stage);
 
-// A hooks.d document (Podman, CRI-O; format 1.0.0) that runs HookEntry for `stages` when
-// the container carries the annotation kServiceAnnotation (any value). With exactly one
-// stage the entry names it; with several it names none. Two-space indented, final newline.
-std::string HooksDJson(const HookEntryOptions& options, const std::vector<std::string>& stages);
+// Which containers a hooks.d document runs the hook for.
+enum class HooksDWhen {
+  kAnnotated,  // those with the annotation kServiceAnnotation (any value)
+  kAlways,     // every container: the hook looks for the opt-in itself, so that the
+               // environment variable kServiceEnv (podman-compose) works too
+};
+
+// A hooks.d document (Podman, CRI-O; format 1.0.0) that runs HookEntry for `stages` for the
+// containers `when` selects. With exactly one stage the entry names it; with several it
+// names none. Two-space indented, final newline.
+std::string HooksDJson(const HookEntryOptions& options, const std::vector<std::string>& stages,
+                       HooksDWhen when = HooksDWhen::kAnnotated);
 
 }  // namespace ocisecrets

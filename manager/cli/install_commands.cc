@@ -133,6 +133,10 @@ void RegisterInstallCommands(CLI::App& app, CliContext& ctx) {
   install->add_flag("--default-runtime", install_args->options.default_runtime,
                     "docker: also make oci-secrets dockerd's default-runtime (replaces only "
                     "runc; uninstall puts it back)");
+  install->add_flag("--env-opt-in", install_args->options.env_opt_in,
+                    "podman, crio: run the hook for every container, so that -e "
+                    "OCI_SECRETS_SERVICE=S (podman-compose) opts in too; without an opt-in "
+                    "the hook exits at once");
   install->add_flag("--no-check", install_args->no_check,
                     "docker: do not ask the manager that each --service exists (e.g. before "
                     "oci-secretsd runs)");

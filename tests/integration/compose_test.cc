@@ -62,13 +62,15 @@ class ComposeTest : public EngineTest {
                    .release();
     ASSERT_NE(dockerd_, nullptr);
     ASSERT_TRUE(ImportEngineImage(*world_));
-    // The shipped hooks.d entry, run for every container: the hook itself looks for the
-    // opt-in (here OCI_SECRETS_SERVICE) and does nothing without one.
-    std::string hooks = WriteHooksDir(*world_, "hooks-always", /*shipped_args=*/false);
-    ASSERT_FALSE(hooks.empty());
-    nlohmann::json hook = nlohmann::json::parse(world_->ReadFile(hooks + "/oci-secrets.json"));
-    hook["when"] = {{"always", true}};
-    world_->dir.WriteFile("hooks-always/oci-secrets.json", hook.dump(1), 0644);
+    // The hooks.d entries `install podman --env-opt-in` writes, run for every container:
+    // the hook itself looks for the opt-in (here OCI_SECRETS_SERVICE), none: exit 0.
+    CommandResult installed = world_->daemon.Cli(
+        {"install", "podman", "--env-opt-in", "--root", world_->dir.File("podman-root"), "--hook",
+         BinPath("oci-secrets-hook"), "--hook-config", world_->hook_config});
+    ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
+    std::string hooks = world_->dir.File("podman-root/usr/share/containers/oci/hooks.d");
+    ASSERT_NE(world_->ReadFile(hooks + "/oci-secrets-prestart.json").find("\"always\": true"),
+              std::string::npos);
     // podman-compose runs `podman`: this one is Podman on the suite's storage, hooks and
     // network config dir (its `network create` never reaches the machine's). podman-compose
     // 1.0.3 adds `--net PROJECT_default --network-alias S` even to `network_mode: none`,

@@ -471,6 +471,22 @@ TEST_F(InstallTest, PodmanWritesHooksDFilesWithEnvTimeoutAndAnnotationCondition)
   EXPECT_TRUE(Files().empty());
 }
 
+// podman-compose can pass only the environment variable, which a hooks.d condition cannot
+// match: --env-opt-in runs the hook for every container, replacing our own entries in place.
+TEST_F(InstallTest, PodmanEnvOptInRunsTheHookForEveryContainerAndReplacesOurEntries) {
+  ASSERT_TRUE(Install(Engine::kPodman, options_).ok());
+  options_.env_opt_in = true;
+  Result<InstallReport> r = Install(Engine::kPodman, options_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->changed);
+  for (const char* path : {kPrestartHook, kPoststopHook}) {
+    Json doc = Json::parse(Read(path));
+    EXPECT_EQ(doc["when"], Json({{"always", true}})) << path;
+  }
+  ASSERT_TRUE(Uninstall(Engine::kPodman, options_).ok());
+  EXPECT_TRUE(Files().empty());
+}
+
 TEST_F(InstallTest, SharedHooksFilesStayUntilTheLastEngineIsUninstalled) {
   ASSERT_TRUE(Install(Engine::kPodman, options_).ok());
   ASSERT_TRUE(Install(Engine::kCrio, options_).ok());

@@ -98,7 +98,9 @@ std::string_view EngineName(Engine engine) {
 }
 
 std::string HooksDJson(const InstallOptions& options, std::string_view stage) {
-  return ocisecrets::HooksDJson(EntryOptions(options), {std::string(stage)});
+  return ocisecrets::HooksDJson(EntryOptions(options), {std::string(stage)},
+                                options.env_opt_in ? HooksDWhen::kAlways
+                                                   : HooksDWhen::kAnnotated);
 }
 
 Result<InstallReport> Install(Engine engine, const InstallOptions& o) {

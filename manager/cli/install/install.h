@@ -40,6 +40,9 @@ struct InstallOptions {
   // Compose services need no --runtime / runtime: key. Replaces only "runc" (Docker's
   // own default, restored by uninstall); any other default is refused, naming it.
   bool default_runtime = false;
+  // podman, crio: the hooks.d entries run the hook for every container (HooksDWhen::kAlways),
+  // so that OCI_SECRETS_SERVICE in the environment (podman-compose) opts in too.
+  bool env_opt_in = false;
   // runc: the bundle whose config.json gets the entries (runc has no global config).
   std::string bundle;
   // Say what would change, write nothing.
@@ -70,7 +73,8 @@ Result<InstallReport> Uninstall(Engine engine, const InstallOptions& options);
 
 // The hooks.d JSON (Podman, CRI-O) for one stage ("prestart" or "poststop"): the
 // shared builder's (shared/hook_entry.h HooksDJson) with the options' hook path, config
-// and timeout, the entry naming the stage.
+// and timeout, the entry naming the stage; for every container with env_opt_in, else for
+// annotated ones.
 std::string HooksDJson(const InstallOptions& options, std::string_view stage);
 
 }  // namespace ocisecrets
