@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds everything with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ and
-# runs the unit and integration tests there (the integration tests drive the sanitized
-# binaries in build-asan/bin). Any sanitizer report fails the test that triggered it.
+# Builds everything but the benchmark programs with AddressSanitizer + UndefinedBehavior-
+# Sanitizer in build-asan/ and runs the unit and integration tests there (the integration
+# tests drive the sanitized binaries in build-asan/bin). Any sanitizer report fails the
+# test that triggered it.
 # Usage: packaging/sanitize.sh [CTEST_ARGS...]   (as root, like packaging/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
