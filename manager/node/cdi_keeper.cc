@@ -57,12 +57,17 @@ Result<std::vector<std::string>> CdiKeeper::Devices() {
   return names;
 }
 
-Result<CdiStatus> CdiKeeper::RefreshLocked(const CdiSettings& settings) {
+Result<CdiStatus> CdiKeeper::EnabledStatus(const CdiSettings& settings) {
   CdiStatus status;
   status.enabled = true;
   status.spec_dir = settings.spec_dir;
   status.spec_file = CdiSpecPath(settings.spec_dir);
   ASSIGN_OR_RETURN(status.devices, Devices(), "");
+  return status;
+}
+
+Result<CdiStatus> CdiKeeper::RefreshLocked(const CdiSettings& settings) {
+  ASSIGN_OR_RETURN(CdiStatus status, EnabledStatus(settings), "");
   ASSIGN_OR_RETURN(status.changed,
                    WriteCdiSpec(status.spec_file, CdiSpecJson(status.devices, CdiHookOptions(settings))),
                    "");
@@ -102,12 +107,7 @@ Result<CdiStatus> CdiKeeper::Disable() {
 Result<CdiStatus> CdiKeeper::Current() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!settings_) return DisabledStatus(false);
-  CdiStatus status;
-  status.enabled = true;
-  status.spec_dir = settings_->spec_dir;
-  status.spec_file = CdiSpecPath(settings_->spec_dir);
-  ASSIGN_OR_RETURN(status.devices, Devices(), "");
-  return status;
+  return EnabledStatus(*settings_);
 }
 
 void CdiKeeper::Start() {

@@ -49,7 +49,10 @@ class CdiKeeper final : public CdiHooks {
   explicit CdiKeeper(CdiKeeperOptions options) : options_(std::move(options)) {}
   // The names of the registry's services, sorted.
   Result<std::vector<std::string>> Devices();
-  // The spec for the registry's services now, written when it changed. mu_ held.
+  // Enabled with `settings`: the spec dir and file, and the devices the registry's services
+  // make now. Writes nothing.
+  Result<CdiStatus> EnabledStatus(const CdiSettings& settings);
+  // EnabledStatus, with the spec written when it changed. mu_ held.
   Result<CdiStatus> RefreshLocked(const CdiSettings& settings);
   void Follow();
 

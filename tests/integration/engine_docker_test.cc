@@ -7,7 +7,6 @@
 // Needs root.
 #include <unistd.h>
 
-#include <fstream>
 #include <memory>
 
 #include <gtest/gtest.h>
