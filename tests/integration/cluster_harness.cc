@@ -146,7 +146,7 @@ std::string WithSecret(const std::string& token, const std::string& secret) {
 Cluster::Cluster() : Cluster(Options{}) {}
 
 Cluster::Cluster(Options options)
-    : options_(std::move(options)), manager_(Daemon::Options{options_.manager_args, {}}) {}
+    : options_(std::move(options)), manager_(Daemon::Options{options_.manager_args, options_.env}) {}
 
 Cluster::~Cluster() {
   for (auto* list : {&workers_, &managers_}) {
@@ -160,7 +160,8 @@ Cluster::~Cluster() {
 }
 
 Result<Daemon*> Cluster::AddManager() {
-  managers_.push_back(std::make_unique<Daemon>(Daemon::Options{options_.manager_args, {}}));
+  managers_.push_back(
+      std::make_unique<Daemon>(Daemon::Options{options_.manager_args, options_.env}));
   Daemon* m = managers_.back().get();
   RETURN_IF_ERROR(m->Start(), "start manager " + std::to_string(managers_.size() + 1));
   const std::string listen = Loopback(FreeLoopbackPort());
@@ -189,7 +190,7 @@ Status Cluster::Init() {
 }
 
 Result<Daemon*> Cluster::StartWorker() {
-  workers_.push_back(std::make_unique<Daemon>());
+  workers_.push_back(std::make_unique<Daemon>(Daemon::Options{{}, options_.env}));
   Daemon* w = workers_.back().get();
   RETURN_IF_ERROR(w->Start(), "start worker " + std::to_string(workers_.size()));
   return w;

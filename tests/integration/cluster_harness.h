@@ -93,6 +93,8 @@ class Cluster {
     // Appended to every manager daemon's command line, e.g. {"--store", "etcd",
     // "--etcd-endpoints", URLS}: a cluster of several managers needs a shared store.
     std::vector<std::string> manager_args;
+    // "K=V" for the environment of every daemon the cluster starts (managers and workers).
+    std::vector<std::string> env;
   };
 
   Cluster();

@@ -81,6 +81,9 @@ class Daemon {
   // while). False when it is not running or kill(2) failed.
   bool Signal(int sig) const;
   bool running() const { return pid_ > 0; }
+  // Replaces Options::env from the next Start() on: the same daemon restarted with another
+  // environment (a test-only switch armed after the set-up).
+  void set_env(std::vector<std::string> env) { options_.env = std::move(env); }
 
   // Runs build/bin/oci-secrets --host unix://SOCKET ARGS... as this process (root).
   CommandResult Cli(const std::vector<std::string>& args, std::string_view stdin_data = {},
