@@ -4,6 +4,15 @@
 
 namespace ocisecrets::faults {
 
+WriteOp NewWrite(WriteKind kind, int manager, std::string secret, std::string payload) {
+  WriteOp op;
+  op.kind = kind;
+  op.manager = manager;
+  op.secret = std::move(secret);
+  op.payload = std::move(payload);
+  return op;
+}
+
 std::size_t Recorder::Begin(WriteOp op) {
   std::lock_guard lock(mu_);
   op.outcome = Outcome::kPending;

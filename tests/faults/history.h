@@ -43,6 +43,9 @@ struct WriteOp {
   std::string error;  // failed: the CLI's last line (never holds a payload)
 };
 
+// A pending write of `kind` through `manager` to `secret` (the rest left to fill).
+WriteOp NewWrite(WriteKind kind, int manager, std::string secret, std::string payload = {});
+
 struct StartOp {
   std::string container;
   int slot = 0;          // the worker slot

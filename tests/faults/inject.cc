@@ -162,7 +162,7 @@ Status Injector::NodeRm(const FaultStep& step, std::int64_t* heal_ms) {
 
 Status Injector::RotateKeyKill(const FaultStep& step) {
   itest::Daemon& m = cluster_.manager(step.target);
-  WriteOp op{WriteKind::kRotateKey, step.target};
+  WriteOp op = NewWrite(WriteKind::kRotateKey, step.target, "");
   op.start_ms = workload_.Now();
   const std::size_t index = rec_.Begin(op);
   itest::CommandResult r = m.Cli({"cluster", "rotate-key"});
@@ -176,7 +176,8 @@ Status Injector::RotateKeyKill(const FaultStep& step) {
   Hold(step.hold.count());
   RETURN_IF_ERROR(Restart(m, "manager " + std::to_string(step.target)), "");
   if (!ok) return Status::Ok();
-  RotateKeyResult result{term};
+  RotateKeyResult result;
+  result.term = term;
   const std::int64_t until = workload_.Now() + kRotationBoundMs;
   while (workload_.Now() < until && !interrupted_()) {
     itest::CommandResult inspect = m.Cli({"cluster", "inspect"});

@@ -13,6 +13,12 @@ std::string Secs(std::int64_t ms) {
   return buf;
 }
 
+InvariantResult Named(int i) {
+  InvariantResult r;
+  r.name = kInvariantNames[i];
+  return r;
+}
+
 // A result that failed on `what` at t_ms (the first violation found; later ones only add
 // their times).
 void Violate(InvariantResult& r, const History& h, std::int64_t t_ms, const std::string& what) {
@@ -162,7 +168,7 @@ std::string EventsBefore(const History& h, std::int64_t t_ms) {
 }
 
 InvariantResult CheckAcknowledgedWrites(const History& h) {
-  InvariantResult r{kInvariantNames[0]};
+  InvariantResult r = Named(0);
   int acked = 0, failed = 0, creates = 0, rotates = 0, updates = 0, listings = 0;
   for (const WriteOp& w : h.writes) {
     if (w.outcome == Outcome::kAcked) {
@@ -202,7 +208,7 @@ InvariantResult CheckAcknowledgedWrites(const History& h) {
 }
 
 InvariantResult CheckNoLeaseAfterNodeRm(const History& h) {
-  InvariantResult r{kInvariantNames[1]};
+  InvariantResult r = Named(1);
   int of_removed = 0, refused = 0;
   for (const NodeRemoval& rm : h.removals) {
     for (const AuditLease& l : h.leases) {
@@ -227,7 +233,7 @@ InvariantResult CheckNoLeaseAfterNodeRm(const History& h) {
 }
 
 InvariantResult CheckWholeReads(const History& h) {
-  InvariantResult r{kInvariantNames[2]};
+  InvariantResult r = Named(2);
   int whole = 0, missing = 0;
   std::map<ReadWhen, int> by_when;
   for (const ReadOp& read : h.reads) {
@@ -260,7 +266,7 @@ InvariantResult CheckWholeReads(const History& h) {
 }
 
 InvariantResult CheckConvergence(const History& h, const CheckOptions& options) {
-  InvariantResult r{kInvariantNames[3]};
+  InvariantResult r = Named(3);
   std::int64_t slowest = 0;
   for (const ConvergenceCheck& c : h.convergence) {
     slowest = std::max(slowest, c.waited_ms);
@@ -277,7 +283,7 @@ InvariantResult CheckConvergence(const History& h, const CheckOptions& options) 
 }
 
 InvariantResult CheckNoPayloadAtRest(const History& h) {
-  InvariantResult r{kInvariantNames[4]};
+  InvariantResult r = Named(4);
   for (const PayloadHit& hit : h.payload_hits) {
     Violate(r, h, hit.at_ms, "a payload of this run in " + hit.where);
   }
@@ -287,7 +293,7 @@ InvariantResult CheckNoPayloadAtRest(const History& h) {
 }
 
 InvariantResult CheckStartsFailClosed(const History& h, const CheckOptions& options) {
-  InvariantResult r{kInvariantNames[5]};
+  InvariantResult r = Named(5);
   int ok = 0, closed = 0;
   std::int64_t slowest = 0;
   for (const StartOp& s : h.starts) {

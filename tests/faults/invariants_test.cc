@@ -10,7 +10,7 @@ const std::string kV2 = "MARK-s-2-xxxxxxxx-END\n";
 
 WriteOp Write(WriteKind kind, const std::string& secret, const std::string& payload,
               Outcome outcome, std::uint64_t version, std::int64_t at) {
-  WriteOp w{kind, 0, secret, payload};
+  WriteOp w = NewWrite(kind, 0, secret, payload);
   w.outcome = outcome;
   w.version = version;
   w.id = kind == WriteKind::kCreate ? "ID-" + secret : "";

@@ -15,11 +15,11 @@ History TwoWindows() {
               {"b", 0, "n", false, "oci-secrets-hook: prestart: lease: cannot reach", 2100, 5100},
               {"c", 0, "n", true, "", 4200, 4700},
               {"d", 1, "n", false, "runc: exec failed", 7500, 7600}};
-  WriteOp failed{WriteKind::kRotate, 0, "s", "p1"};
+  WriteOp failed = NewWrite(WriteKind::kRotate, 0, "s", "p1");
   failed.outcome = Outcome::kFailed;
   failed.start_ms = 1200;
   failed.end_ms = 1300;
-  WriteOp acked{WriteKind::kRotate, 1, "s", "p2"};
+  WriteOp acked = NewWrite(WriteKind::kRotate, 1, "s", "p2");
   acked.outcome = Outcome::kAcked;
   acked.start_ms = 4100;
   acked.end_ms = 4500;

@@ -25,7 +25,8 @@ using nlohmann::json;
 
 constexpr char kFaultEnv[] = "OCI_SECRETS_FAULT_POINTS";
 constexpr std::int64_t kRecoveryWaitMs = 30000;
-constexpr char kVerifyService[] = "fault-verify";
+constexpr char kVerifyService[] = "fault-verify-";
+constexpr std::size_t kPerService = 40;  // the most secrets a service may grant
 
 void Progress(const std::string& line) { std::fprintf(stderr, "fault_run: %s\n", line.c_str()); }
 
@@ -92,7 +93,7 @@ void Run::CheckConvergence() {
   std::vector<Pair> pairs;
   for (int slot = 0; slot < kWorkers; ++slot) {
     for (const auto& c : load_->Containers(slot)) {
-      for (int m = 0; m < kManagers; ++m) pairs.push_back({c, GrantedSecret(m)});
+      for (int m = 0; m < kManagers; ++m) pairs.push_back({c, GrantedSecret(m), false, ""});
     }
   }
   std::size_t left = pairs.size();
@@ -188,27 +189,27 @@ void Run::ScanAtRest(bool final) {
   if (keyspace.ok()) load_->ScanText(*keyspace, "etcd's keyspace");
 }
 
-// One service granting every secret the last listing found; a container on worker 0
-// reads each back.
+// Services granting every secret the last listing found (at most kPerService each, the
+// manager's limit); a container of each on worker 0 reads them back.
 void Run::FinalReadback() {
   const History h = rec_.Snapshot();
   if (h.listings.empty() || !h.listings.back().complete) return;
-  std::vector<std::string> args = {"service", "create", "--name", kVerifyService};
   std::vector<std::string> names;
   for (const std::string& name : SecretNames(h)) {
-    if (h.listings.back().index_by_name.count(name) == 0) continue;
-    names.push_back(name);
-    args.insert(args.end(), {"--secret", name});
-  }
-  itest::CommandResult created = cluster_->manager(0).Cli(args);
-  if (created.exit_code != 0) {
-    Progress("service create fault-verify failed: " + created.err);
-    return;
+    if (h.listings.back().index_by_name.count(name) != 0) names.push_back(name);
   }
   std::map<std::string, std::optional<std::string>> back;
-  std::shared_ptr<itest::RunningContainer> c = load_->StartOne(0, kVerifyService);
-  for (const std::string& name : names) back[name] = c ? c->Read(name) : std::nullopt;
-  if (c) load_->Retire(c);
+  for (std::size_t first = 0; first < names.size(); first += kPerService) {
+    const std::string service = kVerifyService + std::to_string(first / kPerService);
+    std::vector<std::string> args = {"service", "create", "--name", service};
+    const std::size_t last = std::min(names.size(), first + kPerService);
+    for (std::size_t i = first; i < last; ++i) args.insert(args.end(), {"--secret", names[i]});
+    itest::CommandResult created = cluster_->manager(0).Cli(args);
+    if (created.exit_code != 0) Progress("service create " + service + ": " + created.err);
+    std::shared_ptr<itest::RunningContainer> c = load_->StartOne(0, service);
+    for (std::size_t i = first; i < last; ++i) back[names[i]] = c ? c->Read(names[i]) : std::nullopt;
+    if (c) load_->Retire(c);
+  }
   rec_.SetFinalReadback(std::move(back));
 }
 

@@ -70,7 +70,7 @@ std::string Workload::NewPayload(const std::string& secret) {
 }
 
 bool Workload::Create(int m, const std::string& name) {
-  WriteOp op{WriteKind::kCreate, m, name, NewPayload(name)};
+  WriteOp op = NewWrite(WriteKind::kCreate, m, name, NewPayload(name));
   op.start_ms = Now();
   const std::string payload = op.payload;
   const std::size_t index = rec_.Begin(std::move(op));
@@ -82,7 +82,7 @@ bool Workload::Create(int m, const std::string& name) {
 }
 
 bool Workload::Rotate(int m, const std::string& name) {
-  WriteOp op{WriteKind::kRotate, m, name, NewPayload(name)};
+  WriteOp op = NewWrite(WriteKind::kRotate, m, name, NewPayload(name));
   op.start_ms = Now();
   const std::string payload = op.payload;
   const std::size_t index = rec_.Begin(std::move(op));
@@ -98,7 +98,9 @@ bool Workload::Rotate(int m, const std::string& name) {
 
 bool Workload::UpdateService(int m, const std::string& service, const std::string& secret,
                              bool add) {
-  WriteOp op{WriteKind::kServiceUpdate, m, secret, "", service, add};
+  WriteOp op = NewWrite(WriteKind::kServiceUpdate, m, secret);
+  op.service = service;
+  op.add = add;
   op.start_ms = Now();
   const std::size_t index = rec_.Begin(std::move(op));
   itest::CommandResult r = cluster_.manager(m).Cli(
