@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hook/mount/syscalls.h"
+#include "shared/fault_point.h"
 
 namespace ocisecrets::hook {
 namespace {
@@ -44,10 +45,11 @@ Status Fsconfig(int fsfd, const char* key, const std::string& value) {
   return Status::Ok();
 }
 
-Status WriteAll(int fd, const SecretBytes& data) {
+// Writes the first `size` bytes of data.
+Status WriteAll(int fd, const SecretBytes& data, std::size_t size) {
   std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
+  while (done < size) {
+    ssize_t n = write(fd, data.data() + done, size - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return PosixError("write", errno);
@@ -145,7 +147,9 @@ Result<ScopedFd> BuildSecretsTmpfs(const std::vector<TmpfsFile>& files,
     ScopedFd fd(openat(comps.size() > 1 ? dir.get() : mnt.get(), comps.back().c_str(),
                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f.mode));
     if (!fd.valid()) return PosixError("create file " + f.path, errno);
-    RETURN_IF_ERROR(WriteAll(fd.get(), *f.data), "file " + f.path);
+    // A test-only fault point (shared/fault_point.h): half of each file, as a torn write.
+    const std::size_t size = OCI_FAULT_POINT("partial-file") ? f.data->size() / 2 : f.data->size();
+    RETURN_IF_ERROR(WriteAll(fd.get(), *f.data, size), "file " + f.path);
     if ((f.uid != creator_uid || f.gid != creator_gid) && fchown(fd.get(), f.uid, f.gid) != 0) {
       return PosixError("chown file " + f.path, errno);
     }

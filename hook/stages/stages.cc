@@ -18,6 +18,7 @@
 #include "hook/stages/grant_files.h"
 #include "hook/stages/hook_log.h"
 #include "hook/stages/runtime_relay.h"
+#include "shared/fault_point.h"
 #include "shared/secure_buffer.h"
 #include "shared/validation.h"
 
@@ -237,6 +238,7 @@ int RunStage(Stage stage, int state_fd, const ConfigSource& source,
   Result<HookConfig> config = LoadConfig(source);
   if (!config.ok()) return fail_early(config.status());
   ctx.log.Open(config->log_file);
+  if (!poststop && OCI_FAULT_POINT("hook-hang")) sleep(3600);  // test-only: shared/fault_point.h
 
   if (poststop) {
     Status s = [&]() -> Status {

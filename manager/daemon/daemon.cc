@@ -15,6 +15,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -270,6 +271,11 @@ Result<std::string> FindRefreshHook(const std::string& requested, const std::str
 }
 
 int RunDaemon(const DaemonOptions& options) {
+#ifdef OCI_SECRETS_FAULT_POINTS
+  if (const char* armed = std::getenv("OCI_SECRETS_FAULT_POINTS"); armed != nullptr && *armed) {
+    Log(std::string("warning: a test-only fault-point build, armed: ") + armed);
+  }
+#endif
   // Keys and payloads must not reach a core file or another process via ptrace.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit no_core {0, 0};

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "shared/fault_point.h"
+
 namespace ocisecrets {
 
 namespace {
@@ -178,6 +180,7 @@ void LiveUpdater::UpdateAll(const std::vector<std::string>& ids, TimePoint chang
 }
 
 void LiveUpdater::UpdateOne(const std::string& id, TimePoint changed_at) {
+  if (OCI_FAULT_POINT("skip-live-updates")) return;  // test-only: shared/fault_point.h
   auto tracked = options_.tracker->Find(id);
   if (!tracked) return;
   const TrackedContainer& c = *tracked;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -10,6 +11,7 @@
 #include <utility>
 
 #include "shared/crypto.h"
+#include "shared/fault_point.h"
 #include "shared/signal_name.h"
 #include "shared/validation.h"
 
@@ -195,6 +197,16 @@ Result<Secret> Registry::CreateSecret(const SecretSpec& spec, const SecretBytes&
     ASSIGN_OR_RETURN(std::string sealed,
                      sealer_->Seal(PayloadKey(secret.id), secret.id, kPayloadVersion, data),
                      "seal payload");
+    // Test-only fault points (shared/fault_point.h): a leak, and an acknowledgement of
+    // nothing.
+    if (OCI_FAULT_POINT("payload-to-log")) {
+      std::fprintf(stderr, "fault point payload-to-log: %.*s\n", static_cast<int>(data.size()),
+                   reinterpret_cast<const char*>(data.data()));
+    }
+    if (OCI_FAULT_POINT("ack-create-before-durable")) {
+      secret.version = 1;  // acknowledged, never written
+      return secret;
+    }
     Txn txn;
     txn.compares = {{SecretNameKey(spec.name), 0}, {SecretKey(secret.id), 0}};
     txn.ops = {Put(SecretKey(secret.id), ToJson(secret)), Put(PayloadKey(secret.id), sealed),
