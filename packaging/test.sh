@@ -20,13 +20,19 @@ echo "==> build"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
 # Security runs first, so that the last lines stay the main CTest summary. Each stops the
-# script on failure. OCI_SKIP_SANITIZE=1 / OCI_SKIP_FUZZ=1 skip them (local iteration only).
+# script on failure. OCI_SKIP_SANITIZE=1 / OCI_SKIP_FUZZ=1 / OCI_SKIP_FAULTS=1 skip them
+# (local iteration only).
 if [ "${OCI_SKIP_SANITIZE:-0}" != 1 ]; then
   packaging/sanitize.sh
 fi
 if [ "${OCI_SKIP_FUZZ:-0}" != 1 ]; then
   # A smoke run, a few seconds per target; longer runs: packaging/fuzz.sh SECONDS.
   packaging/fuzz.sh "${OCI_FUZZ_SECONDS:-6}"
+fi
+if [ "${OCI_SKIP_FAULTS:-0}" != 1 ]; then
+  # The whole cluster under faults, each kind once (a few minutes); the full run and the
+  # broken builds: packaging/faults.sh [--seed N] [--prove].
+  BUILD_DIR="$BUILD_DIR" packaging/faults.sh --quick
 fi
 
 echo "==> test"
