@@ -23,7 +23,7 @@ InvariantResult Named(int i) {
 // their times).
 void Violate(InvariantResult& r, const History& h, std::int64_t t_ms, const std::string& what) {
   if (r.held || (!r.event_ms.empty() && t_ms < r.event_ms.front())) {
-    r.what = what + " at " + Secs(t_ms) + ", " + EventsBefore(h, t_ms);
+    r.what = what + " (at " + Secs(t_ms) + "; " + EventsBefore(h, t_ms) + ")";
   }
   r.held = false;
   r.event_ms.push_back(t_ms);
@@ -209,12 +209,14 @@ InvariantResult CheckAcknowledgedWrites(const History& h) {
 
 InvariantResult CheckNoLeaseAfterNodeRm(const History& h) {
   InvariantResult r = Named(1);
-  int of_removed = 0, refused = 0;
+  int before = 0, refused = 0;
   for (const NodeRemoval& rm : h.removals) {
     for (const AuditLease& l : h.leases) {
       if (l.node_id != rm.node_id) continue;
-      ++of_removed;
-      if (l.time <= rm.returned) continue;
+      if (l.time <= rm.returned) {
+        before += l.result == "ok";
+        continue;
+      }
       if (l.result != "ok") {
         ++refused;
         continue;
@@ -227,8 +229,9 @@ InvariantResult CheckNoLeaseAfterNodeRm(const History& h) {
     }
   }
   r.counts = std::to_string(h.removals.size()) + " removals, " + std::to_string(h.leases.size()) +
-             " leases audited, " + std::to_string(of_removed) + " of removed nodes, " +
-             std::to_string(refused) + " refused after the removal";
+             " leases audited, " + std::to_string(before) +
+             " granted to a removed node before its removal, " + std::to_string(refused) +
+             " refused after it";
   return r;
 }
 
