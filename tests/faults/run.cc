@@ -114,7 +114,7 @@ void Run::CheckConvergence() {
     Nap(100);
   }
   for (Pair& p : pairs) {
-    if (!p.done) {
+    if (!p.done && !Interrupted()) {  // a signal cut the wait short: no verdict
       rec_.Add(ConvergenceCheck{p.c->id(), p.secret, false, load_->Now() - since, p.held, load_->Now()});
     }
   }
@@ -283,6 +283,12 @@ RunOutcome Run::Go() {
     }
   }
   load_->Stop();
+  if (Interrupted()) {  // no verdict on a cut-short run: tear down and say so
+    for (int slot = 0; slot < kWorkers; ++slot) load_->StopContainers(slot);
+    return {128 + signal_.load(), "fault run: interrupted by signal " +
+                                      std::to_string(signal_.load()) + " seed=" +
+                                      std::to_string(options_.seed) + "\n"};
+  }
   Progress("final checks");
   TakeListing();
   FinalReadback();
@@ -304,7 +310,6 @@ RunOutcome Run::Go() {
   } else {
     out.exit_code = Passed(rows, results) && notes.empty() ? 0 : 1;
   }
-  if (Interrupted()) out.exit_code = 128 + signal_.load();
   return out;
 }
 
