@@ -31,42 +31,15 @@ void Recorder::Finish(std::size_t index, Outcome outcome, std::string id, std::u
   op.end_ms = end_ms;
 }
 
-void Recorder::Add(StartOp op) {
-  std::lock_guard lock(mu_);
-  h_.starts.push_back(std::move(op));
-}
-void Recorder::Add(ReadOp op) {
-  std::lock_guard lock(mu_);
-  h_.reads.push_back(std::move(op));
-}
-void Recorder::Add(PsOp op) {
-  std::lock_guard lock(mu_);
-  h_.ps.push_back(op);
-}
-void Recorder::Add(NodeRemoval op) {
-  std::lock_guard lock(mu_);
-  h_.removals.push_back(std::move(op));
-}
-void Recorder::Add(ConvergenceCheck op) {
-  std::lock_guard lock(mu_);
-  h_.convergence.push_back(std::move(op));
-}
-void Recorder::Add(Listing op) {
-  std::lock_guard lock(mu_);
-  h_.listings.push_back(std::move(op));
-}
-void Recorder::Add(RotateKeyResult op) {
-  std::lock_guard lock(mu_);
-  h_.rotate_keys.push_back(std::move(op));
-}
-void Recorder::Add(PayloadHit op) {
-  std::lock_guard lock(mu_);
-  h_.payload_hits.push_back(std::move(op));
-}
-void Recorder::Add(FaultWindow op) {
-  std::lock_guard lock(mu_);
-  h_.windows.push_back(std::move(op));
-}
+void Recorder::Add(StartOp op) { Append(&h_.starts, std::move(op)); }
+void Recorder::Add(ReadOp op) { Append(&h_.reads, std::move(op)); }
+void Recorder::Add(PsOp op) { Append(&h_.ps, std::move(op)); }
+void Recorder::Add(NodeRemoval op) { Append(&h_.removals, std::move(op)); }
+void Recorder::Add(ConvergenceCheck op) { Append(&h_.convergence, std::move(op)); }
+void Recorder::Add(Listing op) { Append(&h_.listings, std::move(op)); }
+void Recorder::Add(RotateKeyResult op) { Append(&h_.rotate_keys, std::move(op)); }
+void Recorder::Add(PayloadHit op) { Append(&h_.payload_hits, std::move(op)); }
+void Recorder::Add(FaultWindow op) { Append(&h_.windows, std::move(op)); }
 void Recorder::SetLeases(std::vector<AuditLease> leases) {
   std::lock_guard lock(mu_);
   h_.leases = std::move(leases);

@@ -80,7 +80,8 @@ struct NodeRemoval {
   std::int64_t at_ms = 0;
 };
 
-// One "lease.create" line of a manager's audit log.
+// One "lease.create" line of a manager's audit log, or one "tls.refused" line that refused
+// a removed node's request (result "denied", no container).
 struct AuditLease {
   int manager = 0;
   std::string node_id;
@@ -175,6 +176,12 @@ class Recorder {
   bool RotatedSince(const std::vector<std::string>& secrets, std::int64_t since_ms) const;
 
  private:
+  template <typename T>
+  void Append(std::vector<T>* list, T op) {
+    std::lock_guard lock(mu_);
+    list->push_back(std::move(op));
+  }
+
   mutable std::mutex mu_;
   History h_;
 };

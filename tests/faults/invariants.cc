@@ -231,7 +231,7 @@ InvariantResult CheckNoLeaseAfterNodeRm(const History& h) {
   r.counts = std::to_string(h.removals.size()) + " removals, " + std::to_string(h.leases.size()) +
              " leases audited, " + std::to_string(before) +
              " granted to a removed node before its removal, " + std::to_string(refused) +
-             " refused after it";
+             " of its requests refused after it";
   return r;
 }
 

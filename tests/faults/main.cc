@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cerrno>
 #include <cstring>
-#include <string>
 #include <random>
+#include <string>
 #include <thread>
 
 #include "tests/faults/invariants.h"
@@ -71,18 +71,14 @@ int main(int argc, char** argv) {
   options.seed = std::random_device{}();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    auto value = [&](const char* flag) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)flag;
-      return argv[++i];
-    };
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (arg == "--help" || arg == "-h") {
       std::fputs(kHelp, stdout);
       return 0;
     } else if (arg == "--quick") {
       options.quick = true;
     } else if (arg == "--seed" || arg == "--duration") {
-      const char* v = value(arg.c_str());
+      const char* v = value();
       std::uint64_t n = 0;
       if (v == nullptr || !ParseUint(v, &n)) return Usage(arg + " wants a non-negative number");
       if (arg == "--seed") {
@@ -91,11 +87,11 @@ int main(int argc, char** argv) {
         options.random_phase = std::chrono::seconds(n);
       }
     } else if (arg == "--report") {
-      const char* v = value("--report");
+      const char* v = value();
       if (v == nullptr) return Usage("--report wants a file");
       options.report_file = v;
     } else if (arg == "--expect-violation") {
-      const char* v = value("--expect-violation");
+      const char* v = value();
       if (v == nullptr || !KnownInvariant(v)) {
         return Usage("--expect-violation wants one of the six invariants");
       }

@@ -97,11 +97,11 @@ bool Passed(const std::vector<FaultRow>& rows, const std::vector<InvariantResult
   return FirstViolated(results) < 0;
 }
 
-std::string FormatReport(std::uint64_t seed, const std::vector<FaultRow>& rows,
+std::string FormatReport(std::uint64_t seed, bool quick, const std::vector<FaultRow>& rows,
                          const std::vector<InvariantResult>& results,
                          const StartsDuringKill& starts, const std::string& notes) {
-  std::string out = "seed: " + std::to_string(seed) + " (replay: packaging/faults.sh --seed " +
-                    std::to_string(seed) + ")\n\n";
+  std::string out = "seed: " + std::to_string(seed) + " (replay: packaging/faults.sh " +
+                    (quick ? "--quick " : "") + "--seed " + std::to_string(seed) + ")\n\n";
   out += "| fault | runs | tried | succeeded | failed closed | lost | time to recover |\n";
   out += "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const FaultRow& r : rows) {

@@ -35,11 +35,11 @@ struct StartsDuringKill {
 };
 StartsDuringKill StartsDuringManagerKill(const History& h);
 
-// The whole report, ending in "fault run: PASS seed=N" or "fault run: FAIL seed=N". It
+// The whole report (its replay command has --quick for a quick run), ending in "fault run: PASS seed=N" or "fault run: FAIL seed=N". It
 // passes when every invariant held, no row lost anything and `notes` is empty (notes are
 // failures outside the invariants, a line each: a daemon that did not come back, mounts
 // left behind).
-std::string FormatReport(std::uint64_t seed, const std::vector<FaultRow>& rows,
+std::string FormatReport(std::uint64_t seed, bool quick, const std::vector<FaultRow>& rows,
                          const std::vector<InvariantResult>& results,
                          const StartsDuringKill& starts, const std::string& notes = {});
 

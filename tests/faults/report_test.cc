@@ -58,7 +58,7 @@ TEST(ReportTest, TheReportHasTheSeedTheTableTheInvariantsAndTheVerdict) {
   const History h = TwoWindows();
   const std::vector<InvariantResult> results = CheckAll(h, CheckOptions{});
   const std::string report =
-      FormatReport(77, FaultRows(h, results, CheckOptions{}), results, StartsDuringManagerKill(h));
+      FormatReport(77, false, FaultRows(h, results, CheckOptions{}), results, StartsDuringManagerKill(h));
   EXPECT_NE(report.find("seed: 77 (replay: packaging/faults.sh --seed 77)"), std::string::npos)
       << report;
   EXPECT_NE(report.find("| fault | runs | tried | succeeded | failed closed | lost | time to recover |"),
@@ -80,10 +80,13 @@ TEST(ReportTest, ACleanRunPasses) {
   History h;
   const std::vector<InvariantResult> results = CheckAll(h, CheckOptions{});
   const std::string report =
-      FormatReport(5, FaultRows(h, results, CheckOptions{}), results, StartsDuringManagerKill(h));
+      FormatReport(5, true, FaultRows(h, results, CheckOptions{}), results, StartsDuringManagerKill(h));
   EXPECT_EQ(report.substr(report.rfind("fault run:")), "fault run: PASS seed=5\n");
   EXPECT_EQ(report.find("FAIL"), std::string::npos) << report;
-  const std::string noted = FormatReport(5, FaultRows(h, results, CheckOptions{}), results,
+  // A quick run's seed replays only with --quick.
+  EXPECT_NE(report.find("seed: 5 (replay: packaging/faults.sh --quick --seed 5)"), std::string::npos)
+      << report;
+  const std::string noted = FormatReport(5, true, FaultRows(h, results, CheckOptions{}), results,
                                          StartsDuringManagerKill(h), "mounts left behind\n");
   EXPECT_EQ(noted.substr(noted.rfind("fault run:")), "fault run: FAIL seed=5\n");
 }

@@ -161,18 +161,30 @@ void Run::TakeListing() {
   rec_.Add(l);
 }
 
-// The lease.create lines of both managers' audit logs.
+// The lease.create lines of both managers' audit logs, and their tls.refused lines that
+// refused a removed node's request ("... node ID was removed from the cluster"), as
+// refused leases of that node: what a removed worker's next lease attempt comes to.
 void Run::ScanAudit() {
   std::vector<AuditLease> leases;
+  constexpr std::string_view kRemoved = " was removed from the cluster";
   for (int m = 0; m < kManagers; ++m) {
     std::istringstream in(itest::ReadFile(cluster_->manager(m).state_dir() + "/audit.log"));
     for (std::string line; std::getline(in, line);) {
-      if (line.find("\"lease.create\"") == std::string::npos) continue;
+      const bool lease = line.find("\"lease.create\"") != std::string::npos;
+      if (!lease && line.find("\"tls.refused\"") == std::string::npos) continue;
       json j = json::parse(line, nullptr, false);
       if (!j.is_object()) continue;
       Result<TimePoint> t = ParseTime(j.value("time", ""));
       if (!t.ok()) continue;
-      leases.push_back({m, j.value("node", ""), j.value("result", ""), j.value("container", ""), *t});
+      if (lease) {
+        leases.push_back({m, j.value("node", ""), j.value("result", ""), j.value("container", ""), *t});
+        continue;
+      }
+      const std::string error = j.value("error", "");
+      const std::size_t end = error.find(kRemoved);
+      const std::size_t begin = error.rfind("node ", end);
+      if (end == std::string::npos || begin == std::string::npos) continue;
+      leases.push_back({m, error.substr(begin + 5, end - begin - 5), "denied", "", *t});
     }
   }
   rec_.SetLeases(std::move(leases));
@@ -300,7 +312,7 @@ RunOutcome Run::Go() {
   const std::vector<FaultRow> rows = FaultRows(h, results, check_options_);
   if (OurMounts() != mounts_before) notes += "mounts left behind by the run's containers\n";
   RunOutcome out;
-  out.report = FormatReport(options_.seed, rows, results, StartsDuringManagerKill(h), notes);
+  out.report = FormatReport(options_.seed, options_.quick, rows, results, StartsDuringManagerKill(h), notes);
   const int first = FirstViolated(results);
   if (!options_.expect_violation.empty()) {
     const bool caught = first >= 0 && results[first].name == options_.expect_violation;
