@@ -1,9 +1,13 @@
 #include "manager/cli/compose/compose_file.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <set>
+#include <string_view>
 
 #include "shared/file_util.h"
 #include "shared/names.h"
@@ -418,10 +422,17 @@ void Emit(YAML::Emitter& out, const YAML::Node& node) {
     for (const YAML::Node& item : node) Emit(out, item);
     out << YAML::EndSeq;
   } else if (node.IsScalar()) {
-    if (node.Tag() == "!") {
-      out << YAML::DoubleQuoted << node.Scalar();
+    // A line break or another control character in a value (a lone CR is one too) is
+    // written escaped: unquoted, the emitter would write it raw and the text read back
+    // would be another document.
+    const std::string& s = node.Scalar();
+    const bool control = std::any_of(s.begin(), s.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+    });
+    if (node.Tag() == "!" || control) {
+      out << YAML::DoubleQuoted << s;
     } else {
-      out << node.Scalar();  // plain in the source, or ours: the emitter quotes when it must
+      out << s;  // plain in the source, or ours: the emitter quotes when it must
     }
   } else {
     out << YAML::Null;
@@ -454,6 +465,55 @@ Status AddOptIn(YAML::Node service, const std::string& name, const std::string& 
   return Status::Ok();
 }
 
+// The length of the UTF-8 sequence at text[i] (1 to 4), or 0 when it is not one: bad
+// lead or continuation bytes, an overlong form, a surrogate, or past U+10FFFF.
+std::size_t Utf8Length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  const std::size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                        : c >= 0xE0 && c <= 0xEF ? 3
+                        : c >= 0xF0 && c <= 0xF4 ? 4
+                                                 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  std::uint32_t cp = c & (0x7F >> n);
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (byte(i + k) & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n;
+}
+
+// A YAML stream is UTF-8 text without control characters but tab, LF and CR (YAML 1.2
+// 5.1; Compose's own reader refuses the rest too). Names the first offending byte.
+Status CheckYamlText(const std::string& name, std::string_view text) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const auto where = [&] { return name + ":" + std::to_string(line) + ":" + std::to_string(column); };
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", c);
+      return Status::InvalidArgument(where() + ": control character " + hex +
+                                     ": a Compose file is YAML text, which allows none");
+    }
+    const std::size_t n = Utf8Length(text, i);
+    if (n == 0) return Status::InvalidArgument(where() + ": not UTF-8: a Compose file is UTF-8 text");
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += n;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ComposeProject> ParseComposeTexts(const std::vector<ComposeText>& texts,
@@ -466,6 +526,7 @@ Result<ComposeProject> ParseComposeTexts(const std::vector<ComposeText>& texts,
       return Status::InvalidArgument(text.name + ": larger than " +
                                      std::to_string(kMaxComposeFileBytes) + " bytes");
     }
+    RETURN_IF_ERROR(CheckYamlText(text.name, text.text), "");
     YAML::Node doc;
     try {
       doc = YAML::Load(text.text);
@@ -586,7 +647,7 @@ Result<std::string> RenderRuntimeFile(const ComposeProject& project, const std::
     Emit(out, doc);
     if (!out.good()) return Status::Internal("writing YAML: " + out.GetLastError());
     return std::string(kGeneratedComment) + source + "; edit " + source + " and re-run\n" +
-           out.c_str() + "\n";
+           std::string(out.c_str(), out.size()) + "\n";
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(source + ": " + e.msg);
   }

@@ -129,6 +129,25 @@ TEST(ComposeFileTest, AliasesThatExpandBeyondTheBoundAreRefused) {
   EXPECT_TRUE(IsError(Parse(text), StatusCode::kInvalidArgument, "YAML nodes"));
 }
 
+TEST(ComposeFileTest, ControlCharactersAndBytesThatAreNotUtf8AreRefusedWithTheirPlace) {
+  // What the fuzzer found: a NUL the YAML reader took, which the rendered file then lost.
+  const std::string nul("services:\n sier: \xf6\xderedis:\0r", 27);
+  EXPECT_TRUE(IsError(Parse(nul), StatusCode::kInvalidArgument,
+                      "docker-compose.yml:2:8: not UTF-8: a Compose file is UTF-8 text"));
+  EXPECT_TRUE(IsError(Parse(std::string("services:\n  a: x\0y\n", 19)), StatusCode::kInvalidArgument,
+                      "docker-compose.yml:2:7: control character 0x00: a Compose file is YAML text"));
+  EXPECT_TRUE(IsError(Parse("a: \x1b[31m\n"), StatusCode::kInvalidArgument,
+                      "docker-compose.yml:1:4: control character 0x1B"));
+  EXPECT_TRUE(IsError(Parse("a: \xed\xa0\x80\n"), StatusCode::kInvalidArgument, "1:4: not UTF-8"))
+      << "a surrogate";
+  EXPECT_TRUE(IsError(Parse("a: \xc0\xaf\n"), StatusCode::kInvalidArgument, "1:4: not UTF-8"))
+      << "an overlong form";
+  // Tabs, CRLF and text beyond ASCII are YAML text.
+  auto p = Parse("services:\r\n  redis:\r\n    image: \"caf\xc3\xa9\t\xf0\x9f\x94\x91\"\r\n");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_TRUE(p->services.empty());
+}
+
 TEST(ComposeFileTest, LaterFilesOverrideEarlierOnesKeyByKeyAndGrantsBySource) {
   auto p = ParseComposeTexts(
       {{"a.yml", std::string(kSeed)},
@@ -197,6 +216,22 @@ TEST(ComposeFileTest, RuntimeFileSwapsSecretsForTheOptInAndKeepsEverythingElse) 
   EXPECT_EQ(redis["runtime"].Scalar(), "oci-secrets");
   EXPECT_EQ(redis["environment"]["OCI_SECRETS_SERVICE"].Scalar(), "app_redis");
   EXPECT_EQ(redis["image"].Scalar(), "redis:latest");
+}
+
+TEST(ComposeFileTest, RuntimeFileKeepsValuesWithLineBreaksAndControlCharactersWhole) {
+  // Escaped in the source, or a lone CR (which the YAML reader keeps in a plain value):
+  // written raw, it would make another document.
+  auto p = Parse(std::string(kSeed) + "x-note: \"one\\rtwo\\tthree\\nfour\\u0001\"\n"
+                                      "\"x-k\\re\\ry\": plain\n"
+                                      "x-raw: one\rtwo\n");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto text = RenderRuntimeFile(*p, "app", "docker-compose.yml");
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  YAML::Node out = YAML::Load(*text);
+  EXPECT_EQ(out["x-note"].Scalar(), "one\rtwo\tthree\nfour\x01") << *text;
+  EXPECT_EQ(out["x-k\re\ry"].Scalar(), "plain") << *text;
+  EXPECT_EQ(out["x-raw"].Scalar(), p->document["x-raw"].Scalar()) << *text;
+  EXPECT_EQ(text->find('\r'), std::string::npos) << "no raw CR: " << *text;
 }
 
 TEST(ComposeFileTest, RuntimeFileAddsTheOptInToAListEnvironmentAndRefusesAnotherService) {
