@@ -4,14 +4,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 namespace ocisecrets::faults {
 namespace {
-
-using std::chrono::milliseconds;
 
 constexpr std::int64_t kRotationBoundMs = 60000;  // rotate-key: the pass must finish in this
 
@@ -55,12 +52,7 @@ std::string Injector::Target(const FaultStep& step) const {
   }
 }
 
-void Injector::Hold(std::int64_t ms) {
-  const auto end = std::chrono::steady_clock::now() + milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end && !interrupted_()) {
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
+void Injector::Hold(std::int64_t ms) { NapUnless(ms, interrupted_); }
 
 Status Injector::Restart(itest::Daemon& daemon, const std::string& what) {
   Status started = daemon.Start();
@@ -118,10 +110,7 @@ Status Injector::WorkerKill(const FaultStep& step) {
   Hold(step.hold.count() / 2);
   // Its containers keep their files while the daemon is gone.
   for (const auto& c : workload_.Containers(step.target)) {
-    for (int m = 0; m < kManagers; ++m) {
-      rec_.Add(ReadOp{c->id(), GrantedSecret(m), c->Read(GrantedSecret(m)), ReadWhen::kDaemonDown,
-                      workload_.Now()});
-    }
+    workload_.ReadAll(*c, ReadWhen::kDaemonDown);
   }
   Hold(step.hold.count() - step.hold.count() / 2);
   return Restart(w, "worker " + std::to_string(step.target));

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -30,15 +29,6 @@ constexpr std::size_t kPerService = 40;  // the most secrets a service may grant
 
 void Progress(const std::string& line) { std::fprintf(stderr, "fault_run: %s\n", line.c_str()); }
 
-// The lines of the host's mount table that are ours (the hook's tmpfs is "oci-secrets").
-std::vector<std::string> OurMounts() {
-  std::vector<std::string> out;
-  for (const std::string& line : itest::HostMounts()) {
-    if (line.find("oci-secrets") != std::string::npos) out.push_back(line);
-  }
-  return out;
-}
-
 class Run {
  public:
   Run(const RunOptions& options, const std::atomic<int>& signal)
@@ -48,11 +38,7 @@ class Run {
 
  private:
   bool Interrupted() const { return signal_.load() != 0; }
-  void Nap(std::int64_t ms) {
-    for (std::int64_t left = ms; left > 0 && !Interrupted(); left -= 50) {
-      std::this_thread::sleep_for(milliseconds(std::min<std::int64_t>(left, 50)));
-    }
-  }
+  void Nap(std::int64_t ms) { NapUnless(ms, [this] { return Interrupted(); }); }
   RunOutcome SetupError(const std::string& what) {
     const std::string text = "fault_run: setup: " + what + "\n";
     std::fputs(text.c_str(), stderr);
@@ -231,7 +217,7 @@ RunOutcome Run::Go() {
                    options_.quick ? std::chrono::seconds(0) : options_.random_phase);
   Progress("seed " + std::to_string(options_.seed) + ", " + std::to_string(schedule.size()) +
            " faults" + (options_.quick ? " (quick)" : ""));
-  const std::vector<std::string> mounts_before = OurMounts();
+  const std::vector<std::string> mounts_before = itest::OurMounts();
   // Set up with every fault point off; armed after the set-up (a broken create would
   // break the set-up itself).
   Result<std::unique_ptr<RunCluster>> up = RunCluster::Start({std::string(kFaultEnv) + "="});
@@ -310,7 +296,7 @@ RunOutcome Run::Go() {
   const History h = rec_.Snapshot();
   std::vector<InvariantResult> results = CheckAll(h, check_options_);
   const std::vector<FaultRow> rows = FaultRows(h, results, check_options_);
-  if (OurMounts() != mounts_before) notes += "mounts left behind by the run's containers\n";
+  if (itest::OurMounts() != mounts_before) notes += "mounts left behind by the run's containers\n";
   RunOutcome out;
   out.report = FormatReport(options_.seed, options_.quick, rows, results, StartsDuringManagerKill(h), notes);
   const int first = FirstViolated(results);

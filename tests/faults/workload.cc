@@ -48,6 +48,13 @@ std::string CliError(const itest::CommandResult& r) {
 
 std::string GrantedSecret(int manager) { return "fault-g" + std::to_string(manager); }
 
+bool NapUnless(std::int64_t ms, const std::function<bool()>& stop) {
+  for (std::int64_t left = ms; left > 0 && !stop(); left -= 50) {
+    std::this_thread::sleep_for(milliseconds(std::min<std::int64_t>(left, 50)));
+  }
+  return !stop();
+}
+
 Workload::Workload(RunCluster& cluster, Recorder& recorder, std::string marker)
     : cluster_(cluster),
       rec_(recorder),
@@ -204,12 +211,6 @@ void Workload::Stop() {
   threads_.clear();
 }
 
-bool Workload::Nap(int ms) {
-  for (int left = ms; left > 0 && !stop_; left -= 50) {
-    std::this_thread::sleep_for(milliseconds(std::min(left, 50)));
-  }
-  return !stop_;
-}
 
 void Workload::Pause(int slot) {
   {

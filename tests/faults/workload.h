@@ -28,6 +28,10 @@ namespace ocisecrets::faults {
 std::string GrantedSecret(int manager);
 inline constexpr char kAppService[] = "fault-app";
 
+// Sleeps `ms` in steps of 50 ms, less once stop() is true; false when it was. Every wait
+// of a run goes through it, so a signal or a stopping load cuts it short.
+bool NapUnless(std::int64_t ms, const std::function<bool()>& stop);
+
 class Workload {
  public:
   // `marker` begins every payload (and is what the payload scans look for).
@@ -64,6 +68,8 @@ class Workload {
   // Starts one container of `service` on `slot`'s worker now (recorded as a start); null
   // when it did not start.
   std::shared_ptr<itest::RunningContainer> StartOne(int slot, const std::string& service);
+  // Reads c's granted secrets now, recorded as ReadOps of `when`.
+  void ReadAll(const itest::RunningContainer& c, ReadWhen when);
   // Stops `c` and scans its dir (bundle, rootfs, hook log) for the marker.
   void Retire(const std::shared_ptr<itest::RunningContainer>& c);
 
@@ -88,9 +94,7 @@ class Workload {
   void SamplerLoop();
   void WriterLoop(int m);
   void PsLoop();
-  // Sleeps up to ms, less when stopping; false when stopping.
-  bool Nap(int ms);
-  void ReadAll(const itest::RunningContainer& c, ReadWhen when);
+  bool Nap(int ms) { return NapUnless(ms, [this] { return stop_.load(); }); }
 
   RunCluster& cluster_;
   Recorder& rec_;

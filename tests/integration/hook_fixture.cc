@@ -194,6 +194,16 @@ std::vector<std::string> HostMounts() {
   return out;
 }
 
+std::vector<std::string> OurMounts(const std::vector<std::string>& roots) {
+  std::vector<std::string> out;
+  for (const std::string& line : HostMounts()) {
+    bool ours = line.find("oci-secrets") != std::string::npos;
+    for (const std::string& root : roots) ours = ours || line.find(root) != std::string::npos;
+    if (ours) out.push_back(line);
+  }
+  return out;
+}
+
 std::vector<std::string> NewMounts(const std::vector<std::string>& before,
                                    const std::vector<std::string>& after) {
   std::vector<std::string> out;

@@ -81,6 +81,9 @@ std::string WriteHookConfig(const TempDir& dir, const std::string& manager_host,
 
 // Lines of the host's /proc/self/mountinfo, minus the parts that differ between reads.
 std::vector<std::string> HostMounts();
+// The lines of HostMounts() that could be ours: our tmpfs ("oci-secrets" is its source)
+// or anything under one of `roots`.
+std::vector<std::string> OurMounts(const std::vector<std::string>& roots = {});
 // The mounts in `after` and not in `before`.
 std::vector<std::string> NewMounts(const std::vector<std::string>& before,
                                    const std::vector<std::string>& after);

@@ -45,18 +45,6 @@ std::string RandomHex() {
   return s.str();
 }
 
-// The lines of the host's mount table that could be ours: our tmpfs ("oci-secrets" is
-// its source) or anything under one of `roots`.
-std::vector<std::string> OurMounts(const std::vector<std::string>& roots) {
-  std::vector<std::string> out;
-  for (const std::string& line : HostMounts()) {
-    bool ours = line.find("oci-secrets") != std::string::npos;
-    for (const std::string& root : roots) ours = ours || line.find(root) != std::string::npos;
-    if (ours) out.push_back(line);
-  }
-  return out;
-}
-
 // The rows of `secret ps --format json` (one object a line, or one array).
 std::vector<nlohmann::json> JsonRows(const std::string& out) {
   std::vector<nlohmann::json> rows;
