@@ -15,8 +15,8 @@
 #include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <memory>
