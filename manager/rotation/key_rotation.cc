@@ -350,10 +350,19 @@ Result<std::size_t> KeyRotation::Finish(Record& record) {
 }
 
 Result<KeyStatus> KeyRotation::GetKeyStatus() {
+  // The record first, then the terms: Finish retires the old terms before it stores
+  // FinishedAt, so a record read as done is always followed by terms read without them.
+  // The other order could pair the terms from before the retire with a done record.
+  // Another manager's pass may have finished before this keyring saw its retire: then
+  // the keyring is read again rather than waiting for the watch.
+  ASSIGN_OR_RETURN(std::optional<Record> record, ReadRecord(), "key rotation");
+  if (record && record->finished_at && !keyring_->terms().empty() &&
+      keyring_->terms().front() < record->term) {
+    RETURN_IF_ERROR(keyring_->Refresh(), "key rotation");
+  }
   KeyStatus status;
   status.key_terms = keyring_->terms();
   status.current_term = keyring_->current_term();
-  ASSIGN_OR_RETURN(std::optional<Record> record, ReadRecord(), "key rotation");
   if (record) {
     status.rotation = KeyRotationProgress{record->term, record->done, record->total,
                                           record->finished_at ? "done" : "running"};

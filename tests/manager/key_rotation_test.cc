@@ -23,7 +23,8 @@ using ::ocisecrets::testing::IsError;
 using ::ocisecrets::testing::TempDir;
 
 // A KvStore that runs a hook once before the next Commit that touches keys under a
-// prefix: a write from "another client" between the pass's read and its txn.
+// prefix (a write from "another client" between the pass's read and its txn), or once
+// before the next Get of a key (work of another thread between two reads of a caller).
 class InterposingKvStore : public KvStore {
  public:
   explicit InterposingKvStore(KvStore* inner) : inner_(inner) {}
@@ -31,7 +32,18 @@ class InterposingKvStore : public KvStore {
     prefix_ = std::move(prefix);
     hook_ = std::move(hook);
   }
-  Result<KeyValue> Get(const std::string& key) override { return inner_->Get(key); }
+  void BeforeNextGetOf(std::string key, std::function<void()> hook) {
+    get_key_ = std::move(key);
+    get_hook_ = std::move(hook);
+  }
+  Result<KeyValue> Get(const std::string& key) override {
+    if (get_hook_ && key == get_key_) {
+      auto hook = std::move(get_hook_);
+      get_hook_ = nullptr;
+      hook();
+    }
+    return inner_->Get(key);
+  }
   Result<std::vector<KeyValue>> Range(const std::string& prefix, bool keys_only) override {
     return inner_->Range(prefix, keys_only);
   }
@@ -58,6 +70,8 @@ class InterposingKvStore : public KvStore {
   KvStore* inner_;
   std::string prefix_;
   std::function<void()> hook_;
+  std::string get_key_;
+  std::function<void()> get_hook_;
 };
 
 class KeyRotationTest : public ::testing::Test {
@@ -167,6 +181,44 @@ TEST_F(KeyRotationTest, EveryPayloadMovesToTheNewTermAndTheOldTermIsRetired) {
   EXPECT_EQ(status->rotation->total, 300);
   EXPECT_EQ(status->current_term, 2u);
   EXPECT_EQ(status->key_terms, std::vector<std::uint32_t>{2});
+}
+
+// `rotate-key --status` read while the pass finishes: a status that says "done" never
+// still lists the term the pass retired (the record is read before the terms).
+TEST_F(KeyRotationTest, AStatusThatSaysDoneNeverListsTheRetiredTerm) {
+  PutPayloads(20);
+  KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
+  ASSERT_TRUE(rotation.Start().ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(rotation.Step(50).ok());
+  auto midway = rotation.GetKeyStatus();
+  ASSERT_TRUE(midway.ok());
+  ASSERT_EQ(midway->rotation->state, "running");
+  // The pass finishes while the status is being read.
+  kv_->BeforeNextGetOf(std::string(kRotationKey), [&] {
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(rotation.Step(50).ok());
+  });
+  auto status = rotation.GetKeyStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  ASSERT_EQ(status->rotation->state, "done");
+  EXPECT_EQ(status->key_terms, std::vector<std::uint32_t>{2});
+}
+
+// The same asked of a manager whose keyring has not yet seen the other manager's retire.
+TEST_F(KeyRotationTest, AnotherManagersStatusAfterThePassListsOnlyTheNewTerm) {
+  auto root = ring_->RootKey();
+  ASSERT_TRUE(root.ok());
+  auto other_ring = Keyring::Open(std::move(*root), *sqlite_);
+  ASSERT_TRUE(other_ring.ok());
+  PutPayloads(10);
+  KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
+  ASSERT_TRUE(rotation.Start().ok());
+  ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 50));
+  KeyRotation other(sqlite_.get(), other_ring->get(), Options("m2"));
+  auto status = other.GetKeyStatus();
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  ASSERT_EQ(status->rotation->state, "done");
+  EXPECT_EQ(status->key_terms, std::vector<std::uint32_t>{2});
+  EXPECT_EQ(status->current_term, 2u);
 }
 
 // A rotated secret's data versions are payloads/ID and payloads/ID.N, each sealed for its
