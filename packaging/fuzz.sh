@@ -15,8 +15,9 @@ esac
 FUZZ_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-$(nproc)}
 echo "==> fuzz: configure ($FUZZ_DIR, clang)"
+# Line tables only (-g1): enough for a crash's stack, a quarter less compile time.
 CC=clang CXX=clang++ cmake -S . -B "$FUZZ_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DOCI_SECRETS_FUZZ=ON >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DOCI_SECRETS_FUZZ=ON >/dev/null
 echo "==> fuzz: build"
 cmake --build "$FUZZ_DIR" -j "$JOBS" --target oci_fuzz_all
 
@@ -30,22 +31,34 @@ fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-failed=()
-for t in "${targets[@]}"; do
-  work="$FUZZ_DIR/fuzz-work/$t"
-  artifacts="$FUZZ_DIR/fuzz-artifacts/$t/"
+# One target a core at a time: each still gets SECONDS of one core, as when run alone.
+# A target's lines are printed when it ends; a crash leaves the file NAME.crashed.
+fuzz_one() {
+  local t=$1 work="$FUZZ_DIR/fuzz-work/$1" artifacts="$FUZZ_DIR/fuzz-artifacts/$1/"
   mkdir -p "$work" "$artifacts"
-  echo "==> fuzz: $t for ${SECONDS_EACH}s"
+  rm -f "$FUZZ_DIR/fuzz-work/$t.crashed"
   if "$FUZZ_DIR/bin/$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts" \
       "$work" "tests/fuzz/corpus/$t" >"$FUZZ_DIR/fuzz-work/$t.log" 2>&1; then
-    grep -E '^stat::number_of_executed_units' "$FUZZ_DIR/fuzz-work/$t.log" | sed "s/^/    $t /" || true
+    { echo "==> fuzz: $t for ${SECONDS_EACH}s"
+      grep -E '^stat::number_of_executed_units' "$FUZZ_DIR/fuzz-work/$t.log" | sed "s/^/    $t /"
+    } || true
   else
-    echo "!!! fuzz: $t found a crash; reproducer(s):" >&2
-    ls -1 "$artifacts" >&2
-    tail -n 40 "$FUZZ_DIR/fuzz-work/$t.log" >&2
-    failed+=("$t")
+    { echo "!!! fuzz: $t found a crash; reproducer(s):"
+      ls -1 "$artifacts"
+      tail -n 40 "$FUZZ_DIR/fuzz-work/$t.log"
+    } >&2
+    touch "$FUZZ_DIR/fuzz-work/$t.crashed"
   fi
+}
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=()
+for t in "${targets[@]}"; do
+  if [ -e "$FUZZ_DIR/fuzz-work/$t.crashed" ]; then failed+=("$t"); fi
 done
 if [ "${#failed[@]}" -ne 0 ]; then
   echo "fuzz: FAILED: ${failed[*]} (copy the reproducer into tests/fuzz/regressions/NAME/, fix, rerun)" >&2
