@@ -350,18 +350,19 @@ Result<std::size_t> KeyRotation::Finish(Record& record) {
 }
 
 Result<KeyStatus> KeyRotation::GetKeyStatus() {
-  // The record first, then the terms: Finish retires the old terms before it stores
-  // FinishedAt, so a record read as done is always followed by terms read without them.
-  // The other order could pair the terms from before the retire with a done record.
-  // Another manager's pass may have finished before this keyring saw its retire: then
-  // the keyring is read again rather than waiting for the watch.
+  // A done pass has retired every older term, so a done record beside an older term
+  // means this keyring's terms predate the retire: read again rather than wait for the
+  // watch. That happens on another manager, whose keyring learns of the retire later, and
+  // here when terms are read before a Finish that ends between the two reads; reading the
+  // record first (Finish retires before it stores FinishedAt) spares this manager the reread.
   ASSIGN_OR_RETURN(std::optional<Record> record, ReadRecord(), "key rotation");
-  if (record && record->finished_at && !keyring_->terms().empty() &&
-      keyring_->terms().front() < record->term) {
-    RETURN_IF_ERROR(keyring_->Refresh(), "key rotation");
-  }
   KeyStatus status;
   status.key_terms = keyring_->terms();
+  if (record && record->finished_at && !status.key_terms.empty() &&
+      status.key_terms.front() < record->term) {
+    RETURN_IF_ERROR(keyring_->Refresh(), "key rotation");
+    status.key_terms = keyring_->terms();
+  }
   status.current_term = keyring_->current_term();
   if (record) {
     status.rotation = KeyRotationProgress{record->term, record->done, record->total,

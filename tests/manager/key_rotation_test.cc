@@ -88,6 +88,18 @@ class KeyRotationTest : public ::testing::Test {
 
   static std::string PayloadKey(const std::string& id) { return std::string(kPayloadPrefix) + id; }
 
+  // Another manager's keyring on the same store (the same root key), loaded now: it sees
+  // what changes later only when it is refreshed. Null, with a failure, if it cannot open.
+  std::unique_ptr<Keyring> OtherManagersKeyring() {
+    auto root = ring_->RootKey();
+    EXPECT_TRUE(root.ok()) << root.status().ToString();
+    if (!root.ok()) return nullptr;
+    auto ring = Keyring::Open(std::move(*root), *sqlite_);
+    EXPECT_TRUE(ring.ok()) << ring.status().ToString();
+    if (!ring.ok()) return nullptr;
+    return std::move(*ring);
+  }
+
   // Stores a payload for secret id, sealed with ring's current term.
   void PutPayload(Keyring& ring, const std::string& id, const std::string& plaintext) {
     auto sealed = ring.SealPayload(PayloadKey(id), id, kPayloadVersion, AsBytes(plaintext));
@@ -184,7 +196,7 @@ TEST_F(KeyRotationTest, EveryPayloadMovesToTheNewTermAndTheOldTermIsRetired) {
 }
 
 // `rotate-key --status` read while the pass finishes: a status that says "done" never
-// still lists the term the pass retired (the record is read before the terms).
+// still lists the term the pass retired.
 TEST_F(KeyRotationTest, AStatusThatSaysDoneNeverListsTheRetiredTerm) {
   PutPayloads(20);
   KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
@@ -194,9 +206,7 @@ TEST_F(KeyRotationTest, AStatusThatSaysDoneNeverListsTheRetiredTerm) {
   ASSERT_TRUE(midway.ok());
   ASSERT_EQ(midway->rotation->state, "running");
   // The pass finishes while the status is being read.
-  kv_->BeforeNextGetOf(std::string(kRotationKey), [&] {
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE(rotation.Step(50).ok());
-  });
+  kv_->BeforeNextGetOf(std::string(kRotationKey), [&] { RunToEnd(rotation, 50); });
   auto status = rotation.GetKeyStatus();
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   ASSERT_EQ(status->rotation->state, "done");
@@ -205,15 +215,13 @@ TEST_F(KeyRotationTest, AStatusThatSaysDoneNeverListsTheRetiredTerm) {
 
 // The same asked of a manager whose keyring has not yet seen the other manager's retire.
 TEST_F(KeyRotationTest, AnotherManagersStatusAfterThePassListsOnlyTheNewTerm) {
-  auto root = ring_->RootKey();
-  ASSERT_TRUE(root.ok());
-  auto other_ring = Keyring::Open(std::move(*root), *sqlite_);
-  ASSERT_TRUE(other_ring.ok());
+  std::unique_ptr<Keyring> other_ring = OtherManagersKeyring();
+  ASSERT_NE(other_ring, nullptr);
   PutPayloads(10);
   KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
   ASSERT_TRUE(rotation.Start().ok());
   ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 50));
-  KeyRotation other(sqlite_.get(), other_ring->get(), Options("m2"));
+  KeyRotation other(sqlite_.get(), other_ring.get(), Options("m2"));
   auto status = other.GetKeyStatus();
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   ASSERT_EQ(status->rotation->state, "done");
@@ -236,19 +244,17 @@ TEST_F(KeyRotationTest, ARotatedSecretsPayloadsMoveToTheNewTermToo) {
 }
 
 TEST_F(KeyRotationTest, AnotherKeyringOnTheStoreOpensEverythingAfterRefresh) {
-  auto root = ring_->RootKey();
-  ASSERT_TRUE(root.ok());
-  auto other = Keyring::Open(std::move(*root), *sqlite_);
-  ASSERT_TRUE(other.ok());
+  std::unique_ptr<Keyring> other = OtherManagersKeyring();
+  ASSERT_NE(other, nullptr);
   PutPayloads(10);
   KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
   ASSERT_TRUE(rotation.Start().ok());
   ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 4));
-  EXPECT_EQ((*other)->terms(), (std::vector<std::uint32_t>{1}));
-  ASSERT_TRUE((*other)->Refresh().ok());
-  EXPECT_EQ((*other)->terms(), std::vector<std::uint32_t>{2});
-  EXPECT_EQ((*other)->current_term(), 2u);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(OpenWith(**other, IdOf(i)), "value of " + IdOf(i));
+  EXPECT_EQ(other->terms(), (std::vector<std::uint32_t>{1}));
+  ASSERT_TRUE(other->Refresh().ok());
+  EXPECT_EQ(other->terms(), std::vector<std::uint32_t>{2});
+  EXPECT_EQ(other->current_term(), 2u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(OpenWith(*other, IdOf(i)), "value of " + IdOf(i));
 }
 
 TEST_F(KeyRotationTest, ARecordUpdatedDuringThePassKeepsItsNewValue) {
@@ -276,14 +282,12 @@ TEST_F(KeyRotationTest, ARecordUpdatedDuringThePassKeepsItsNewValue) {
 
 TEST_F(KeyRotationTest, APayloadSealedUnderTheOldTermAfterTheWalkIsCaughtByTheFinalScan) {
   PutPayloads(5);
-  auto root = ring_->RootKey();
-  ASSERT_TRUE(root.ok());
-  auto stale = Keyring::Open(std::move(*root), *sqlite_);  // has not seen term 2 yet
-  ASSERT_TRUE(stale.ok());
+  std::unique_ptr<Keyring> stale = OtherManagersKeyring();  // has not seen term 2 yet
+  ASSERT_NE(stale, nullptr);
   KeyRotation rotation(kv_.get(), ring_.get(), Options("m1"));
   ASSERT_TRUE(rotation.Start().ok());
   ASSERT_TRUE(rotation.Step(100).ok());  // the whole walk
-  PutPayload(**stale, "s0000", "late create");  // sorts before every key walked
+  PutPayload(*stale, "s0000", "late create");  // sorts before every key walked
   ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 100));
   EXPECT_EQ(TermsInUse(), (std::map<std::uint32_t, int>{{2, 6}}));
   EXPECT_EQ(OpenWith(*ring_, "s0000"), "late create");
@@ -292,10 +296,8 @@ TEST_F(KeyRotationTest, APayloadSealedUnderTheOldTermAfterTheWalkIsCaughtByTheFi
 
 TEST_F(KeyRotationTest, TheOldTermStaysUntilTheGraceHasPassedSoALateStaleWriteIsResealed) {
   PutPayloads(5);
-  auto root = ring_->RootKey();
-  ASSERT_TRUE(root.ok());
-  auto stale = Keyring::Open(std::move(*root), *sqlite_);  // a manager that has not seen term 2
-  ASSERT_TRUE(stale.ok());
+  std::unique_ptr<Keyring> stale = OtherManagersKeyring();  // has not seen term 2
+  ASSERT_NE(stale, nullptr);
   KeyRotationOptions options = Options("m1");
   options.retire_grace = kRetireGrace;
   KeyRotation rotation(kv_.get(), ring_.get(), options);
@@ -304,7 +306,7 @@ TEST_F(KeyRotationTest, TheOldTermStaysUntilTheGraceHasPassedSoALateStaleWriteIs
   EXPECT_EQ(ring_->terms(), (std::vector<std::uint32_t>{1, 2})) << "retired before the grace";
   EXPECT_EQ(rotation.GetKeyStatus()->rotation->state, "running");
   // Committed after the walk and after a final scan would have found nothing stale.
-  PutPayload(**stale, "s9999", "late create");
+  PutPayload(*stale, "s9999", "late create");
   now_ += kRetireGrace;
   ASSERT_NO_FATAL_FAILURE(RunToEnd(rotation, 100));
   EXPECT_EQ(OpenWith(*ring_, "s9999"), "late create");
@@ -328,12 +330,10 @@ TEST_F(KeyRotationTest, ASecondStartWhileOneRunsIsRefusedWithItsProgress) {
 
 TEST_F(KeyRotationTest, ASecondManagerTakesOverAfterTheLeaseAndFinishesFromTheCursor) {
   PutPayloads(100);
-  auto root = ring_->RootKey();
-  ASSERT_TRUE(root.ok());
-  auto ring2 = Keyring::Open(std::move(*root), *sqlite_);
-  ASSERT_TRUE(ring2.ok());
+  std::unique_ptr<Keyring> ring2 = OtherManagersKeyring();
+  ASSERT_NE(ring2, nullptr);
   KeyRotation first(kv_.get(), ring_.get(), Options("m1"));
-  KeyRotation second(sqlite_.get(), ring2->get(), Options("m2"));
+  KeyRotation second(sqlite_.get(), ring2.get(), Options("m2"));
   ASSERT_TRUE(first.Start().ok());
   ASSERT_EQ(*first.Step(30), 30u);
   ASSERT_EQ(*first.Step(30), 30u);
@@ -354,7 +354,7 @@ TEST_F(KeyRotationTest, ASecondManagerTakesOverAfterTheLeaseAndFinishesFromTheCu
   EXPECT_EQ(second.GetKeyStatus()->rotation->done, 100);
   EXPECT_EQ(TermsInUse(), (std::map<std::uint32_t, int>{{2, 100}}));
   EXPECT_EQ(TermRecords(), std::vector<std::string>{"keyring/terms/0000000002"});
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(OpenWith(**ring2, IdOf(i)), "value of " + IdOf(i));
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(OpenWith(*ring2, IdOf(i)), "value of " + IdOf(i));
 }
 
 TEST_F(KeyRotationTest, BackgroundThreadFinishesThePass) {
