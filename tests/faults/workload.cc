@@ -211,7 +211,6 @@ void Workload::Stop() {
   threads_.clear();
 }
 
-
 void Workload::Pause(int slot) {
   {
     std::lock_guard lock(mu_);
